@@ -1,0 +1,465 @@
+"""``moonshift``: the command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Literal, TypeVar
+
+import click
+from rich.markup import escape
+
+from moonshift import __version__
+from moonshift.cli import output as o
+from moonshift.domain.lifecycle import State
+from moonshift.errors import InputError, MoonshiftError
+from moonshift.service import STATUSES, Moonshift, Settings, current_user
+from moonshift.specfile import SpecFileError
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(
+        func
+    )
+
+
+def command(func: F) -> F:
+    """Give a command its app, and turn moonshift's errors into messages and exit codes."""
+
+    @click.pass_context
+    @wraps(func)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        app: Moonshift = ctx.obj
+        try:
+            return func(app, *args, **kwargs)
+        except MoonshiftError as exc:
+            _fail(exc, kwargs.get("as_json", False))
+        finally:
+            app.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: MoonshiftError, as_json: bool) -> None:
+    problems = [str(p) for p in exc.problems] if isinstance(exc, SpecFileError) else [str(exc)]
+    if as_json:
+        o.print_json({"error": type(exc).__name__, "problems": problems})
+    else:
+        for problem in problems:
+            o.err.print(f"[red]error:[/] {escape(problem)}", highlight=False)
+    sys.exit(exc.exit_code)
+
+
+@click.group(context_settings=CONTEXT)
+@click.option(
+    "--state",
+    envvar="MOONSHIFT_STATE",
+    metavar="URL",
+    help="State store URL (default: SQLite at .moonshift/state.db). Env: MOONSHIFT_STATE.",
+)
+@click.option(
+    "--home",
+    envvar="MOONSHIFT_HOME",
+    metavar="DIR",
+    help="Folder for logs and the default SQLite state (default: ./.moonshift). "
+    "Env: MOONSHIFT_HOME.",
+)
+@click.version_option(__version__, "--version", prog_name="moonshift")
+@click.pass_context
+def cli(ctx: click.Context, state: str | None, home: str | None) -> None:
+    """moonshift schedules and runs data migrations between databases, safely.
+
+    \b
+    Example:
+      moonshift apply migrations.yaml
+      moonshift run-now nightly-users --wait
+    """
+    ctx.obj = Moonshift(Settings.from_env(state=state, home=home))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+@command
+def validate(app: Moonshift, files: tuple[str, ...], as_json: bool) -> None:
+    """Check spec files without writing anything.
+
+    Every problem is printed as FILE:LINE: FIELD: REASON; exit code 2 if any.
+
+    \b
+    Example:
+      moonshift validate migrations/*.yaml
+    """
+    result = app.validate(files)
+    if as_json:
+        o.print_json(
+            {
+                "valid": True,
+                "migrations": [s.spec.id for s in result.specs],
+                "warnings": [str(w) for w in result.warnings],
+            }
+        )
+        return
+    _warn(result.warnings)
+    o.out.print(f"[green]ok[/]: {len(result.specs)} migration(s) in {len(files)} file(s) are valid")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+@command
+def apply(app: Moonshift, files: tuple[str, ...], as_json: bool) -> None:
+    """Create or update the migrations in spec files.
+
+    All files are validated first; if any is invalid nothing is written. A changed spec
+    gets a new version; an unchanged one is left alone.
+
+    \b
+    Example:
+      moonshift apply migrations.yaml
+    """
+    results, loaded = app.apply(files, actor=current_user())
+    if as_json:
+        o.print_json(
+            {
+                "results": [
+                    {
+                        "id": r.migration.id,
+                        "action": r.action,
+                        "version": r.migration.version,
+                        "changed": r.changed,
+                    }
+                    for r in results
+                ],
+                "warnings": [str(w) for w in loaded.warnings],
+            }
+        )
+        return
+    _warn(loaded.warnings)
+    grid = o.table("migration", "action", "version", "changed")
+    for r in results:
+        grid.add_row(
+            r.migration.id, r.action, str(r.migration.version), ", ".join(r.changed) or "-"
+        )
+    o.out.print(grid)
+
+
+@cli.command(name="list")
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    help="Only migrations whose latest run is in this state.",
+)
+@click.option("--tag", help="Only migrations with this tag.")
+@json_option
+@command
+def list_(app: Moonshift, status: str | None, tag: str | None, as_json: bool) -> None:
+    """List migrations with the state of their latest run.
+
+    \b
+    Example:
+      moonshift list --status failed --tag nightly
+    """
+    summaries = app.list_migrations(status=status, tag=tag)
+    if as_json:
+        o.print_json(
+            [
+                {
+                    "id": s.migration.id,
+                    "name": s.migration.name,
+                    "kind": s.migration.kind,
+                    "enabled": s.migration.enabled,
+                    "version": s.migration.version,
+                    "tags": s.migration.tags,
+                    "status": s.status,
+                    "last_run": s.last_run.id if s.last_run else None,
+                }
+                for s in summaries
+            ]
+        )
+        return
+    grid = o.table("id", "name", "kind", "enabled", "status", "last run", "version", "tags")
+    for s in summaries:
+        m = s.migration
+        grid.add_row(
+            m.id,
+            m.name,
+            m.kind,
+            "yes" if m.enabled else "[yellow]no[/]",
+            o.styled_state(s.status),
+            o.when(s.last_run.created_at) if s.last_run else "-",
+            str(m.version),
+            ", ".join(m.tags),
+        )
+    o.out.print(grid if summaries else "no migrations")
+
+
+@cli.command()
+@click.argument("migration_id")
+@json_option
+@command
+def show(app: Moonshift, migration_id: str, as_json: bool) -> None:
+    """Show a migration: its spec (secrets redacted) and its latest runs.
+
+    \b
+    Example:
+      moonshift show nightly-users
+    """
+    m = app.get_migration(migration_id)
+    runs = app.list_runs(migration_id, limit=5)
+    spec = o.redact_spec(m.spec)
+    if as_json:
+        o.print_json({"migration": {**o.to_jsonable(m), "spec": spec}, "runs": runs})
+        return
+    o.out.print(
+        f"[bold]{escape(m.name)}[/] ({m.id}), version {m.version}, "
+        f"{'enabled' if m.enabled else '[yellow]disabled[/]'}"
+    )
+    if m.description:
+        o.out.print(escape(m.description))
+    o.out.print(
+        f"kind: {m.kind}   tags: {', '.join(m.tags) or '-'}   updated: {o.when(m.updated_at)}"
+    )
+    for side in ("source", "target"):
+        if side in spec:
+            o.out.print(
+                f"{side}: {escape(spec[side].get('name') or '')} {escape(spec[side]['url'])}"
+            )
+    if "command" in spec:
+        o.out.print(f"command: {escape(str(spec['command']))}")
+    _runs_table(runs, "latest runs")
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option("--force", is_flag=True, help="Cancel the migration's active runs, then delete it.")
+@json_option
+@command
+def delete(app: Moonshift, migration_id: str, force: bool, as_json: bool) -> None:
+    """Delete a migration (refused while a run is active, unless --force).
+
+    Its runs and history are kept; applying the spec again restores it.
+
+    \b
+    Example:
+      moonshift delete old-import --force
+    """
+    cancelled = app.delete(migration_id, actor=current_user(), force=force)
+    if as_json:
+        o.print_json({"deleted": migration_id, "cancelled_runs": cancelled})
+        return
+    extra = f"; cancelled runs {', '.join(map(str, cancelled))}" if cancelled else ""
+    o.out.print(f"deleted {migration_id}{extra}")
+
+
+@cli.command()
+@click.argument("migration_id")
+@json_option
+@command
+def enable(app: Moonshift, migration_id: str, as_json: bool) -> None:
+    """Enable a migration so that its schedule starts runs again.
+
+    \b
+    Example:
+      moonshift enable nightly-users
+    """
+    _print_enabled(app.set_enabled(migration_id, True, actor=current_user()), as_json)
+
+
+@cli.command()
+@click.argument("migration_id")
+@json_option
+@command
+def disable(app: Moonshift, migration_id: str, as_json: bool) -> None:
+    """Disable a migration: its schedule starts no runs; run-now still works.
+
+    A disabled migration stays disabled when the same spec file is applied again.
+
+    \b
+    Example:
+      moonshift disable nightly-users
+    """
+    _print_enabled(app.set_enabled(migration_id, False, actor=current_user()), as_json)
+
+
+def _print_enabled(m: Any, as_json: bool) -> None:
+    if as_json:
+        o.print_json({"id": m.id, "enabled": m.enabled})
+    else:
+        o.out.print(f"{m.id} is {'enabled' if m.enabled else 'disabled'}")
+
+
+@cli.command(name="run-now")
+@click.argument("migration_id")
+@click.option(
+    "--wait", is_flag=True, help="Run in the foreground and wait for the end; exit 1 if it fails."
+)
+@json_option
+@command
+def run_now(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
+    """Run a migration once, now, whatever its schedule.
+
+    Without --wait the run goes to a background worker and its id is printed.
+
+    \b
+    Example:
+      moonshift run-now nightly-users --wait
+    """
+    run = app.run_now(migration_id, actor=current_user())
+    if not wait:
+        pid = app.start_worker(run.id)
+        if as_json:
+            o.print_json({"run": run.id, "worker_pid": pid})
+        else:
+            o.out.print(
+                f"run {run.id} started in the background (worker pid {pid}); "
+                f"follow it with: moonshift runs {migration_id}"
+            )
+        return
+    with o.err.status(f"run {run.id} of {migration_id}: running"):
+        run = app.execute_run(run.id)
+    if as_json:
+        o.print_json(run)
+    else:
+        _print_outcome(run)
+    if run.state not in (State.COMPLETED, State.CERTIFIED):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("run_id", type=int)
+@click.option("--reason", help="Why; recorded in the history.")
+@json_option
+@command
+def cancel(app: Moonshift, run_id: int, reason: str | None, as_json: bool) -> None:
+    """Cancel a run that has not ended; a running command is stopped.
+
+    \b
+    Example:
+      moonshift cancel 42 --reason "wrong target"
+    """
+    run = app.cancel_run(run_id, actor=current_user(), reason=reason)
+    if as_json:
+        o.print_json(run)
+    else:
+        o.out.print(f"run {run.id} is {run.state.value}")
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@command
+def runs(app: Moonshift, migration_id: str, limit: int, as_json: bool) -> None:
+    """List a migration's runs, newest first.
+
+    \b
+    Example:
+      moonshift runs nightly-users --limit 5
+    """
+    found = app.list_runs(migration_id, limit=limit)
+    if as_json:
+        o.print_json(found)
+    else:
+        _runs_table(found, None)
+
+
+@cli.command()
+@click.argument("run_id", type=int)
+@click.option(
+    "--stderr", "use_stderr", is_flag=True, help="Show standard error instead of standard output."
+)
+@json_option
+@command
+def logs(app: Moonshift, run_id: int, use_stderr: bool, as_json: bool) -> None:
+    """Print what a command run wrote to standard output (or --stderr).
+
+    \b
+    Example:
+      moonshift logs 42 --stderr
+    """
+    stream: Literal["stdout", "stderr"] = "stderr" if use_stderr else "stdout"
+    path = app.log_file(run_id, stream)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if as_json:
+        o.print_json({"run": run_id, "stream": stream, "path": path, "content": text})
+    else:
+        sys.stdout.write(text)
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@json_option
+@command
+def history(app: Moonshift, migration_id: str, limit: int, as_json: bool) -> None:
+    """Show the audit log of a migration and its runs: who moved what, when and why.
+
+    \b
+    Example:
+      moonshift history nightly-users --limit 20
+    """
+    entries = app.history(migration_id, limit=limit)
+    if as_json:
+        o.print_json(entries)
+        return
+    grid = o.table("when", "actor", "run", "action", "from", "to", "reason")
+    for e in reversed(entries):
+        grid.add_row(
+            o.when(e.at),
+            e.actor,
+            str(e.run_id or "-"),
+            e.action,
+            e.from_state or "-",
+            o.styled_state(e.to_state) if e.to_state else "-",
+            escape(e.reason or ""),
+        )
+    o.out.print(grid)
+
+
+def _runs_table(runs: list[Any], title: str | None) -> None:
+    grid = o.table("run", "trigger", "state", "created", "took", "exit", "reason", title=title)
+    for r in runs:
+        grid.add_row(
+            str(r.id),
+            r.trigger.value,
+            o.styled_state(r.state.value),
+            o.when(r.created_at),
+            o.took(r.started_at, r.ended_at),
+            "-" if r.exit_code is None else str(r.exit_code),
+            escape(r.reason or ""),
+        )
+    o.out.print(grid if runs else "no runs")
+
+
+def _print_outcome(run: Any) -> None:
+    duration = o.took(run.started_at, run.ended_at)
+    if run.state in (State.COMPLETED, State.CERTIFIED):
+        o.out.print(f"run {run.id} [green]{run.state.value}[/] in {duration}")
+        return
+    o.out.print(f"run {run.id} [red]{run.state.value}[/]: {escape(run.reason or '')}")
+    if run.error_tail:
+        o.err.print(escape(run.error_tail), highlight=False)
+        o.out.print(f"full output: moonshift logs {run.id} --stderr")
+
+
+def _warn(warnings: list[Any]) -> None:
+    for warning in warnings:
+        o.err.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(InputError.exit_code)
+    except click.Abort:
+        o.err.print("aborted")
+        sys.exit(130)

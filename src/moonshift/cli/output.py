@@ -1,0 +1,83 @@
+"""Rendering for the CLI: Rich tables for people, JSON for programs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from moonshift.domain.secrets import redact_url
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    """A table whose last column wraps; the others keep to one line."""
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for index, column in enumerate(columns):
+        last = index == len(columns) - 1
+        grid.add_column(column, overflow="fold", no_wrap=not last)
+    return grid
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def took(start: datetime | None, end: datetime | None) -> str:
+    if not start or not end:
+        return "-"
+    seconds = (end - start).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+STATE_STYLES = {
+    "completed": "green",
+    "certified": "bold green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "paused": "magenta",
+    "idle": "dim",
+}
+
+
+def styled_state(state: str) -> str:
+    style = STATE_STYLES.get(state)
+    return f"[{style}]{state}[/]" if style else state
+
+
+def redact_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec safe to show: endpoint URLs with any literal password masked."""
+    shown = dict(spec)
+    for side in ("source", "target"):
+        if isinstance(shown.get(side), dict) and "url" in shown[side]:
+            shown[side] = {**shown[side], "url": redact_url(shown[side]["url"])}
+    return shown

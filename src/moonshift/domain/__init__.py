@@ -1,0 +1,1 @@
+"""The pure domain: no I/O, no clock reads. Functions that need "now" take it."""

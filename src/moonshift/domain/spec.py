@@ -1,0 +1,190 @@
+"""Migration specs: what a user writes in YAML, validated into immutable models.
+
+Later capabilities (schedule, windows, depends_on, copy, notifications) add fields here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from moonshift.domain.durations import format_duration, parse_duration
+from moonshift.domain.secrets import literal_secret_in_url, redact_url, references
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+SUPPORTED_BACKENDS = ("postgresql", "mysql", "mariadb", "sqlite")
+
+
+class FieldProblem(ValueError):
+    """A problem found by a model-level check, with the field path it belongs to."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _slug(value: object) -> object:
+    if isinstance(value, str) and not re.match(SLUG_PATTERN, value):
+        raise ValueError(
+            f'must be a slug (lowercase letters, digits, "-" and "_", at most 63), got "{value}"'
+        )
+    return value
+
+
+Slug = Annotated[str, BeforeValidator(_slug)]
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Endpoint(SpecModel):
+    """A database: an SQLAlchemy URL (``${ENV_VAR}`` allowed) and a display name."""
+
+    url: str
+    name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        backend = _backend_of(url)
+        if backend is None:
+            raise ValueError(
+                "must be a database URL like postgresql+psycopg://user@host/db, "
+                f'got "{redact_url(url)}"'
+            )
+        if backend not in SUPPORTED_BACKENDS:
+            raise ValueError(
+                f'unsupported database "{backend}"; moonshift supports '
+                + ", ".join(SUPPORTED_BACKENDS)
+            )
+        where = literal_secret_in_url(url)
+        if where:
+            raise ValueError(
+                f"{where} is written in plain text; give it as an environment reference "
+                "such as ${PGPASSWORD} so that no secret is stored"
+            )
+        return url
+
+    @property
+    def backend(self) -> str:
+        return _backend_of(self.url) or ""
+
+    @property
+    def display(self) -> str:
+        return self.name or redact_url(self.url)
+
+
+class CommandSpec(SpecModel):
+    """A command: an argv list (run directly) or a string (run by ``/bin/sh -c``)."""
+
+    run: tuple[str, ...] | str
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    timeout: Duration | None = None
+    kill_grace: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str | list):
+            return {"run": data}
+        return data
+
+    @field_validator("run")
+    @classmethod
+    def _not_empty(cls, run: tuple[str, ...] | str) -> tuple[str, ...] | str:
+        if not run or (isinstance(run, str) and not run.strip()):
+            raise ValueError("must not be empty")
+        return run
+
+    @field_validator("timeout", "kill_grace")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("/bin/sh", "-c", self.run) if isinstance(self.run, str) else self.run
+
+
+class MigrationSpec(SpecModel):
+    """One migration, as applied to the state store."""
+
+    id: Slug
+    name: str = ""
+    description: str = ""
+    tags: tuple[Slug, ...] = ()
+    enabled: bool = True
+    kind: Literal["copy", "command"]
+    source: Endpoint | None = None
+    target: Endpoint | None = None
+    command: CommandSpec | None = None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> MigrationSpec:
+        if self.kind == "command" and self.command is None:
+            raise FieldProblem("command", "is required when kind is command")
+        if self.kind == "copy":
+            for side in ("source", "target"):
+                if getattr(self, side) is None:
+                    raise FieldProblem(side, "is required when kind is copy")
+            if self.command is not None:
+                raise FieldProblem("command", "is only for kind command")
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+    def environment_references(self) -> dict[str, list[str]]:
+        """Field path -> the ``${NAME}`` variables it refers to."""
+        found: dict[str, list[str]] = {}
+        for side in ("source", "target"):
+            endpoint: Endpoint | None = getattr(self, side)
+            if endpoint and references(endpoint.url):
+                found[f"{side}.url"] = references(endpoint.url)
+        if self.command:
+            for key, value in self.command.env.items():
+                if references(value):
+                    found[f"command.env.{key}"] = references(value)
+        return found
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-ready form in which equal specs compare equal."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+def _backend_of(url: str) -> str | None:
+    match = re.match(r"^([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://", url)
+    return match.group(1).lower() if match else None
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the values that differ between two canonical specs."""
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        path = f"{prefix}{key}"
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += changed_fields(a, b, f"{path}.")
+        elif a != b:
+            changed.append(path)
+    return changed

@@ -1,0 +1,1 @@
+"""Job kinds: what a run executes. The seam is ``Job`` in ``jobs.base``."""

@@ -1,0 +1,133 @@
+"""The ``command`` job: a program run in its own process group, its output kept in log files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from moonshift.domain.secrets import MissingVariableError, substitute
+from moonshift.domain.spec import CommandSpec
+from moonshift.jobs.base import JobError, JobOutcome, StopCheck
+
+POLL_SECONDS = 0.1
+TAIL_LINES = 20
+TAIL_BYTES = 4000
+
+
+def log_paths(log_dir: Path, run_id: int) -> tuple[Path, Path]:
+    return log_dir / f"{run_id}-stdout.log", log_dir / f"{run_id}-stderr.log"
+
+
+class CommandJob:
+    def __init__(
+        self,
+        spec: CommandSpec,
+        *,
+        log_dir: Path,
+        run_id: int,
+        environ: Mapping[str, str],
+        extra_env: Mapping[str, str],
+    ) -> None:
+        self.spec = spec
+        self.log_dir = log_dir
+        self.run_id = run_id
+        self.environ = environ
+        self.extra_env = extra_env
+        self._env: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        env = dict(self.environ)
+        for key, value in self.spec.env.items():
+            try:
+                env[key] = substitute(value, self.environ)
+            except MissingVariableError as exc:
+                raise JobError(f"command.env.{key}: {exc}") from None
+        env.update(self.extra_env)
+        if self.spec.cwd and not Path(self.spec.cwd).is_dir():
+            raise JobError(f"command.cwd: no such directory: {self.spec.cwd}")
+        self._env = env
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(self, should_stop: StopCheck) -> JobOutcome:
+        stdout_path, stderr_path = log_paths(self.log_dir, self.run_id)
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            try:
+                process = subprocess.Popen(
+                    self.spec.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=self._env,
+                    cwd=self.spec.cwd,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                return JobOutcome(failure=f"cannot start {self.spec.argv[0]}: {exc.strerror}")
+            outcome = self._supervise(process, should_stop)
+        tail = _tail(stderr_path)
+        return JobOutcome(
+            failure=outcome.failure,
+            exit_code=outcome.exit_code,
+            stopped=outcome.stopped,
+            error_tail=tail or None,
+        )
+
+    def _supervise(self, process: subprocess.Popen[bytes], should_stop: StopCheck) -> JobOutcome:
+        deadline = (
+            time.monotonic() + self.spec.timeout.total_seconds() if self.spec.timeout else None
+        )
+        try:
+            while True:
+                try:
+                    code = process.wait(timeout=POLL_SECONDS)
+                except subprocess.TimeoutExpired:
+                    pass
+                else:
+                    return _exited(code)
+                if deadline is not None and time.monotonic() >= deadline:
+                    code = self._kill_group(process)
+                    return JobOutcome(
+                        failure=f"timeout: still running after {self.spec.timeout}", exit_code=code
+                    )
+                reason = should_stop()
+                if reason:
+                    code = self._kill_group(process)
+                    return JobOutcome(stopped=reason, exit_code=code)
+        except BaseException:
+            self._kill_group(process)
+            raise
+
+    def _kill_group(self, process: subprocess.Popen[bytes]) -> int:
+        """SIGTERM the whole group, then SIGKILL what is left after the grace period."""
+        _signal_group(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=self.spec.kill_grace.total_seconds())
+        _signal_group(process.pid, signal.SIGKILL)
+        return process.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _exited(code: int) -> JobOutcome:
+    if code == 0:
+        return JobOutcome(exit_code=0)
+    if code < 0:
+        return JobOutcome(failure=f"killed by signal {signal.Signals(-code).name}", exit_code=code)
+    return JobOutcome(failure=f"exit status {code}", exit_code=code)
+
+
+def _tail(path: Path) -> str:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - TAIL_BYTES))
+        data = handle.read().decode("utf-8", errors="replace")
+    return "\n".join(data.splitlines()[-TAIL_LINES:])

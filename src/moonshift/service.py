@@ -1,0 +1,241 @@
+"""The application layer: every use case, called alike by the CLI, the API and Python code."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from moonshift.clock import Clock, SystemClock
+from moonshift.domain import lifecycle
+from moonshift.domain.lifecycle import State
+from moonshift.domain.spec import MigrationSpec
+from moonshift.errors import InputError, NotFoundError
+from moonshift.jobs.command import log_paths
+from moonshift.specfile import LoadResult, load_files
+from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
+from moonshift.store.records import Trigger
+from moonshift.worker.execute import WorkerContext, execute_run, log_dir
+
+IDLE = "idle"
+STATUSES = (IDLE, *(s.value for s in State))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where state lives: ``home`` holds logs (and the SQLite file unless ``state_url`` says)."""
+
+    state_url: str
+    home: Path
+
+    @classmethod
+    def from_env(
+        cls,
+        state: str | None = None,
+        home: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        environ = os.environ if environ is None else environ
+        home_path = Path(home or environ.get("MOONSHIFT_HOME") or ".moonshift").absolute()
+        url = state or environ.get("MOONSHIFT_STATE") or f"sqlite:///{home_path / 'state.db'}"
+        return cls(state_url=url, home=home_path)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    migration: MigrationRecord
+    action: str  # created, updated, restored, unchanged
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MigrationSummary:
+    migration: MigrationRecord
+    status: str
+    last_run: RunRecord | None
+
+
+def current_user() -> str:
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"user:uid-{os.getuid()}"
+
+
+class Moonshift:
+    """moonshift's use cases over one state store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.environ = os.environ if environ is None else environ
+        self._store: StateStore | None = None
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            self._store = StateStore.open(self.settings.state_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- specs ----------------------------------------------------------------------------
+
+    def validate(self, paths: Iterable[str | Path]) -> LoadResult:
+        """Check spec files without touching the state store."""
+        return load_files(paths, self.environ)
+
+    def apply(
+        self, paths: Iterable[str | Path], *, actor: str
+    ) -> tuple[list[ApplyResult], LoadResult]:
+        """Validate every file first; only when all are valid, create or update each migration."""
+        loaded = self.validate(paths)
+        return [
+            self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
+        ], loaded
+
+    def apply_spec(
+        self, spec: MigrationSpec, *, actor: str, source_file: str | None = None
+    ) -> ApplyResult:
+        record, action, changed = self.store.apply_migration(
+            spec.canonical(), actor=actor, now=self.clock.now(), source_file=source_file
+        )
+        return ApplyResult(record, action, changed)
+
+    # -- migrations -----------------------------------------------------------------------
+
+    def list_migrations(
+        self, *, status: str | None = None, tag: str | None = None
+    ) -> list[MigrationSummary]:
+        if status is not None and status not in STATUSES:
+            raise InputError(f'--status: unknown status "{status}"; one of {", ".join(STATUSES)}')
+        latest = self.store.latest_runs()
+        summaries = [
+            MigrationSummary(
+                m, latest[m.id].state.value if m.id in latest else IDLE, latest.get(m.id)
+            )
+            for m in self.store.list_migrations()
+        ]
+        return [
+            s
+            for s in summaries
+            if (status is None or s.status == status) and (tag is None or tag in s.migration.tags)
+        ]
+
+    def get_migration(self, migration_id: str) -> MigrationRecord:
+        return self.store.get_migration(migration_id)
+
+    def spec_of(self, migration_id: str) -> MigrationSpec:
+        return MigrationSpec.model_validate(self.get_migration(migration_id).spec)
+
+    def set_enabled(self, migration_id: str, enabled: bool, *, actor: str) -> MigrationRecord:
+        return self.store.set_enabled(migration_id, enabled, actor=actor, now=self.clock.now())
+
+    def delete(self, migration_id: str, *, actor: str, force: bool = False) -> list[int]:
+        return self.store.delete_migration(
+            migration_id, actor=actor, now=self.clock.now(), force=force
+        )
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def run_now(self, migration_id: str, *, actor: str) -> RunRecord:
+        """Record a MANUAL run of a migration; it is executed by ``execute_run`` or a worker."""
+        now = self.clock.now()
+        return self.store.create_run(
+            migration_id,
+            trigger=Trigger.MANUAL,
+            nominal_time=now,
+            actor=actor,
+            now=now,
+            reason=f"run-now by {actor}",
+        )
+
+    def execute_run(self, run_id: int) -> RunRecord:
+        """Execute a run in this process (the foreground way: ``run-now --wait``)."""
+        actor = f"worker:{socket.gethostname()}:{os.getpid()}"
+        ctx = WorkerContext(self.store, self.settings.home, self.clock, self.environ, actor)
+        return execute_run(ctx, run_id)
+
+    def start_worker(self, run_id: int) -> int:
+        """Execute a run in a detached worker process; returns its pid."""
+        self.store.get_run(run_id)
+        out = self.settings.home / "logs" / "workers"
+        out.mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.environ,
+            "MOONSHIFT_STATE": self.settings.state_url,
+            "MOONSHIFT_HOME": str(self.settings.home),
+        }
+        with (out / f"{run_id}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moonshift.worker", str(run_id)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+            )
+        return process.pid
+
+    def get_run(self, run_id: int) -> RunRecord:
+        return self.store.get_run(run_id)
+
+    def list_runs(self, migration_id: str, *, limit: int = 20) -> list[RunRecord]:
+        self.store.get_migration(migration_id, include_deleted=True)
+        return self.store.list_runs(migration_id, limit=limit)
+
+    def cancel_run(self, run_id: int, *, actor: str, reason: str | None = None) -> RunRecord:
+        return self.store.transition_run(
+            run_id,
+            State.CANCELLED,
+            actor=actor,
+            now=self.clock.now(),
+            reason=reason or f"cancelled by {actor}",
+        )
+
+    def log_file(self, run_id: int, stream: Literal["stdout", "stderr"] = "stdout") -> Path:
+        run = self.store.get_run(run_id)
+        stdout, stderr = log_paths(log_dir(self.settings.home, run.migration_id), run.id)
+        path = stdout if stream == "stdout" else stderr
+        if not path.exists():
+            raise NotFoundError(f"run {run_id} has no {stream} log here ({path})")
+        return path
+
+    def wait_for(
+        self,
+        run_id: int,
+        *,
+        poll: float = 0.5,
+        on_change: Callable[[RunRecord], None] | None = None,
+    ) -> RunRecord:
+        """Follow a run until it leaves the active states."""
+        last: State | None = None
+        while True:
+            run = self.store.get_run(run_id)
+            if run.state != last and on_change:
+                on_change(run)
+            last = run.state
+            if run.state not in lifecycle.ACTIVE:
+                return run
+            self.clock.sleep(poll)
+
+    # -- history --------------------------------------------------------------------------
+
+    def history(self, migration_id: str, *, limit: int = 100) -> list[AuditEntry]:
+        self.store.get_migration(migration_id, include_deleted=True)
+        return self.store.history(migration_id, limit=limit)

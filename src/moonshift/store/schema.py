@@ -1,0 +1,114 @@
+"""The state store's tables. Alembic revisions in ``store/alembic`` build exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from moonshift.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+ID = String(63)
+STATE = String(24)
+
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("kind", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("tags", JSON, nullable=False),
+    # The spec as validated, with ${ENV} references unresolved: never a secret.
+    Column("spec", JSON, nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source_file", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Deleted migrations stay, so that their runs keep their identity and history.
+    Column("deleted_at", UTCDateTime),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("spec_version", Integer, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    # A run's identity: one run per (migration, nominal time), whatever races or restarts.
+    Column("nominal_time", UTCDateTime, nullable=False),
+    Column("logical_date", UTCDateTime),
+    Column("state", STATE, nullable=False),
+    Column("reason", Text),
+    Column("exit_code", Integer),
+    Column("error_tail", Text),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),
+    Column("control", JSON),
+    Column("checkpoint", JSON),
+    Column("progress", JSON),
+    UniqueConstraint("migration_id", "nominal_time"),
+    Index(None, "state"),
+    Index(None, "migration_id", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("migration_id", ID),
+    Column("run_id", Integer),
+    Column("action", String(40), nullable=False),
+    Column("from_state", STATE),
+    Column("to_state", STATE),
+    Column("reason", Text),
+    Column("details", JSON),
+    Index(None, "migration_id", "id"),
+    Index(None, "run_id"),
+)
+
+trigger_events = Table(
+    "trigger_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("migration_id", ID),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", JSON),
+    Column("outcome", String(30), nullable=False),
+    Column("run_id", Integer),
+    Column("reason", Text),
+    Index(None, "migration_id", "id"),
+)

@@ -1,0 +1,470 @@
+"""The state store on SQLAlchemy Core: migrations, runs, the audit log and trigger events.
+
+Every method that changes something runs in one write transaction and writes its audit
+entry in that same transaction, so the log never disagrees with the state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from moonshift.dburl import shown
+from moonshift.domain import lifecycle
+from moonshift.domain.lifecycle import State
+from moonshift.domain.spec import changed_fields
+from moonshift.errors import NotFoundError, OperationFailedError, StateStoreError
+from moonshift.store import schema as t
+from moonshift.store.engine import WRITE, make_engine
+from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
+from moonshift.store.upgrade import ensure_schema
+
+
+class DuplicateRunError(OperationFailedError):
+    """A run with the same (migration, nominal time) exists already."""
+
+
+class StateStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> StateStore:
+        """Connect, and upgrade the schema on first use."""
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise StateStoreError(
+                f"cannot open the state store {shown(engine.url)}: {exc.orig}"
+            ) from None
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        return shown(self.engine.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+            conn.rollback()
+
+    def _locked(self, conn: Connection, query: Any) -> Any:
+        return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+    # -- migrations ---------------------------------------------------------------------
+
+    def apply_migration(
+        self,
+        spec: dict[str, Any],
+        *,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[MigrationRecord, str, list[str]]:
+        """Create or update a migration from its canonical spec.
+
+        Returns the record, what happened (created, updated, restored, unchanged) and the
+        changed field paths. ``enabled`` follows the spec only where the spec changed it,
+        so an operator's ``disable`` survives a re-apply of the same file.
+        """
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+        values = {
+            "name": spec.get("name") or spec["id"],
+            "description": spec.get("description", ""),
+            "kind": spec["kind"],
+            "tags": list(spec.get("tags", [])),
+            "spec": spec,
+            "spec_hash": digest,
+            "source_file": source_file,
+            "updated_at": now,
+        }
+        with self._write() as conn:
+            row = conn.execute(
+                self._locked(conn, select(t.migrations).where(t.migrations.c.id == spec["id"]))
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(t.migrations).values(
+                        id=spec["id"],
+                        enabled=spec.get("enabled", True),
+                        version=1,
+                        created_at=now,
+                        **values,
+                    )
+                )
+                action, changed = "created", []
+            else:
+                old = row._mapping
+                changed = changed_fields(old["spec"], spec)
+                if old["deleted_at"] is None and old["spec_hash"] == digest:
+                    return _migration(row), "unchanged", []
+                action = "restored" if old["deleted_at"] is not None else "updated"
+                extra: dict[str, Any] = {"deleted_at": None, "version": old["version"] + 1}
+                if "enabled" in changed or action == "restored":
+                    extra["enabled"] = spec.get("enabled", True)
+                conn.execute(
+                    update(t.migrations)
+                    .where(t.migrations.c.id == spec["id"])
+                    .values(**values, **extra)
+                )
+            record = self._migration_in(conn, spec["id"])
+            self._audit(
+                conn,
+                now=now,
+                actor=actor,
+                migration_id=record.id,
+                action=action,
+                reason=f"version {record.version}"
+                + (f" from {source_file}" if source_file else ""),
+                details={"version": record.version, "changed": changed}
+                if changed
+                else {"version": record.version},
+            )
+        return record, action, changed
+
+    def get_migration(self, migration_id: str, *, include_deleted: bool = False) -> MigrationRecord:
+        with self._read() as conn:
+            record = self._migration_in(conn, migration_id)
+        if record.deleted_at is not None and not include_deleted:
+            raise NotFoundError(f'no migration "{migration_id}" (it was deleted)')
+        return record
+
+    def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]:
+        query = select(t.migrations).order_by(t.migrations.c.id)
+        if not include_deleted:
+            query = query.where(t.migrations.c.deleted_at.is_(None))
+        with self._read() as conn:
+            return [_migration(row) for row in conn.execute(query)]
+
+    def set_enabled(
+        self,
+        migration_id: str,
+        enabled: bool,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+    ) -> MigrationRecord:
+        with self._write() as conn:
+            record = self._migration_in(conn, migration_id, lock=True, live=True)
+            if record.enabled == enabled:
+                return record
+            conn.execute(
+                update(t.migrations)
+                .where(t.migrations.c.id == migration_id)
+                .values(enabled=enabled, updated_at=now)
+            )
+            self._audit(
+                conn,
+                now=now,
+                actor=actor,
+                migration_id=migration_id,
+                action="enabled" if enabled else "disabled",
+                reason=reason,
+            )
+            return self._migration_in(conn, migration_id)
+
+    def delete_migration(
+        self, migration_id: str, *, actor: str, now: datetime, force: bool = False
+    ) -> list[int]:
+        """Mark a migration deleted; with ``force`` cancel its active runs first.
+
+        Returns the ids of the runs it cancelled. Without ``force`` an active run refuses.
+        """
+        with self._write() as conn:
+            self._migration_in(conn, migration_id, lock=True, live=True)
+            active = [r.id for r in self._runs_in(conn, migration_id, states=lifecycle.ACTIVE)]
+            if active and not force:
+                raise OperationFailedError(
+                    f'migration "{migration_id}" has active runs ({", ".join(map(str, active))}); '
+                    "wait for them, or delete with --force to cancel them"
+                )
+            for run_id in active:
+                self._transition_in(
+                    conn, run_id, State.CANCELLED, actor=actor, now=now, reason="migration deleted"
+                )
+            conn.execute(
+                update(t.migrations)
+                .where(t.migrations.c.id == migration_id)
+                .values(deleted_at=now, updated_at=now)
+            )
+            self._audit(
+                conn,
+                now=now,
+                actor=actor,
+                migration_id=migration_id,
+                action="deleted",
+                details={"cancelled_runs": active} if active else None,
+            )
+        return active
+
+    def _migration_in(
+        self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
+    ) -> MigrationRecord:
+        query = select(t.migrations).where(t.migrations.c.id == migration_id)
+        row = conn.execute(self._locked(conn, query) if lock else query).first()
+        if row is None or (live and row._mapping["deleted_at"] is not None):
+            raise NotFoundError(f'no migration "{migration_id}"')
+        return _migration(row)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        migration_id: str,
+        *,
+        trigger: Trigger,
+        nominal_time: datetime,
+        actor: str,
+        now: datetime,
+        logical_date: datetime | None = None,
+        reason: str | None = None,
+    ) -> RunRecord:
+        """Create a run in state ``created``; DuplicateRunError when its identity exists."""
+        try:
+            with self._write() as conn:
+                migration = self._migration_in(conn, migration_id, live=True)
+                run_id = conn.execute(
+                    insert(t.runs)
+                    .values(
+                        migration_id=migration_id,
+                        spec_version=migration.version,
+                        trigger=trigger.value,
+                        nominal_time=nominal_time,
+                        logical_date=logical_date,
+                        state=State.CREATED.value,
+                        attempt=1,
+                        created_by=actor,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(t.runs.c.id)
+                ).scalar_one()
+                self._audit(
+                    conn,
+                    now=now,
+                    actor=actor,
+                    migration_id=migration_id,
+                    run_id=run_id,
+                    action="create",
+                    to_state=State.CREATED,
+                    reason=reason or trigger.value.lower(),
+                )
+                return self._run_in(conn, run_id)
+        except IntegrityError:
+            raise DuplicateRunError(
+                f'migration "{migration_id}" already has a run for {nominal_time.isoformat()}'
+            ) from None
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._read() as conn:
+            return self._run_in(conn, run_id)
+
+    def list_runs(
+        self, migration_id: str, *, limit: int = 20, states: Sequence[State] | None = None
+    ) -> list[RunRecord]:
+        with self._read() as conn:
+            return self._runs_in(conn, migration_id, states=states, limit=limit)
+
+    def latest_runs(self) -> dict[str, RunRecord]:
+        """The newest run of every migration that has one."""
+        newest = select(func.max(t.runs.c.id)).group_by(t.runs.c.migration_id).scalar_subquery()
+        with self._read() as conn:
+            rows = conn.execute(select(t.runs).where(t.runs.c.id.in_(newest)))
+            return {row._mapping["migration_id"]: _run(row) for row in rows}
+
+    def transition_run(
+        self,
+        run_id: int,
+        to: State,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> RunRecord:
+        """Move a run to ``to`` if the lifecycle allows it, and record why."""
+        with self._write() as conn:
+            return self._transition_in(
+                conn, run_id, to, actor=actor, now=now, reason=reason, **fields
+            )
+
+    def update_run(self, run_id: int, *, now: datetime, **fields: Any) -> RunRecord:
+        """Change fields that are not the state (exit code, progress, heartbeat, ...)."""
+        if "state" in fields:
+            raise ValueError("use transition_run to change a run's state")
+        with self._write() as conn:
+            conn.execute(
+                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **fields)
+            )
+            return self._run_in(conn, run_id)
+
+    def _transition_in(
+        self,
+        conn: Connection,
+        run_id: int,
+        to: State,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> RunRecord:
+        run = self._run_in(conn, run_id, lock=True)
+        step = lifecycle.verb(run.state, to)
+        values: dict[str, Any] = {"state": to.value, "reason": reason, "updated_at": now, **fields}
+        if to is State.RUNNING and run.started_at is None:
+            values["started_at"] = now
+        if to in lifecycle.TERMINAL or to is State.COMPLETED:
+            values.setdefault("ended_at", now)
+        conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(**values))
+        self._audit(
+            conn,
+            now=now,
+            actor=actor,
+            migration_id=run.migration_id,
+            run_id=run_id,
+            action=step,
+            from_state=run.state,
+            to_state=to,
+            reason=reason,
+        )
+        return self._run_in(conn, run_id)
+
+    def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
+        query = select(t.runs).where(t.runs.c.id == run_id)
+        row = conn.execute(self._locked(conn, query) if lock else query).first()
+        if row is None:
+            raise NotFoundError(f"no run {run_id}")
+        return _run(row)
+
+    def _runs_in(
+        self,
+        conn: Connection,
+        migration_id: str,
+        *,
+        states: Sequence[State] | frozenset[State] | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        query = (
+            select(t.runs).where(t.runs.c.migration_id == migration_id).order_by(t.runs.c.id.desc())
+        )
+        if states is not None:
+            query = query.where(t.runs.c.state.in_([s.value for s in states]))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_run(row) for row in conn.execute(query)]
+
+    # -- audit log and trigger events ---------------------------------------------------
+
+    def history(
+        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+        query = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
+        if migration_id is not None:
+            query = query.where(t.audit_log.c.migration_id == migration_id)
+        if run_id is not None:
+            query = query.where(t.audit_log.c.run_id == run_id)
+        with self._read() as conn:
+            return [AuditEntry(**row._mapping) for row in conn.execute(query)]
+
+    def record_event(
+        self,
+        *,
+        now: datetime,
+        event_type: str,
+        outcome: str,
+        migration_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+        run_id: int | None = None,
+        reason: str | None = None,
+    ) -> TriggerEvent:
+        with self._write() as conn:
+            event_id = conn.execute(
+                insert(t.trigger_events)
+                .values(
+                    at=now,
+                    migration_id=migration_id,
+                    event_type=event_type,
+                    payload=payload,
+                    outcome=outcome,
+                    run_id=run_id,
+                    reason=reason,
+                )
+                .returning(t.trigger_events.c.id)
+            ).scalar_one()
+            row = conn.execute(
+                select(t.trigger_events).where(t.trigger_events.c.id == event_id)
+            ).one()
+            return TriggerEvent(**row._mapping)
+
+    def get_events(self, migration_id: str | None = None, *, limit: int = 50) -> list[TriggerEvent]:
+        query = select(t.trigger_events).order_by(t.trigger_events.c.id.desc()).limit(limit)
+        if migration_id is not None:
+            query = query.where(t.trigger_events.c.migration_id == migration_id)
+        with self._read() as conn:
+            return [TriggerEvent(**row._mapping) for row in conn.execute(query)]
+
+    def get_last_event(self, migration_id: str) -> TriggerEvent | None:
+        events = self.get_events(migration_id, limit=1)
+        return events[0] if events else None
+
+    def _audit(
+        self,
+        conn: Connection,
+        *,
+        now: datetime,
+        actor: str,
+        action: str,
+        migration_id: str | None = None,
+        run_id: int | None = None,
+        from_state: State | None = None,
+        to_state: State | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            insert(t.audit_log).values(
+                at=now,
+                actor=actor,
+                migration_id=migration_id,
+                run_id=run_id,
+                action=action,
+                from_state=from_state.value if from_state else None,
+                to_state=to_state.value if to_state else None,
+                reason=reason,
+                details=details,
+            )
+        )
+
+
+def _migration(row: Any) -> MigrationRecord:
+    values = dict(row._mapping)
+    values["tags"] = tuple(values["tags"])
+    return MigrationRecord(**values)
+
+
+def _run(row: Any) -> RunRecord:
+    values = dict(row._mapping)
+    values["state"] = State(values["state"])
+    values["trigger"] = Trigger(values["trigger"])
+    return RunRecord(**values)

@@ -1,0 +1,65 @@
+"""Bringing the state schema to the version this code knows, once, under a lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, Engine
+
+from moonshift.errors import StateStoreError
+from moonshift.store.engine import WRITE
+
+ALEMBIC_DIR = Path(__file__).with_name("alembic")
+# Any fixed number: several daemons starting at once upgrade the schema one at a time.
+_UPGRADE_LOCK_KEY = 7_466_311_020_261_122
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade the schema to head; refuse a schema newer than this code knows."""
+    head = head_revision()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        connection.rollback()
+    if current == head:
+        return
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK_KEY})")
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == head:
+            return
+        _refuse_unknown(current, head)
+        command.upgrade(alembic_config(connection), "head")
+
+
+def _refuse_unknown(current: str | None, head: str) -> None:
+    if current is None:
+        return
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except CommandError:
+        known = None
+    if known is None:
+        raise StateStoreError(
+            f"the state store's schema is at revision {current}, newer than this moonshift "
+            f"knows (its newest is {head}); upgrade moonshift before using this store"
+        )

@@ -1,0 +1,1 @@
+"""Workers: execute a run's job and walk it through the lifecycle."""

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from moonshift.service import Moonshift, Settings
+from moonshift.store import StateStore
+from tests.helpers import PG_ADMIN, FakeClock, unavailable
+
+_TEMPLATE = f"moonshift_tpl_{uuid.uuid4().hex[:8]}"
+
+
+def _admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable("PostgreSQL", exc)
+        raise
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A database with moonshift's schema, cloned for each test that needs PostgreSQL."""
+    with _admin() as admin:
+        admin.execute(f"CREATE DATABASE {_TEMPLATE}")
+    StateStore.open(f"postgresql://postgres@127.0.0.1:5432/{_TEMPLATE}").close()
+    yield _TEMPLATE
+    with _admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; its URL."""
+    name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
+    with _admin() as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with _admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_state(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL state store (schema already built); its URL."""
+    name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
+    with _admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with _admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each contract test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("pg_state"))
+
+
+@pytest.fixture
+def store(state_url: str) -> Iterator[StateStore]:
+    opened = StateStore.open(state_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(state_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Moonshift]:
+    service = Moonshift(Settings(state_url=state_url, home=tmp_path / "home"), clock=clock, environ={"PATH": "/usr/bin:/bin"})
+    yield service
+    service.close()
