@@ -30,8 +30,8 @@ bench: $(STAMP)
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools
-	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	.lock-venv/bin/pip install --quiet --upgrade -e '.[dev]' 'setuptools>=77'
+	.lock-venv/bin/pip freeze --all --exclude-editable | grep -vE "^(-e|pip==)" > requirements.lock
 	rm -rf .lock-venv
 
 clean:

@@ -77,6 +77,10 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(state_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Moonshift]:
-    service = Moonshift(Settings(state_url=state_url, home=tmp_path / "home"), clock=clock, environ={"PATH": "/usr/bin:/bin"})
+    service = Moonshift(
+        Settings(state_url=state_url, home=tmp_path / "home"),
+        clock=clock,
+        environ={"PATH": "/usr/bin:/bin"},
+    )
     yield service
     service.close()

@@ -10,9 +10,18 @@ from moonshift.domain.durations import DurationError, format_duration, parse_dur
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
-        ("30s", 30), ("15m", 900), ("1h30m", 5400), ("1d", 86400), ("2w", 1_209_600),
-        ("1d2h3m4s", 93784), ("PT1H30M", 5400), ("P1D", 86400), ("PT0.5S", 0.5), ("90", 90),
-        (45, 45), ("1H", 3600),
+        ("30s", 30),
+        ("15m", 900),
+        ("1h30m", 5400),
+        ("1d", 86400),
+        ("2w", 1_209_600),
+        ("1d2h3m4s", 93784),
+        ("PT1H30M", 5400),
+        ("P1D", 86400),
+        ("PT0.5S", 0.5),
+        ("90", 90),
+        (45, 45),
+        ("1H", 3600),
     ],
 )
 def test_parses(text: object, seconds: float) -> None:

@@ -19,15 +19,28 @@ FORBIDDEN = [(a, b) for a, b in itertools.product(State, State) if b not in TRAN
 # The transitions of the lifecycle document, written out by hand so the table is checked
 # against an independent statement of it.
 EXPECTED = {
-    ("created", "analyzing"), ("created", "cancelled"),
-    ("analyzing", "planning"), ("analyzing", "failed"), ("analyzing", "cancelled"),
-    ("planning", "awaiting_approval"), ("planning", "failed"), ("planning", "cancelled"),
-    ("awaiting_approval", "approved"), ("awaiting_approval", "cancelled"),
-    ("approved", "running"), ("approved", "cancelled"),
-    ("running", "paused"), ("running", "completed"), ("running", "failed"), ("running", "cancelled"),
-    ("paused", "running"), ("paused", "failed"), ("paused", "cancelled"),
+    ("created", "analyzing"),
+    ("created", "cancelled"),
+    ("analyzing", "planning"),
+    ("analyzing", "failed"),
+    ("analyzing", "cancelled"),
+    ("planning", "awaiting_approval"),
+    ("planning", "failed"),
+    ("planning", "cancelled"),
+    ("awaiting_approval", "approved"),
+    ("awaiting_approval", "cancelled"),
+    ("approved", "running"),
+    ("approved", "cancelled"),
+    ("running", "paused"),
+    ("running", "completed"),
+    ("running", "failed"),
+    ("running", "cancelled"),
+    ("paused", "running"),
+    ("paused", "failed"),
+    ("paused", "cancelled"),
     ("completed", "validating"),
-    ("validating", "certified"), ("validating", "failed"),
+    ("validating", "certified"),
+    ("validating", "failed"),
 }
 
 

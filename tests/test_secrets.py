@@ -11,7 +11,10 @@ from moonshift.domain.secrets import (
 
 def test_substitutes_references_and_defaults() -> None:
     env = {"USER": "app", "PW": "s3cr3t"}
-    assert substitute("postgresql://${USER}:${PW}@h/${DB:-main}", env) == "postgresql://app:s3cr3t@h/main"
+    assert (
+        substitute("postgresql://${USER}:${PW}@h/${DB:-main}", env)
+        == "postgresql://app:s3cr3t@h/main"
+    )
     assert substitute("cost: $$5", env) == "cost: $5"
 
 

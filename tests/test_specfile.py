@@ -19,8 +19,12 @@ def problems(paths: list[Path]) -> list[str]:
 
 
 def test_error_names_file_line_and_field(tmp_path: Path) -> None:
-    path = write(tmp_path, "id: users\nkind: command\ncommand:\n  run: [echo]\n\n\n  timeout: soon\n")
-    assert problems([path]) == [f'{path}:7: command.timeout: must be a duration like 30m, got "soon"']
+    path = write(
+        tmp_path, "id: users\nkind: command\ncommand:\n  run: [echo]\n\n\n  timeout: soon\n"
+    )
+    assert problems([path]) == [
+        f'{path}:7: command.timeout: must be a duration like 30m, got "soon"'
+    ]
 
 
 def test_misspelled_key_suggests_the_right_one(tmp_path: Path) -> None:
@@ -52,7 +56,10 @@ def test_cross_field_rules_point_at_the_field(tmp_path: Path) -> None:
 
 
 def test_several_documents_lists_and_duplicate_ids(tmp_path: Path) -> None:
-    one = write(tmp_path, "id: a\nkind: command\ncommand: echo 1\n---\n- id: b\n  kind: command\n  command: echo 2\n")
+    one = write(
+        tmp_path,
+        "id: a\nkind: command\ncommand: echo 1\n---\n- id: b\n  kind: command\n  command: echo 2\n",
+    )
     assert [s.spec.id for s in load_files([one], env={}).specs] == ["a", "b"]
     two = write(tmp_path, "id: b\nkind: command\ncommand: echo 3\n", "two.yaml")
     found = problems([one, two])

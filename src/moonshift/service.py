@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -16,11 +17,12 @@ from moonshift.clock import Clock, SystemClock
 from moonshift.domain import lifecycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import InputError, NotFoundError
+from moonshift.errors import InputError, NotFoundError, OperationFailedError
 from moonshift.jobs.command import log_paths
 from moonshift.specfile import LoadResult, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
 from moonshift.store.records import Trigger
+from moonshift.store.store import DuplicateRunError
 from moonshift.worker.execute import WorkerContext, execute_run, log_dir
 
 IDLE = "idle"
@@ -156,14 +158,21 @@ class Moonshift:
     def run_now(self, migration_id: str, *, actor: str) -> RunRecord:
         """Record a MANUAL run of a migration; it is executed by ``execute_run`` or a worker."""
         now = self.clock.now()
-        return self.store.create_run(
-            migration_id,
-            trigger=Trigger.MANUAL,
-            nominal_time=now,
-            actor=actor,
-            now=now,
-            reason=f"run-now by {actor}",
-        )
+        # A manual run's nominal time is only its request time: two requests in the same
+        # microsecond are two runs, so step past an instant already taken.
+        for step in range(100):
+            try:
+                return self.store.create_run(
+                    migration_id,
+                    trigger=Trigger.MANUAL,
+                    nominal_time=now + timedelta(microseconds=step),
+                    actor=actor,
+                    now=now,
+                    reason=f"run-now by {actor}",
+                )
+            except DuplicateRunError:
+                continue
+        raise OperationFailedError(f'too many manual runs of "{migration_id}" at {now.isoformat()}')
 
     def execute_run(self, run_id: int) -> RunRecord:
         """Execute a run in this process (the foreground way: ``run-now --wait``)."""

@@ -407,17 +407,9 @@ def history(app: Moonshift, migration_id: str, limit: int, as_json: bool) -> Non
     if as_json:
         o.print_json(entries)
         return
-    grid = o.table("when", "actor", "run", "action", "from", "to", "reason")
+    grid = o.table("when", "actor", "run", "step", "reason")
     for e in reversed(entries):
-        grid.add_row(
-            o.when(e.at),
-            e.actor,
-            str(e.run_id or "-"),
-            e.action,
-            e.from_state or "-",
-            o.styled_state(e.to_state) if e.to_state else "-",
-            escape(e.reason or ""),
-        )
+        grid.add_row(o.when(e.at), e.actor, str(e.run_id or ""), o.step(e), escape(e.reason or ""))
     o.out.print(grid)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -14,7 +16,9 @@ from rich.table import Table
 
 from moonshift.domain.secrets import redact_url
 
-out = Console(soft_wrap=True)
+# Piped output (logs, CI) gets room for wide tables; a terminal keeps its own width.
+_PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
+out = Console(soft_wrap=True, width=_PIPE_WIDTH)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -67,6 +71,14 @@ STATE_STYLES = {
     "paused": "magenta",
     "idle": "dim",
 }
+
+
+def step(entry: Any) -> str:
+    """An audit entry's step: ``start: created -> analyzing`` or just its action."""
+    if entry.to_state is None:
+        return str(entry.action)
+    origin = entry.from_state or "new"
+    return f"{entry.action}: {origin} → {styled_state(entry.to_state)}"
 
 
 def styled_state(state: str) -> str:

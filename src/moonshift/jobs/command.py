@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import MissingVariableError, substitute
 from moonshift.domain.spec import CommandSpec
 from moonshift.jobs.base import JobError, JobOutcome, StopCheck
@@ -91,8 +92,10 @@ class CommandJob:
                     return _exited(code)
                 if deadline is not None and time.monotonic() >= deadline:
                     code = self._kill_group(process)
+                    limit = format_duration(self.spec.timeout)
                     return JobOutcome(
-                        failure=f"timeout: still running after {self.spec.timeout}", exit_code=code
+                        failure=f"timeout: still running after {limit}",
+                        exit_code=code,
                     )
                 reason = should_stop()
                 if reason:

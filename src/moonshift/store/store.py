@@ -41,8 +41,10 @@ class StateStore:
         engine = make_engine(url)
         try:
             ensure_schema(engine)
-        except OperationalError as exc:
+        except BaseException as exc:
             engine.dispose()
+            if not isinstance(exc, OperationalError):
+                raise
             raise StateStoreError(
                 f"cannot open the state store {shown(engine.url)}: {exc.orig}"
             ) from None

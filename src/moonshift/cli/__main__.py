@@ -1,0 +1,3 @@
+from moonshift.cli.main import main
+
+main()
