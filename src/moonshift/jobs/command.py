@@ -79,9 +79,8 @@ class CommandJob:
         )
 
     def _supervise(self, process: subprocess.Popen[bytes], should_stop: StopCheck) -> JobOutcome:
-        deadline = (
-            time.monotonic() + self.spec.timeout.total_seconds() if self.spec.timeout else None
-        )
+        timeout = self.spec.timeout
+        deadline = time.monotonic() + timeout.total_seconds() if timeout else None
         try:
             while True:
                 try:
@@ -90,11 +89,10 @@ class CommandJob:
                     pass
                 else:
                     return _exited(code)
-                if deadline is not None and time.monotonic() >= deadline:
+                if timeout and deadline is not None and time.monotonic() >= deadline:
                     code = self._kill_group(process)
-                    limit = format_duration(self.spec.timeout)
                     return JobOutcome(
-                        failure=f"timeout: still running after {limit}",
+                        failure=f"timeout: still running after {format_duration(timeout)}",
                         exit_code=code,
                     )
                 reason = should_stop()
