@@ -33,26 +33,25 @@ def pg_template() -> Iterator[str]:
         admin.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)")
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; its URL."""
+def _fresh_database(template: str | None = None) -> Iterator[str]:
     name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
     with _admin() as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with _admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; its URL."""
+    yield from _fresh_database()
 
 
 @pytest.fixture
 def pg_state(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL state store (schema already built); its URL."""
-    name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
-    with _admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with _admin() as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield from _fresh_database(pg_template)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -169,18 +169,9 @@ class StateStore:
             record = self._migration_in(conn, migration_id, lock=True, live=True)
             if record.enabled == enabled:
                 return record
-            conn.execute(
-                update(t.migrations)
-                .where(t.migrations.c.id == migration_id)
-                .values(enabled=enabled, updated_at=now)
-            )
-            self._audit(
-                conn,
-                now=now,
-                actor=actor,
-                migration_id=migration_id,
-                action="enabled" if enabled else "disabled",
-                reason=reason,
+            action = "enabled" if enabled else "disabled"
+            self._change_migration(
+                conn, migration_id, action, actor=actor, now=now, reason=reason, enabled=enabled
             )
             return self._migration_in(conn, migration_id)
 
@@ -203,20 +194,39 @@ class StateStore:
                 self._transition_in(
                     conn, run_id, State.CANCELLED, actor=actor, now=now, reason="migration deleted"
                 )
-            conn.execute(
-                update(t.migrations)
-                .where(t.migrations.c.id == migration_id)
-                .values(deleted_at=now, updated_at=now)
-            )
-            self._audit(
-                conn,
-                now=now,
-                actor=actor,
-                migration_id=migration_id,
-                action="deleted",
-                details={"cancelled_runs": active} if active else None,
+            details = {"cancelled_runs": active} if active else None
+            self._change_migration(
+                conn, migration_id, "deleted", actor=actor, now=now, details=details, deleted_at=now
             )
         return active
+
+    def _change_migration(
+        self,
+        conn: Connection,
+        migration_id: str,
+        action: str,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> None:
+        """Update a migration's row and write the audit entry that says why."""
+        conn.execute(
+            update(t.migrations)
+            .where(t.migrations.c.id == migration_id)
+            .values(updated_at=now, **values)
+        )
+        self._audit(
+            conn,
+            now=now,
+            actor=actor,
+            migration_id=migration_id,
+            action=action,
+            reason=reason,
+            details=details,
+        )
 
     def _migration_in(
         self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
