@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,10 +20,27 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from moonshift.domain.spec import FieldProblem, MigrationSpec
+from moonshift.domain.spec import MigrationSpec
+from moonshift.domain.spec_base import FieldProblem
 from moonshift.errors import InputError
 
 Loc = tuple[str | int, ...]
+
+
+class SpecLoader(yaml.SafeLoader):
+    """YAML as people write specs: ``22:00`` stays a string (YAML 1.1 reads it as 1320)."""
+
+
+_SEXAGESIMAL = r"(?![-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$)"
+SpecLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, re.compile(_SEXAGESIMAL + regexp.pattern, regexp.flags))
+        if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        else (tag, regexp)
+        for tag, regexp in resolvers
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,7 @@ def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None
     problems += _duplicate_ids(result.specs)
     if problems:
         raise SpecFileError(problems)
-    result.warnings = [w for s in result.specs for w in _unset_variables(s, env)]
+    result.warnings = [w for s in result.specs for w in _unset_variables(s, env) + _notes(s)]
     return result
 
 
@@ -92,7 +110,7 @@ def _load_file(path: Path) -> tuple[list[LoadedSpec], list[SpecProblem]]:
 
 
 def _load_documents(text: str, name: str) -> tuple[list[LoadedSpec], list[SpecProblem]]:
-    loader = yaml.SafeLoader(text)
+    loader = SpecLoader(text)
     specs: list[LoadedSpec] = []
     problems: list[SpecProblem] = []
     try:
@@ -266,6 +284,10 @@ def _duplicate_ids(specs: list[LoadedSpec]) -> list[SpecProblem]:
             reason = f'"{loaded.spec.id}" is already defined at {earlier.file}:{earlier.line}'
             problems.append(SpecProblem(loaded.file, loaded.line, "id", reason))
     return problems
+
+
+def _notes(loaded: LoadedSpec) -> list[SpecProblem]:
+    return [SpecProblem(loaded.file, loaded.line, path, text) for path, text in loaded.spec.notes()]
 
 
 def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecProblem]:

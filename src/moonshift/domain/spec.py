@@ -7,50 +7,21 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from moonshift.domain.schedule import (
+    ScheduleSpec,
+    WindowBehaviorSpec,
+    WindowSpec,
+    window_set,
 )
-
-from moonshift.domain.durations import format_duration, parse_duration
 from moonshift.domain.secrets import literal_secret_in_url, redact_url, references
+from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 SUPPORTED_BACKENDS = ("postgresql", "mysql", "mariadb", "sqlite")
-
-
-class FieldProblem(ValueError):
-    """A problem found by a model-level check, with the field path it belongs to."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-def _slug(value: object) -> object:
-    if isinstance(value, str) and not re.match(SLUG_PATTERN, value):
-        raise ValueError(
-            f'must be a slug (lowercase letters, digits, "-" and "_", at most 63), got "{value}"'
-        )
-    return value
-
-
-Slug = Annotated[str, BeforeValidator(_slug)]
-Duration = Annotated[
-    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
-]
-
-
-class SpecModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Endpoint(SpecModel):
@@ -137,9 +108,16 @@ class MigrationSpec(SpecModel):
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
+    schedule: ScheduleSpec | None = None
+    windows: tuple[WindowSpec, ...] | None = None
+    window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
+        if self.windows is not None and not self.windows:
+            raise FieldProblem(
+                "windows", "must list at least one window; leave it out to run at any time"
+            )
         if self.kind == "command" and self.command is None:
             raise FieldProblem("command", "is required when kind is command")
         if self.kind == "copy":
@@ -153,6 +131,26 @@ class MigrationSpec(SpecModel):
     @property
     def title(self) -> str:
         return self.name or self.id
+
+    @property
+    def timezone(self) -> str:
+        """The migration's zone: its schedule's, else UTC. Windows without one use it."""
+        return self.schedule.timezone if self.schedule else "UTC"
+
+    def trigger(self) -> Trigger | None:
+        return self.schedule.trigger() if self.schedule else None
+
+    def window_set(self) -> WindowSet | None:
+        return window_set(self.windows or (), self.timezone)
+
+    def behavior(self) -> WindowBehavior:
+        return self.window_behavior.behavior()
+
+    def notes(self) -> list[tuple[str, str]]:
+        """Warnings for the spec check (field path, text)."""
+        if self.schedule is None:
+            return []
+        return [(f"schedule.{path}", text) for path, text in self.schedule.notes()]
 
     def environment_references(self) -> dict[str, list[str]]:
         """Field path -> the ``${NAME}`` variables it refers to."""
@@ -169,7 +167,7 @@ class MigrationSpec(SpecModel):
 
     def canonical(self) -> dict[str, Any]:
         """A JSON-ready form in which equal specs compare equal."""
-        return self.model_dump(mode="json", exclude_defaults=True)
+        return self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
 
 
 def _backend_of(url: str) -> str | None:

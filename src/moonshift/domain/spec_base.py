@@ -1,0 +1,40 @@
+"""What every spec model shares: immutability, strictness, durations and slugs."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+from moonshift.domain.durations import format_duration, parse_duration
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class FieldProblem(ValueError):
+    """A problem found by a model-level check, with the field path it belongs to."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _slug(value: object) -> object:
+    if isinstance(value, str) and not re.match(SLUG_PATTERN, value):
+        raise ValueError(
+            f'must be a slug (lowercase letters, digits, "-" and "_", at most 63), got "{value}"'
+        )
+    return value
+
+
+Slug = Annotated[str, BeforeValidator(_slug)]
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
