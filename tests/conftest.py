@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from moonshift.service import Moonshift, Settings
 from moonshift.store import StateStore
 from tests.helpers import PG_ADMIN, FakeClock, unavailable
+
+# CI runs every property test with 2,000 examples; a developer's run is quicker.
+settings.register_profile(
+    "ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 _TEMPLATE = f"moonshift_tpl_{uuid.uuid4().hex[:8]}"
 

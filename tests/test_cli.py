@@ -182,3 +182,23 @@ def test_readme_documents_every_command() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for name, _ in _commands():
         assert f"moonshift {name}" in readme, name
+
+
+def test_next_and_windows_show_runs_moved_to_the_window(tmp_path: Path) -> None:
+    (tmp_path / "n.yaml").write_text(
+        "id: nightly\nkind: command\ncommand: echo hi\n"
+        "schedule: {cron: '0 * * * *', timezone: Europe/Berlin}\n"
+        "windows: [{name: nightly, days: [daily], start: 22:00, end: 23:00}]\n"
+    )
+    assert moonshift(tmp_path, "apply", "n.yaml").returncode == 0
+    shown = moonshift(tmp_path, "next", "nightly", "--count", "30")
+    assert shown.returncode == 0
+    assert "outside" in shown.stdout
+    assert "(nightly)" in shown.stdout
+    data = json.loads(moonshift(tmp_path, "next", "nightly", "--count", "30", "--json").stdout)
+    delayed = [d for d in data["decisions"] if d["start_at"] != d["due"]]
+    assert delayed
+    assert {d["start_at"][11:16] for d in delayed} <= {"21:00", "20:00"}  # 22:00 Berlin in UTC
+    windows = moonshift(tmp_path, "windows", "nightly", "--json")
+    spans = json.loads(windows.stdout)["windows"]
+    assert all(s["opens_at"][11:16] in ("21:00", "20:00") for s in spans)

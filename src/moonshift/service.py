@@ -23,6 +23,7 @@ from moonshift.specfile import LoadResult, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
 from moonshift.store.records import Trigger
 from moonshift.store.store import DuplicateRunError
+from moonshift.timing import StartDecision, WindowSpan, plan_next
 from moonshift.worker.execute import WorkerContext, execute_run, log_dir
 
 IDLE = "idle"
@@ -54,6 +55,17 @@ class ApplyResult:
     migration: MigrationRecord
     action: str  # created, updated, restored, unchanged
     changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A migration's timing at a glance: its zone, schedule kind and next decisions."""
+
+    timezone: str
+    schedule: str | None  # the schedule's kind, None when it has none
+    decisions: list[StartDecision]
+    windows: list[WindowSpan]
+    open_now: WindowSpan | None
 
 
 @dataclass(frozen=True)
@@ -242,6 +254,26 @@ class Moonshift:
             if run.state not in lifecycle.ACTIVE:
                 return run
             self.clock.sleep(poll)
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def upcoming(self, migration_id: str, *, count: int = 10) -> Upcoming:
+        """The next ``count`` fires with where each may start, and the next window openings."""
+        spec = self.spec_of(migration_id)
+        now = self.clock.now()
+        trigger, windows = spec.trigger(), spec.window_set()
+        decisions: list[StartDecision] = []
+        after = now
+        while trigger is not None and len(decisions) < count:
+            decision = plan_next(trigger, windows, spec.behavior(), after)
+            if decision is None:
+                break
+            decisions.append(decision)
+            after = decision.due
+        spans = windows.upcoming(now, count) if windows else []
+        open_now = windows.current(now) if windows else None
+        kind = spec.schedule.kind if spec.schedule else None
+        return Upcoming(spec.timezone, kind, decisions, spans, open_now)
 
     # -- history --------------------------------------------------------------------------
 

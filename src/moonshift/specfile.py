@@ -173,7 +173,7 @@ def _problem(name: str, base: Loc, error: Any, lines: dict[Loc, int], fallback: 
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
-        loc = (*loc, *cause.path.split("."))
+        loc = (*loc, *cause.path.split(".")) if cause.path else loc
         reason = cause.reason
     else:
         reason = _reason(error, loc)
@@ -190,7 +190,7 @@ def _reason(error: Any, loc: Loc) -> str:
         return f'unknown key "{key}"{hint}'
     if kind == "missing":
         return "is required"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         expected = error["ctx"]["expected"].replace("'", "")
         return f"must be one of {expected}, got {_shown(value)}"
     if kind == "value_error":

@@ -413,6 +413,81 @@ def history(app: Moonshift, migration_id: str, limit: int, as_json: bool) -> Non
     o.out.print(grid)
 
 
+@cli.command(name="next")
+@click.argument("migration_id")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@command
+def next_(app: Moonshift, migration_id: str, count: int, as_json: bool) -> None:
+    """List a migration's upcoming fire times, in its time zone and in UTC.
+
+    Fires that fall outside the migration's windows are marked with when they would
+    start instead (or that they would fail, by its window_behavior).
+
+    \b
+    Example:
+      moonshift next nightly-users --count 5
+    """
+    up = app.upcoming(migration_id, count=count)
+    if as_json:
+        o.print_json(up)
+        return
+    if up.schedule in (None, "event", "immediate"):
+        o.out.print(o.no_fires(up.schedule))
+        return
+    zone = up.timezone
+    grid = o.table("#", f"due ({zone})", "due (UTC)", "window", "starts")
+    for index, d in enumerate(up.decisions, 1):
+        grid.add_row(
+            str(index),
+            o.local(d.due, zone),
+            o.in_utc(d.due),
+            o.window_note(d, zone),
+            o.start_note(d, zone),
+        )
+    o.out.print(grid if up.decisions else "no upcoming fires")
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@command
+def windows(app: Moonshift, migration_id: str, count: int, as_json: bool) -> None:
+    """List when a migration's maintenance windows next open and close.
+
+    \b
+    Example:
+      moonshift windows nightly-users
+    """
+    up = app.upcoming(migration_id, count=count)
+    if as_json:
+        o.print_json({"timezone": up.timezone, "open_now": up.open_now, "windows": up.windows})
+        return
+    if not up.windows and up.open_now is None:
+        o.out.print(
+            "no windows: runs may start at any time"
+            if not app.spec_of(migration_id).windows
+            else "no window opens again"
+        )
+        return
+    zone = up.timezone
+    if up.open_now:
+        until = (
+            o.local(up.open_now.closes_at, zone)
+            if up.open_now.closes_at
+            else "further than we look"
+        )
+        o.out.print(f"[green]open now[/] ({up.open_now.name}) until {until}")
+    else:
+        o.out.print("[yellow]closed now[/]")
+    grid = o.table("window", f"opens ({zone})", f"closes ({zone})", "lasts")
+    for span in up.windows:
+        lasts = o.took(span.opens_at, span.closes_at) if span.closes_at else "-"
+        grid.add_row(span.name, o.local(span.opens_at, zone), o.local(span.closes_at, zone), lasts)
+    o.out.print(grid)
+
+
 def _runs_table(runs: list[Any], title: str | None) -> None:
     grid = o.table("run", "trigger", "state", "created", "took", "exit", "reason", title=title)
     for r in runs:

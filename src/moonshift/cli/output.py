@@ -6,14 +6,16 @@ import dataclasses
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
+from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import redact_url
 
 # Piped output (logs, CI) gets room for wide tables; a terminal keeps its own width.
@@ -55,11 +57,53 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def local(value: datetime | None, zone: str) -> str:
+    """An instant in a zone: ``2026-03-08 03:00 EDT``."""
+    if value is None:
+        return "-"
+    shown = value.astimezone(ZoneInfo(zone))
+    return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
+
+
+def in_utc(value: datetime) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+
+
+def no_fires(kind: str | None) -> str:
+    return {
+        None: "no schedule: it runs only when started by hand (moonshift run-now)",
+        "event": "event schedule: it runs when a matching event arrives (moonshift trigger)",
+        "immediate": "immediate: it runs once, as soon as a daemon sees it",
+    }[kind]
+
+
+def window_note(decision: Any, zone: str) -> str:
+    if decision.window is None:
+        return "-" if decision.reason == "no windows" else "[yellow]outside[/]"
+    if decision.delayed:
+        return "[yellow]outside[/]"
+    return (
+        f"{decision.window.name}, closes {local(decision.stop_at, zone)}"
+        if decision.stop_at
+        else decision.window.name
+    )
+
+
+def start_note(decision: Any, zone: str) -> str:
+    if decision.action.value == "fail":
+        return f"[red]fails[/]: {decision.reason}"
+    if decision.delayed:
+        return f"[yellow]{local(decision.start_at, zone)}[/] ({decision.window.name})"
+    return "on time"
+
+
 def took(start: datetime | None, end: datetime | None) -> str:
     if not start or not end:
         return "-"
     seconds = (end - start).total_seconds()
-    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+    return (
+        f"{seconds:.1f}s" if seconds < 120 else format_duration(timedelta(seconds=round(seconds)))
+    )
 
 
 STATE_STYLES = {

@@ -40,8 +40,21 @@ class CronError(ValueError):
     """A cron expression that cannot be used; the message names the field and value."""
 
 
-def expand(expression: str) -> str:
-    """The five-field form of an expression (macros expanded), checked; CronError if bad."""
+@dataclass(frozen=True)
+class ParsedCron:
+    """A checked expression: ``canonical`` is what cronsim evaluates."""
+
+    canonical: str
+    real_time: bool
+
+
+def parse(expression: str) -> ParsedCron:
+    """Check an expression field by field (macros expanded); CronError names what is wrong.
+
+    Fields that start with ``*`` are kept (cron's day-of-month/day-of-week rule depends on
+    it); the others become explicit lists, which also sidesteps cronsim reading ``5-5/2``
+    as ``5/2`` (every value from 5 up).
+    """
     text = " ".join(expression.split())
     if text.startswith("@"):
         if text.lower() not in MACROS:
@@ -54,13 +67,12 @@ def expand(expression: str) -> str:
         )
     values = [_parse(part, field) for part, field in zip(parts, FIELDS, strict=True)]
     _check_day_exists(parts, values)
-    return text.upper()
-
-
-def runs_in_real_time(expression: str) -> bool:
-    """True when the hour field has a wildcard or a step: such schedules follow real time."""
-    hour = expand(expression).split(" ")[1]
-    return "*" in hour or "/" in hour
+    values[4] = {day % 7 for day in values[4]}
+    canonical = " ".join(
+        part.upper() if part.startswith("*") else ",".join(map(str, sorted(found)))
+        for part, found in zip(parts, values, strict=True)
+    )
+    return ParsedCron(canonical, real_time="*" in parts[1] or "/" in parts[1])
 
 
 def _parse(text: str, field: _Field) -> set[int]:

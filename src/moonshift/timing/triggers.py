@@ -82,9 +82,9 @@ class Cron(_FireTimes):
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        five = cronexpr.expand(self.expression)
-        object.__setattr__(self, "_five", five)
-        object.__setattr__(self, "_real_time", cronexpr.runs_in_real_time(five))
+        parsed = cronexpr.parse(self.expression)
+        object.__setattr__(self, "_five", parsed.canonical)
+        object.__setattr__(self, "_real_time", parsed.real_time)
         object.__setattr__(self, "_zone", get_zone(self.timezone))
 
     @property
@@ -117,8 +117,13 @@ class Cron(_FireTimes):
         return None
 
     def _next_real_time(self, after: datetime) -> datetime | None:
-        # Just after clocks went back, later instants show earlier wall times: start early.
-        start = wall_of(after, self._zone) - _LONGEST_OVERLAP
+        # When clocks go back soon after ``after``, later instants show earlier wall times:
+        # start the search early by as much as the offset drops.
+        now_offset = after.astimezone(self._zone).utcoffset()
+        later_offset = (after + _LONGEST_OVERLAP).astimezone(self._zone).utcoffset()
+        assert now_offset is not None and later_offset is not None
+        lookback = max(timedelta(0), now_offset - later_offset)
+        start = wall_of(after, self._zone) - lookback
         best: datetime | None = None
         for wall in self._walls(start):
             found = instants(wall, self._zone)

@@ -119,6 +119,19 @@ class WindowSet:
             low = high
         return None
 
+    def upcoming(self, t: datetime, count: int) -> list[WindowSpan]:
+        """The stretch open at ``t`` (if any) and the next ones to open, ``count`` in all."""
+        t = utc(t)
+        current = self.current(t)
+        found = [current] if current else []
+        low = t
+        while len(found) < count and low - t < self._limit:
+            for span in self.spans(low, low + _CHUNK):
+                if span.opens_at > t and len(found) < count:
+                    found.append(span)
+            low += _CHUNK
+        return found
+
     def spans(self, start: datetime, end: datetime) -> Iterator[WindowSpan]:
         """The open stretches that begin in ``[start, end)``, merged."""
         start, end = utc(start), utc(end)
