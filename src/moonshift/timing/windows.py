@@ -110,13 +110,13 @@ class WindowSet:
     def next_open(self, t: datetime) -> datetime | None:
         """The first instant at or after ``t`` at which a window is open, or None."""
         t = utc(t)
-        low = t
+        low, chunk = t, timedelta(days=2)  # most openings are near: look close first
         while low - t < self._limit:
-            high = low + _CHUNK
+            high = low + chunk
             for a, b, _ in self._merged(low, high):
                 if b > t:
                     return max(a, t)
-            low = high
+            low, chunk = high, min(chunk * 2, _CHUNK)
         return None
 
     def upcoming(self, t: datetime, count: int) -> list[WindowSpan]:
