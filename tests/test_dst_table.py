@@ -33,16 +33,6 @@ GAPS = [
 ]
 
 
-@pytest.mark.parametrize(("zone", "day", "when", "expected"), GAPS)
-def test_a_nonexistent_time_fires_once_right_after_the_gap(
-    zone: str, day: str, when: str, expected: str
-) -> None:
-    start = datetime.fromisoformat(day).replace(tzinfo=z(zone)) - timedelta(days=1)
-    got = fires(f"{when} * * *", zone, start, start + timedelta(days=3))
-    assert got[1] == expected
-    assert len(got) == 3  # one fire a day, none lost, none doubled
-
-
 # (zone, the day clocks go back, a repeated local time, its first occurrence)
 OVERLAPS = [
     ("America/New_York", "2026-11-01", "30 1", "11-01 01:30-0400"),
@@ -52,10 +42,11 @@ OVERLAPS = [
 ]
 
 
-@pytest.mark.parametrize(("zone", "day", "when", "expected"), OVERLAPS)
-def test_a_repeated_time_fires_once_at_its_first_occurrence(
+@pytest.mark.parametrize(("zone", "day", "when", "expected"), GAPS + OVERLAPS)
+def test_a_skipped_or_repeated_time_fires_once(
     zone: str, day: str, when: str, expected: str
 ) -> None:
+    """Skipped: right after the gap. Repeated: at the first occurrence. Daily, none lost."""
     start = datetime.fromisoformat(day).replace(tzinfo=z(zone)) - timedelta(days=1)
     got = fires(f"{when} * * *", zone, start, start + timedelta(days=3))
     assert got[1] == expected

@@ -71,6 +71,10 @@ class StateStore:
     def _locked(self, conn: Connection, query: Any) -> Any:
         return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
+    def _first(self, conn: Connection, query: Any, *, lock: bool) -> Any:
+        """The first row of ``query``, locked for update when ``lock`` (on PostgreSQL)."""
+        return conn.execute(self._locked(conn, query) if lock else query).first()
+
     # -- migrations ---------------------------------------------------------------------
 
     def apply_migration(
@@ -99,9 +103,9 @@ class StateStore:
             "updated_at": now,
         }
         with self._write() as conn:
-            row = conn.execute(
-                self._locked(conn, select(t.migrations).where(t.migrations.c.id == spec["id"]))
-            ).first()
+            row = self._first(
+                conn, select(t.migrations).where(t.migrations.c.id == spec["id"]), lock=True
+            )
             if row is None:
                 conn.execute(
                     insert(t.migrations).values(
@@ -231,8 +235,9 @@ class StateStore:
     def _migration_in(
         self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
     ) -> MigrationRecord:
-        query = select(t.migrations).where(t.migrations.c.id == migration_id)
-        row = conn.execute(self._locked(conn, query) if lock else query).first()
+        row = self._first(
+            conn, select(t.migrations).where(t.migrations.c.id == migration_id), lock=lock
+        )
         if row is None or (live and row._mapping["deleted_at"] is not None):
             raise NotFoundError(f'no migration "{migration_id}"')
         return _migration(row)
@@ -362,8 +367,7 @@ class StateStore:
         return self._run_in(conn, run_id)
 
     def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
-        query = select(t.runs).where(t.runs.c.id == run_id)
-        row = conn.execute(self._locked(conn, query) if lock else query).first()
+        row = self._first(conn, select(t.runs).where(t.runs.c.id == run_id), lock=lock)
         if row is None:
             raise NotFoundError(f"no run {run_id}")
         return _run(row)
