@@ -11,6 +11,15 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.policies import (
+    DependencySpec,
+    DependencyStrategy,
+    ExclusionSpec,
+    MisfireSpec,
+    Overlap,
+    PreflightSpec,
+    RetrySpec,
+)
 from moonshift.domain.schedule import (
     ScheduleSpec,
     WindowBehaviorSpec,
@@ -111,9 +120,26 @@ class MigrationSpec(SpecModel):
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
+    overlap: Overlap = Overlap.SKIP
+    notify_on_skip: bool = False
+    max_duration: Duration | None = None
+    misfire: MisfireSpec = Field(default_factory=MisfireSpec)
+    pool: Slug | None = None
+    depends_on: tuple[DependencySpec, ...] = ()
+    dependency_strategy: DependencyStrategy = DependencyStrategy.FAIL
+    dependency_timeout: Duration = timedelta(hours=1)
+    exclude_concurrent: tuple[ExclusionSpec, ...] = ()
+    retries: RetrySpec = Field(default_factory=RetrySpec)
+    preflight: PreflightSpec = Field(default_factory=PreflightSpec)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
+        for field_name in ("depends_on", "exclude_concurrent"):
+            for index, item in enumerate(getattr(self, field_name)):
+                if item.migration == self.id:
+                    raise FieldProblem(
+                        f"{field_name}[{index}].migration", "names this migration itself"
+                    )
         if self.windows is not None and not self.windows:
             raise FieldProblem(
                 "windows", "must list at least one window; leave it out to run at any time"

@@ -58,6 +58,12 @@ class RunRecord:
     control: dict[str, Any] | None
     checkpoint: dict[str, Any] | None
     progress: dict[str, Any] | None
+    pool: str | None
+    not_before: datetime | None
+    waiting_for: str | None
+    retry_of: int | None
+    worker_pid: int | None
+    warned_at: datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,3 +90,30 @@ class TriggerEvent:
     outcome: str
     run_id: int | None
     reason: str | None
+
+
+class ScheduleStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # fires are turned into runs
+    PAUSED = "PAUSED"  # an operator paused it; fires while paused are dropped and recorded
+    DISABLED = "DISABLED"  # the migration is disabled
+    COMPLETED = "COMPLETED"  # a one-shot schedule that has fired
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleRecord:
+    migration_id: str
+    status: ScheduleStatus
+    next_fire_at: datetime | None
+    last_fire_at: datetime | None
+    spec_version: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonRecord:
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopping: bool

@@ -77,7 +77,16 @@ runs = Table(
     Column("control", JSON),
     Column("checkpoint", JSON),
     Column("progress", JSON),
-    UniqueConstraint("migration_id", "nominal_time"),
+    Column("pool", String(63)),
+    # A queued run waits until then (a window's opening, a retry's backoff).
+    Column("not_before", UTCDateTime),
+    # Why a queued run has not started yet, for people: "waiting for window nightly".
+    Column("waiting_for", Text),
+    Column("retry_of", Integer),
+    Column("worker_pid", Integer),
+    Column("warned_at", UTCDateTime),
+    # Retries and re-processed backfills are new attempts of the same fire.
+    UniqueConstraint("migration_id", "nominal_time", "attempt"),
     Index(None, "state"),
     Index(None, "migration_id", "id"),
 )
@@ -111,4 +120,29 @@ trigger_events = Table(
     Column("run_id", Integer),
     Column("reason", Text),
     Index(None, "migration_id", "id"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("migration_id", ID, ForeignKey("migrations.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    # The next fire not yet turned into a run (or dropped); None when there is none.
+    Column("next_fire_at", UTCDateTime),
+    Column("last_fire_at", UTCDateTime),
+    Column("spec_version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "next_fire_at"),
+    Index(None, "updated_at"),
+)
+
+daemons = Table(
+    "daemons",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopping", Boolean, nullable=False),
 )

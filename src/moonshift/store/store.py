@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from moonshift.dburl import shown
@@ -22,8 +21,10 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import changed_fields
 from moonshift.errors import NotFoundError, OperationFailedError, StateStoreError
 from moonshift.store import schema as t
-from moonshift.store.engine import WRITE, make_engine
+from moonshift.store.core import _migration, _run
+from moonshift.store.engine import make_engine
 from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
+from moonshift.store.scheduling import SchedulingStore
 from moonshift.store.upgrade import ensure_schema
 
 
@@ -31,10 +32,7 @@ class DuplicateRunError(OperationFailedError):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class StateStore(SchedulingStore):
     @classmethod
     def open(cls, url: str) -> StateStore:
         """Connect, and upgrade the schema on first use."""
@@ -56,24 +54,6 @@ class StateStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
-            conn.rollback()
-
-    def _locked(self, conn: Connection, query: Any) -> Any:
-        return query.with_for_update() if conn.dialect.name == "postgresql" else query
-
-    def _first(self, conn: Connection, query: Any, *, lock: bool) -> Any:
-        """The first row of ``query``, locked for update when ``lock`` (on PostgreSQL)."""
-        return conn.execute(self._locked(conn, query) if lock else query).first()
 
     # -- migrations ---------------------------------------------------------------------
 
@@ -232,16 +212,6 @@ class StateStore:
             details=details,
         )
 
-    def _migration_in(
-        self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
-    ) -> MigrationRecord:
-        row = self._first(
-            conn, select(t.migrations).where(t.migrations.c.id == migration_id), lock=lock
-        )
-        if row is None or (live and row._mapping["deleted_at"] is not None):
-            raise NotFoundError(f'no migration "{migration_id}"')
-        return _migration(row)
-
     # -- runs -----------------------------------------------------------------------------
 
     def create_run(
@@ -334,61 +304,6 @@ class StateStore:
             )
             return self._run_in(conn, run_id)
 
-    def _transition_in(
-        self,
-        conn: Connection,
-        run_id: int,
-        to: State,
-        *,
-        actor: str,
-        now: datetime,
-        reason: str | None = None,
-        **fields: Any,
-    ) -> RunRecord:
-        run = self._run_in(conn, run_id, lock=True)
-        step = lifecycle.verb(run.state, to)
-        values: dict[str, Any] = {"state": to.value, "reason": reason, "updated_at": now, **fields}
-        if to is State.RUNNING and run.started_at is None:
-            values["started_at"] = now
-        if to in lifecycle.TERMINAL or to is State.COMPLETED:
-            values.setdefault("ended_at", now)
-        conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(**values))
-        self._audit(
-            conn,
-            now=now,
-            actor=actor,
-            migration_id=run.migration_id,
-            run_id=run_id,
-            action=step,
-            from_state=run.state,
-            to_state=to,
-            reason=reason,
-        )
-        return self._run_in(conn, run_id)
-
-    def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
-        row = self._first(conn, select(t.runs).where(t.runs.c.id == run_id), lock=lock)
-        if row is None:
-            raise NotFoundError(f"no run {run_id}")
-        return _run(row)
-
-    def _runs_in(
-        self,
-        conn: Connection,
-        migration_id: str,
-        *,
-        states: Sequence[State] | frozenset[State] | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        query = (
-            select(t.runs).where(t.runs.c.migration_id == migration_id).order_by(t.runs.c.id.desc())
-        )
-        if states is not None:
-            query = query.where(t.runs.c.state.in_([s.value for s in states]))
-        if limit is not None:
-            query = query.limit(limit)
-        return [_run(row) for row in conn.execute(query)]
-
     # -- audit log and trigger events ---------------------------------------------------
 
     def history(
@@ -415,19 +330,16 @@ class StateStore:
         reason: str | None = None,
     ) -> TriggerEvent:
         with self._write() as conn:
-            event_id = conn.execute(
-                insert(t.trigger_events)
-                .values(
-                    at=now,
-                    migration_id=migration_id,
-                    event_type=event_type,
-                    payload=payload,
-                    outcome=outcome,
-                    run_id=run_id,
-                    reason=reason,
-                )
-                .returning(t.trigger_events.c.id)
-            ).scalar_one()
+            event_id = self._event(
+                conn,
+                now=now,
+                event_type=event_type,
+                outcome=outcome,
+                migration_id=migration_id,
+                payload=payload,
+                run_id=run_id,
+                reason=reason,
+            )
             row = conn.execute(
                 select(t.trigger_events).where(t.trigger_events.c.id == event_id)
             ).one()
@@ -443,44 +355,3 @@ class StateStore:
     def get_last_event(self, migration_id: str) -> TriggerEvent | None:
         events = self.get_events(migration_id, limit=1)
         return events[0] if events else None
-
-    def _audit(
-        self,
-        conn: Connection,
-        *,
-        now: datetime,
-        actor: str,
-        action: str,
-        migration_id: str | None = None,
-        run_id: int | None = None,
-        from_state: State | None = None,
-        to_state: State | None = None,
-        reason: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        conn.execute(
-            insert(t.audit_log).values(
-                at=now,
-                actor=actor,
-                migration_id=migration_id,
-                run_id=run_id,
-                action=action,
-                from_state=from_state.value if from_state else None,
-                to_state=to_state.value if to_state else None,
-                reason=reason,
-                details=details,
-            )
-        )
-
-
-def _migration(row: Any) -> MigrationRecord:
-    values = dict(row._mapping)
-    values["tags"] = tuple(values["tags"])
-    return MigrationRecord(**values)
-
-
-def _run(row: Any) -> RunRecord:
-    values = dict(row._mapping)
-    values["state"] = State(values["state"])
-    values["trigger"] = Trigger(values["trigger"])
-    return RunRecord(**values)

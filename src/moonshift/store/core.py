@@ -1,0 +1,174 @@
+"""What every part of the state store shares: transactions, rows, audit, transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from moonshift.domain import lifecycle
+from moonshift.domain.lifecycle import State
+from moonshift.errors import NotFoundError
+from moonshift.store import schema as t
+from moonshift.store.engine import WRITE
+from moonshift.store.records import MigrationRecord, RunRecord, Trigger
+
+
+class StoreCore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+            conn.rollback()
+
+    def _locked(self, conn: Connection, query: Any) -> Any:
+        return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+    def _first(self, conn: Connection, query: Any, *, lock: bool) -> Any:
+        """The first row of ``query``, locked for update when ``lock`` (on PostgreSQL)."""
+        return conn.execute(self._locked(conn, query) if lock else query).first()
+
+    def _migration_in(
+        self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
+    ) -> MigrationRecord:
+        row = self._first(
+            conn, select(t.migrations).where(t.migrations.c.id == migration_id), lock=lock
+        )
+        if row is None or (live and row._mapping["deleted_at"] is not None):
+            raise NotFoundError(f'no migration "{migration_id}"')
+        return _migration(row)
+
+    def _transition_in(
+        self,
+        conn: Connection,
+        run_id: int,
+        to: State,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> RunRecord:
+        run = self._run_in(conn, run_id, lock=True)
+        step = lifecycle.verb(run.state, to)
+        values: dict[str, Any] = {"state": to.value, "reason": reason, "updated_at": now, **fields}
+        if to is State.RUNNING and run.started_at is None:
+            values["started_at"] = now
+        if to in lifecycle.TERMINAL or to is State.COMPLETED:
+            values.setdefault("ended_at", now)
+        conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(**values))
+        self._audit(
+            conn,
+            now=now,
+            actor=actor,
+            migration_id=run.migration_id,
+            run_id=run_id,
+            action=step,
+            from_state=run.state,
+            to_state=to,
+            reason=reason,
+        )
+        return self._run_in(conn, run_id)
+
+    def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
+        row = self._first(conn, select(t.runs).where(t.runs.c.id == run_id), lock=lock)
+        if row is None:
+            raise NotFoundError(f"no run {run_id}")
+        return _run(row)
+
+    def _runs_in(
+        self,
+        conn: Connection,
+        migration_id: str,
+        *,
+        states: Sequence[State] | frozenset[State] | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        query = (
+            select(t.runs).where(t.runs.c.migration_id == migration_id).order_by(t.runs.c.id.desc())
+        )
+        if states is not None:
+            query = query.where(t.runs.c.state.in_([s.value for s in states]))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_run(row) for row in conn.execute(query)]
+
+    def _event(
+        self,
+        conn: Connection,
+        *,
+        now: datetime,
+        event_type: str,
+        outcome: str,
+        migration_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+        run_id: int | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return int(
+            conn.execute(
+                insert(t.trigger_events)
+                .values(
+                    at=now,
+                    migration_id=migration_id,
+                    event_type=event_type,
+                    payload=payload,
+                    outcome=outcome,
+                    run_id=run_id,
+                    reason=reason,
+                )
+                .returning(t.trigger_events.c.id)
+            ).scalar_one()
+        )
+
+    def _audit(
+        self,
+        conn: Connection,
+        *,
+        now: datetime,
+        actor: str,
+        action: str,
+        migration_id: str | None = None,
+        run_id: int | None = None,
+        from_state: State | None = None,
+        to_state: State | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            insert(t.audit_log).values(
+                at=now,
+                actor=actor,
+                migration_id=migration_id,
+                run_id=run_id,
+                action=action,
+                from_state=from_state.value if from_state else None,
+                to_state=to_state.value if to_state else None,
+                reason=reason,
+                details=details,
+            )
+        )
+
+
+def _migration(row: Any) -> MigrationRecord:
+    values = dict(row._mapping)
+    values["tags"] = tuple(values["tags"])
+    return MigrationRecord(**values)
+
+
+def _run(row: Any) -> RunRecord:
+    values = dict(row._mapping)
+    values["state"] = State(values["state"])
+    values["trigger"] = Trigger(values["trigger"])
+    return RunRecord(**values)

@@ -1,0 +1,455 @@
+"""The scheduler's queries: schedules, due fires, queued runs, leases and daemons.
+
+Correctness lives in the database: a fire becomes a run through an insert that the unique
+(migration, nominal time, attempt) constraint lets happen once; due schedules are claimed
+with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer at a time); a run is
+claimed by a compare-and-set on its lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from moonshift.domain import lifecycle
+from moonshift.domain.lifecycle import State
+from moonshift.store import schema as t
+from moonshift.store.core import StoreCore, _run
+from moonshift.store.records import (
+    DaemonRecord,
+    MigrationRecord,
+    RunRecord,
+    ScheduleRecord,
+    ScheduleStatus,
+    Trigger,
+)
+
+# States in which a run holds a worker (or would, once its lease is taken over).
+WORKING = frozenset(lifecycle.ACTIVE) - {State.CREATED, State.PAUSED}
+
+
+@dataclass(frozen=True)
+class NewRun:
+    nominal_time: datetime
+    trigger: Trigger
+    logical_date: datetime | None = None
+    not_before: datetime | None = None
+    attempt: int = 1
+    retry_of: int | None = None
+    reason: str | None = None
+
+
+class DueBatch:
+    """Due schedules claimed in one write transaction; ``fire`` records what became of each."""
+
+    def __init__(self, store: SchedulingStore, conn: Connection, now: datetime) -> None:
+        self._store, self._conn, self._now = store, conn, now
+        self.items: list[tuple[ScheduleRecord, MigrationRecord]] = []
+
+    def fire(
+        self,
+        schedule: ScheduleRecord,
+        *,
+        runs: Sequence[NewRun],
+        dropped: Sequence[tuple[datetime, str]],
+        next_fire_at: datetime | None,
+        last_fire_at: datetime | None,
+        actor: str,
+        completed: bool = False,
+    ) -> list[RunRecord]:
+        created = [
+            run
+            for new in runs
+            if (
+                run := self._store._insert_run(
+                    self._conn, schedule.migration_id, new, actor, self._now
+                )
+            )
+        ]
+        for nominal, reason in dropped:
+            self._store._event(
+                self._conn,
+                now=self._now,
+                migration_id=schedule.migration_id,
+                event_type="SCHEDULED",
+                outcome="dropped",
+                reason=f"{nominal.isoformat()}: {reason}",
+            )
+        status = ScheduleStatus.COMPLETED if completed else schedule.status
+        self._conn.execute(
+            update(t.schedules)
+            .where(t.schedules.c.migration_id == schedule.migration_id)
+            .values(
+                next_fire_at=next_fire_at,
+                last_fire_at=last_fire_at,
+                status=status.value,
+                updated_at=self._now,
+            )
+        )
+        return created
+
+
+class SchedulingStore(StoreCore):
+    # -- schedules ------------------------------------------------------------------------
+
+    def put_schedule(
+        self,
+        migration_id: str,
+        *,
+        status: ScheduleStatus,
+        next_fire_at: datetime | None,
+        spec_version: int,
+        now: datetime,
+        keep_last_fire: bool = True,
+    ) -> ScheduleRecord:
+        with self._write() as conn:
+            row = self._first(
+                conn,
+                select(t.schedules).where(t.schedules.c.migration_id == migration_id),
+                lock=True,
+            )
+            values = {
+                "status": status.value,
+                "next_fire_at": next_fire_at,
+                "spec_version": spec_version,
+                "updated_at": now,
+            }
+            if row is None:
+                conn.execute(
+                    t.schedules.insert().values(
+                        migration_id=migration_id, last_fire_at=None, **values
+                    )
+                )
+            else:
+                if not keep_last_fire:
+                    values["last_fire_at"] = None
+                conn.execute(
+                    update(t.schedules)
+                    .where(t.schedules.c.migration_id == migration_id)
+                    .values(**values)
+                )
+            return self._schedule_in(conn, migration_id)
+
+    def drop_schedule(self, migration_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.schedules).where(t.schedules.c.migration_id == migration_id))
+
+    def get_schedule(self, migration_id: str) -> ScheduleRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.schedules).where(t.schedules.c.migration_id == migration_id)
+            ).first()
+            return _schedule(row) if row else None
+
+    def list_schedules(self, status: ScheduleStatus | None = None) -> list[ScheduleRecord]:
+        query = select(t.schedules).order_by(t.schedules.c.migration_id)
+        if status is not None:
+            query = query.where(t.schedules.c.status == status.value)
+        with self._read() as conn:
+            return [_schedule(row) for row in conn.execute(query)]
+
+    def schedule_times(
+        self, changed_since: datetime | None = None
+    ) -> list[tuple[str, datetime | None, str]]:
+        """(migration, next fire, status) of every schedule, or of those changed since."""
+        query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at, t.schedules.c.status)
+        if changed_since is not None:
+            query = query.where(t.schedules.c.updated_at >= changed_since)
+        with self._read() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(query)]
+
+    def schedules_changed_at(self) -> datetime | None:
+        with self._read() as conn:
+            return conn.execute(select(func.max(t.schedules.c.updated_at))).scalar()
+
+    @contextmanager
+    def claim_due(self, now: datetime, *, limit: int = 500) -> Iterator[DueBatch]:
+        """Claim active schedules due by ``now``; what ``fire`` records commits together."""
+        with self._write() as conn:
+            query = (
+                select(t.schedules, t.migrations)
+                .join(t.migrations, t.migrations.c.id == t.schedules.c.migration_id)
+                .where(t.schedules.c.status == ScheduleStatus.ACTIVE.value)
+                .where(t.schedules.c.next_fire_at <= now)
+                .order_by(t.schedules.c.next_fire_at)
+                .limit(limit)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=t.schedules)
+            batch = DueBatch(self, conn, now)
+            for row in conn.execute(query):
+                m = row._mapping
+                schedule = _schedule_from(m)
+                migration = _migration_from(m)
+                batch.items.append((schedule, migration))
+            yield batch
+
+    def _schedule_in(self, conn: Connection, migration_id: str) -> ScheduleRecord:
+        row = conn.execute(
+            select(t.schedules).where(t.schedules.c.migration_id == migration_id)
+        ).one()
+        return _schedule(row)
+
+    # -- runs the scheduler creates and starts ------------------------------------------
+
+    def add_runs(
+        self, migration_id: str, runs: Sequence[NewRun], *, actor: str, now: datetime
+    ) -> list[RunRecord]:
+        """Create runs (skipping any whose identity exists); returns those created."""
+        with self._write() as conn:
+            self._migration_in(conn, migration_id, live=True)
+            return [
+                run
+                for new in runs
+                if (run := self._insert_run(conn, migration_id, new, actor, now))
+            ]
+
+    def _insert_run(
+        self, conn: Connection, migration_id: str, new: NewRun, actor: str, now: datetime
+    ) -> RunRecord | None:
+        migration = self._migration_in(conn, migration_id)
+        pool = migration.spec.get("pool")
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(t.runs)
+            .values(
+                migration_id=migration_id,
+                spec_version=migration.version,
+                trigger=new.trigger.value,
+                nominal_time=new.nominal_time,
+                logical_date=new.logical_date,
+                state=State.CREATED.value,
+                attempt=new.attempt,
+                retry_of=new.retry_of,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+                pool=pool,
+                not_before=new.not_before,
+            )
+            .on_conflict_do_nothing()
+            .returning(t.runs.c.id)
+        )
+        run_id = conn.execute(statement).scalar()
+        if run_id is None:
+            return None
+        self._audit(
+            conn,
+            now=now,
+            actor=actor,
+            migration_id=migration_id,
+            run_id=run_id,
+            action="create",
+            to_state=State.CREATED,
+            reason=new.reason or new.trigger.value.lower(),
+        )
+        return self._run_in(conn, run_id)
+
+    def runnable(
+        self, now: datetime, *, limit: int = 1000
+    ) -> list[tuple[RunRecord, MigrationRecord]]:
+        """Queued runs whose time has come, and paused runs, oldest fire first."""
+        query = (
+            select(t.runs, t.migrations)
+            .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
+            .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
+            .where(or_(t.runs.c.not_before.is_(None), t.runs.c.not_before <= now))
+            .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
+            .order_by(t.runs.c.nominal_time, t.runs.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [
+                (_run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
+            ]
+
+    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
+        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.ACTIVE]))
+        if migration_ids is not None:
+            query = query.where(t.runs.c.migration_id.in_(list(migration_ids)))
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
+
+    def working_runs(self) -> list[RunRecord]:
+        """Runs a worker holds (from analyzing to running)."""
+        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in WORKING]))
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
+
+    def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
+        """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
+        query = (
+            select(t.runs)
+            .where(t.runs.c.migration_id == migration_id, t.runs.c.nominal_time <= nominal)
+            .order_by(t.runs.c.nominal_time.desc(), t.runs.c.attempt.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+            return _run(row) if row else None
+
+    def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
+        """Take a queued or paused run for a worker; False if someone else has it."""
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
+                .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
+                .values(
+                    lease_owner=owner,
+                    lease_expires_at=lease_until,
+                    heartbeat_at=now,
+                    waiting_for=None,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount == 1
+
+    def release_run(self, run_id: int, *, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(lease_owner=None, lease_expires_at=None, worker_pid=None, updated_at=now)
+            )
+
+    def renew_lease(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id, t.runs.c.lease_owner == owner)
+                .values(lease_expires_at=lease_until, heartbeat_at=now)
+            )
+            return result.rowcount == 1
+
+    def expired_leases(self, now: datetime) -> list[RunRecord]:
+        query = select(t.runs).where(
+            t.runs.c.state.in_([s.value for s in WORKING]),
+            and_(t.runs.c.lease_expires_at.is_not(None), t.runs.c.lease_expires_at < now),
+        )
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query)]
+
+    def set_waiting(
+        self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(waiting_for=waiting_for, not_before=not_before, updated_at=now)
+            )
+
+    def request_control(self, run_id: int, *, action: str, reason: str, now: datetime) -> None:
+        """Ask the run's worker to pause, fail or stop at its next check."""
+        with self._write() as conn:
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(control={"action": action, "reason": reason}, updated_at=now)
+            )
+
+    def count_pool(self, pool: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(t.runs)
+            .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in WORKING]))
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def record_run_event(
+        self,
+        *,
+        now: datetime,
+        migration_id: str,
+        event_type: str,
+        outcome: str,
+        run_id: int | None = None,
+        reason: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        with self._write() as conn:
+            self._event(
+                conn,
+                now=now,
+                migration_id=migration_id,
+                event_type=event_type,
+                outcome=outcome,
+                run_id=run_id,
+                reason=reason,
+                payload=payload,
+            )
+
+    # -- daemons --------------------------------------------------------------------------
+
+    def register_daemon(self, daemon_id: str, *, host: str, pid: int, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.daemons).where(t.daemons.c.id == daemon_id))
+            conn.execute(
+                t.daemons.insert().values(
+                    id=daemon_id,
+                    host=host,
+                    pid=pid,
+                    started_at=now,
+                    heartbeat_at=now,
+                    stopping=False,
+                )
+            )
+
+    def daemon_heartbeat(self, daemon_id: str, *, now: datetime, stopping: bool = False) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(t.daemons)
+                .where(t.daemons.c.id == daemon_id)
+                .values(heartbeat_at=now, stopping=stopping)
+            )
+
+    def remove_daemon(self, daemon_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.daemons).where(t.daemons.c.id == daemon_id))
+
+    def live_daemons(self, now: datetime, *, within_seconds: float = 30) -> list[DaemonRecord]:
+        from datetime import timedelta
+
+        query = select(t.daemons).where(
+            t.daemons.c.heartbeat_at >= now - timedelta(seconds=within_seconds)
+        )
+        with self._read() as conn:
+            return [DaemonRecord(**row._mapping) for row in conn.execute(query)]
+
+
+def _schedule(row: Any) -> ScheduleRecord:
+    return _schedule_from(row._mapping)
+
+
+def _schedule_from(m: Any) -> ScheduleRecord:
+    return ScheduleRecord(
+        migration_id=m[t.schedules.c.migration_id],
+        status=ScheduleStatus(m[t.schedules.c.status]),
+        next_fire_at=m[t.schedules.c.next_fire_at],
+        last_fire_at=m[t.schedules.c.last_fire_at],
+        spec_version=m[t.schedules.c.spec_version],
+        updated_at=m[t.schedules.c.updated_at],
+    )
+
+
+def _migration_from(m: Any) -> MigrationRecord:
+    values = {c.name: m[c] for c in t.migrations.c}
+    values["tags"] = tuple(values["tags"])
+    return MigrationRecord(**values)
+
+
+def _run_from(m: Any) -> RunRecord:
+    values = {c.name: m[c] for c in t.runs.c}
+    values["state"] = State(values["state"])
+    values["trigger"] = Trigger(values["trigger"])
+    return RunRecord(**values)
