@@ -105,6 +105,13 @@ class CommandSpec(SpecModel):
         return ("/bin/sh", "-c", self.run) if isinstance(self.run, str) else self.run
 
 
+class StepsSpec(SpecModel):
+    """A test job: ``count`` steps of ``every`` each, checkpointed after each step."""
+
+    count: int = Field(ge=1, le=1_000_000)
+    every: Duration = timedelta(seconds=1)
+
+
 class MigrationSpec(SpecModel):
     """One migration, as applied to the state store."""
 
@@ -113,10 +120,11 @@ class MigrationSpec(SpecModel):
     description: str = ""
     tags: tuple[Slug, ...] = ()
     enabled: bool = True
-    kind: Literal["copy", "command"]
+    kind: Literal["copy", "command", "steps"]
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
+    steps: StepsSpec | None = None
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
@@ -144,6 +152,8 @@ class MigrationSpec(SpecModel):
             raise FieldProblem(
                 "windows", "must list at least one window; leave it out to run at any time"
             )
+        if self.kind == "steps" and self.steps is None:
+            raise FieldProblem("steps", "is required when kind is steps")
         if self.kind == "command" and self.command is None:
             raise FieldProblem("command", "is required when kind is command")
         if self.kind == "copy":

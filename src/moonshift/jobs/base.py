@@ -1,10 +1,10 @@
-"""The job seam: every job kind (command, copy, ...) implements ``Job``."""
+"""The job seam: every job kind (command, steps, copy, ...) implements ``Job``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 class JobError(Exception):
@@ -29,11 +29,21 @@ class JobOutcome:
 StopCheck = Callable[[], str | None]
 
 
+@dataclass
+class JobContext:
+    should_stop: StopCheck
+    checkpoint: dict[str, Any] | None = None  # where a paused or taken-over run left off
+    save_checkpoint: Callable[[dict[str, Any]], None] = field(default=lambda _c: None)
+
+
 class Job(Protocol):
+    # True when a stop leaves a checkpoint the job resumes from (pause instead of fail).
+    can_pause: bool
+
     def prepare(self) -> None:
         """Resolve everything the job needs before it starts; raise JobError if it cannot."""
         ...
 
-    def run(self, should_stop: StopCheck) -> JobOutcome:
-        """Do the work, asking ``should_stop`` regularly."""
+    def run(self, ctx: JobContext) -> JobOutcome:
+        """Do the work, asking ``ctx.should_stop`` regularly."""
         ...

@@ -13,7 +13,7 @@ from pathlib import Path
 from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import MissingVariableError, substitute
 from moonshift.domain.spec import CommandSpec
-from moonshift.jobs.base import JobError, JobOutcome, StopCheck
+from moonshift.jobs.base import JobContext, JobError, JobOutcome, StopCheck
 
 POLL_SECONDS = 0.1
 TAIL_LINES = 20
@@ -25,6 +25,8 @@ def log_paths(log_dir: Path, run_id: int) -> tuple[Path, Path]:
 
 
 class CommandJob:
+    can_pause = False
+
     def __init__(
         self,
         spec: CommandSpec,
@@ -54,7 +56,7 @@ class CommandJob:
         self._env = env
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
-    def run(self, should_stop: StopCheck) -> JobOutcome:
+    def run(self, ctx: JobContext) -> JobOutcome:
         stdout_path, stderr_path = log_paths(self.log_dir, self.run_id)
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             try:
@@ -69,7 +71,7 @@ class CommandJob:
                 )
             except OSError as exc:
                 return JobOutcome(failure=f"cannot start {self.spec.argv[0]}: {exc.strerror}")
-            outcome = self._supervise(process, should_stop)
+            outcome = self._supervise(process, ctx.should_stop)
         tail = _tail(stderr_path)
         return JobOutcome(
             failure=outcome.failure,

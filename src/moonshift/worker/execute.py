@@ -1,21 +1,31 @@
-"""Executing one run: analyze, plan, approve, run its job, and record how it ended."""
+"""Executing one run: prepare it (or resume it), run its job, and record how it ended.
+
+The worker holds the run's lease and renews it as it heartbeats; between steps the job asks
+whether to stop, which is when control requests (pause, fail, stop) and cancellation land.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from moonshift.clock import Clock
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.jobs.base import Job, JobError, JobOutcome
+from moonshift.jobs.base import Job, JobContext, JobError, JobOutcome
 from moonshift.jobs.command import CommandJob
+from moonshift.jobs.steps import StepsJob
 from moonshift.store import RunRecord, StateStore
+from moonshift.store.scheduling import NewRun
 
-HEARTBEAT_SECONDS = 5.0
-STATE_CHECK_SECONDS = 1.0
+HEARTBEAT_SECONDS = 2.0
+STATE_CHECK_SECONDS = 0.5
+LEASE = timedelta(seconds=15)
+LEASE_LOST = "lease lost"
 
 
 @dataclass(frozen=True)
@@ -31,42 +41,13 @@ def log_dir(home: Path, migration_id: str) -> Path:
     return home / "logs" / migration_id
 
 
-def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
-    """Take a run from ``created`` to its end; returns the final record."""
-    run = ctx.store.get_run(run_id)
-    spec = MigrationSpec.model_validate(
-        ctx.store.get_migration(run.migration_id, include_deleted=True).spec
+def spec_for(store: StateStore, run: RunRecord) -> MigrationSpec:
+    return MigrationSpec.model_validate(
+        store.get_migration(run.migration_id, include_deleted=True).spec
     )
-    try:
-        _move(ctx, run, State.ANALYZING, "checking what the job needs")
-        job = _make_job(ctx, run, spec)
-        job.prepare()
-        _move(ctx, run, State.PLANNING, "prerequisites resolved")
-        _move(ctx, run, State.AWAITING_APPROVAL, "plan ready")
-        _move(ctx, run, State.APPROVED, "approval not required by the spec")
-        now = ctx.clock.now()
-        ctx.store.transition_run(
-            run.id,
-            State.RUNNING,
-            actor=ctx.actor,
-            now=now,
-            reason="job started",
-            lease_owner=ctx.actor,
-            heartbeat_at=now,
-        )
-    except JobError as exc:
-        return _end(ctx, run.id, State.FAILED, str(exc))
-    except IllegalTransitionError:
-        return ctx.store.get_run(run.id)  # cancelled while it was being prepared
-    try:
-        outcome = job.run(_Supervisor(ctx, run.id).should_stop)
-    except KeyboardInterrupt:
-        _end(ctx, run.id, State.CANCELLED, "interrupted")
-        raise
-    return _finish(ctx, run.id, outcome)
 
 
-def _make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
+def make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
     if spec.kind == "command":
         assert spec.command is not None
         extra = {"MOONSHIFT_RUN_ID": str(run.id), "MOONSHIFT_MIGRATION_ID": spec.id}
@@ -79,55 +60,172 @@ def _make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
             environ=ctx.environ,
             extra_env=extra,
         )
+    if spec.kind == "steps":
+        assert spec.steps is not None
+        return StepsJob(spec.steps)
     raise JobError(f"kind {spec.kind}: this version of moonshift cannot run it yet")
+
+
+def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
+    """Take a run from ``created`` (or ``paused``) to its end; returns the final record."""
+    run = ctx.store.get_run(run_id)
+    spec = spec_for(ctx.store, run)
+    try:
+        job = start_run(ctx, run, spec)
+    except JobError as exc:
+        return end_run(ctx, run.id, State.FAILED, str(exc), spec=spec)
+    except IllegalTransitionError:
+        return ctx.store.get_run(run.id)  # cancelled while it was being prepared
+    supervisor = _Supervisor(ctx, run.id)
+    job_ctx = JobContext(supervisor.should_stop, run.checkpoint, supervisor.save_checkpoint)
+    try:
+        outcome = job.run(job_ctx)
+    except KeyboardInterrupt:
+        end_run(ctx, run.id, State.CANCELLED, "interrupted", spec=spec)
+        raise
+    if supervisor.lost:
+        return ctx.store.get_run(run.id)  # another worker owns it now: write nothing
+    return finish_run(ctx, run.id, outcome, job.can_pause, spec)
+
+
+def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
+    """Walk a run to ``running``; a paused run resumes directly. Returns its job."""
+    job = make_job(ctx, run, spec)
+    now = ctx.clock.now()
+    lease = {
+        "lease_owner": run.lease_owner or ctx.actor,
+        "lease_expires_at": now + LEASE,
+        "heartbeat_at": now,
+    }
+    if run.state is State.PAUSED:
+        job.prepare()
+        ctx.store.transition_run(
+            run.id,
+            State.RUNNING,
+            actor=ctx.actor,
+            now=now,
+            reason=f"resumed after: {run.reason}",
+            control=None,
+            not_before=None,
+            **lease,
+        )
+        return job
+    _move(ctx, run, State.ANALYZING, "checking what the job needs")
+    job.prepare()
+    _move(ctx, run, State.PLANNING, "prerequisites resolved")
+    _move(ctx, run, State.AWAITING_APPROVAL, "plan ready")
+    _move(ctx, run, State.APPROVED, "approval not required by the spec")
+    ctx.store.transition_run(
+        run.id, State.RUNNING, actor=ctx.actor, now=ctx.clock.now(), reason="job started", **lease
+    )
+    return job
+
+
+def finish_run(
+    ctx: WorkerContext, run_id: int, outcome: JobOutcome, can_pause: bool, spec: MigrationSpec
+) -> RunRecord:
+    """Record the end of a job: completed, failed, cancelled, or paused at its checkpoint."""
+    fields: dict[str, Any] = {"exit_code": outcome.exit_code, "error_tail": outcome.error_tail}
+    if outcome.succeeded:
+        return end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+    if not outcome.stopped:
+        return end_run(ctx, run_id, State.FAILED, outcome.failure, spec=spec, **fields)
+    current = ctx.store.get_run(run_id)
+    if current.state is State.CANCELLED:
+        return ctx.store.update_run(run_id, now=ctx.clock.now(), lease_owner=None, **fields)
+    control = current.control or {}
+    action, reason = control.get("action", "stop"), control.get("reason") or outcome.stopped
+    if action == "pause" and can_pause:
+        return end_run(
+            ctx, run_id, State.PAUSED, reason, spec=spec, not_before=ctx.clock.now(), **fields
+        )
+    if action in ("pause", "fail"):
+        return end_run(ctx, run_id, State.FAILED, reason, spec=spec, **fields)
+    return end_run(ctx, run_id, State.CANCELLED, reason, spec=spec, **fields)
+
+
+def end_run(
+    ctx: WorkerContext,
+    run_id: int,
+    to: State,
+    reason: str | None,
+    *,
+    spec: MigrationSpec | None = None,
+    **fields: Any,
+) -> RunRecord:
+    """Move a run to where it ends (or pauses), let go of its lease, and queue its retry."""
+    now = ctx.clock.now()
+    try:
+        run = ctx.store.transition_run(
+            run_id,
+            to,
+            actor=ctx.actor,
+            now=now,
+            reason=reason,
+            control=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            worker_pid=None,
+            **fields,
+        )
+    except IllegalTransitionError:
+        return ctx.store.get_run(run_id)
+    if to is State.FAILED and spec is not None:
+        queue_retry(ctx, run, spec)
+    return run
+
+
+def queue_retry(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> RunRecord | None:
+    """Per ``retries``: a failed run gets attempt+1 of the same fire, after the backoff."""
+    if run.attempt > spec.retries.max:
+        return None
+    now = ctx.clock.now()
+    new = NewRun(
+        run.nominal_time,
+        run.trigger,
+        logical_date=run.logical_date,
+        attempt=run.attempt + 1,
+        retry_of=run.id,
+        not_before=now + spec.retries.delay(run.attempt),
+        reason=f"retry {run.attempt} of {spec.retries.max} after run {run.id} failed",
+    )
+    created = ctx.store.add_runs(run.migration_id, [new], actor=ctx.actor, now=now)
+    return created[0] if created else None
 
 
 def _move(ctx: WorkerContext, run: RunRecord, to: State, reason: str) -> None:
     ctx.store.transition_run(run.id, to, actor=ctx.actor, now=ctx.clock.now(), reason=reason)
 
 
-def _finish(ctx: WorkerContext, run_id: int, outcome: JobOutcome) -> RunRecord:
-    fields = {"exit_code": outcome.exit_code, "error_tail": outcome.error_tail, "lease_owner": None}
-    if outcome.stopped:
-        current = ctx.store.get_run(run_id)
-        if current.state is State.CANCELLED:
-            return ctx.store.update_run(run_id, now=ctx.clock.now(), **fields)
-        return _end(ctx, run_id, State.CANCELLED, outcome.stopped, **fields)
-    if outcome.succeeded:
-        return _end(ctx, run_id, State.COMPLETED, "job succeeded", **fields)
-    return _end(ctx, run_id, State.FAILED, outcome.failure, **fields)
-
-
-def _end(
-    ctx: WorkerContext, run_id: int, to: State, reason: str | None, **fields: object
-) -> RunRecord:
-    try:
-        return ctx.store.transition_run(
-            run_id, to, actor=ctx.actor, now=ctx.clock.now(), reason=reason, **fields
-        )
-    except IllegalTransitionError:
-        return ctx.store.get_run(run_id)
-
-
 class _Supervisor:
-    """Heartbeats the run and notices when someone else cancelled it."""
+    """Heartbeats and renews the lease; notices cancellation, control requests and takeover."""
 
     def __init__(self, ctx: WorkerContext, run_id: int) -> None:
         self.ctx = ctx
         self.run_id = run_id
+        self.owner = ctx.store.get_run(run_id).lease_owner or ctx.actor
+        self.lost = False
         self._checked = self._beat = time.monotonic()
 
     def should_stop(self) -> str | None:
         now = time.monotonic()
         if now - self._beat >= HEARTBEAT_SECONDS:
             self._beat = now
-            self.ctx.store.update_run(
-                self.run_id, now=self.ctx.clock.now(), heartbeat_at=self.ctx.clock.now()
-            )
+            instant = self.ctx.clock.now()
+            if not self.ctx.store.renew_lease(
+                self.run_id, owner=self.owner, lease_until=instant + LEASE, now=instant
+            ):
+                self.lost = True
+                return LEASE_LOST
         if now - self._checked < STATE_CHECK_SECONDS:
             return None
         self._checked = now
         run = self.ctx.store.get_run(self.run_id)
         if run.state is State.CANCELLED:
             return run.reason or "cancelled"
+        if run.control:
+            return str(run.control.get("reason") or run.control.get("action"))
         return None
+
+    def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.ctx.store.update_run(self.run_id, now=self.ctx.clock.now(), checkpoint=checkpoint)

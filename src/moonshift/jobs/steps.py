@@ -1,0 +1,38 @@
+"""The ``steps`` job: counts through N steps of a set length, checkpointing after each.
+
+It stands in for a copy where a job must pause, resume and survive takeover: a run that
+stops keeps its count, and the next worker goes on from there.
+"""
+
+from __future__ import annotations
+
+import time
+
+from moonshift.domain.spec import StepsSpec
+from moonshift.jobs.base import JobContext, JobOutcome
+
+SLICE_SECONDS = 0.05
+
+
+class StepsJob:
+    can_pause = True
+
+    def __init__(self, spec: StepsSpec) -> None:
+        self.spec = spec
+
+    def prepare(self) -> None:
+        pass
+
+    def run(self, ctx: JobContext) -> JobOutcome:
+        done = int((ctx.checkpoint or {}).get("done", 0))
+        every = self.spec.every.total_seconds()
+        while done < self.spec.count:
+            deadline = time.monotonic() + every
+            while (left := deadline - time.monotonic()) > 0:
+                reason = ctx.should_stop()
+                if reason:
+                    return JobOutcome(stopped=reason)
+                time.sleep(min(SLICE_SECONDS, left))
+            done += 1
+            ctx.save_checkpoint({"done": done, "of": self.spec.count})
+        return JobOutcome()
