@@ -90,7 +90,6 @@ def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
 
 def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
     """Walk a run to ``running``; a paused run resumes directly. Returns its job."""
-    job = make_job(ctx, run, spec)
     now = ctx.clock.now()
     lease = {
         "lease_owner": run.lease_owner or ctx.actor,
@@ -98,6 +97,7 @@ def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
         "heartbeat_at": now,
     }
     if run.state is State.PAUSED:
+        job = make_job(ctx, run, spec)
         job.prepare()
         ctx.store.transition_run(
             run.id,
@@ -111,6 +111,7 @@ def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
         )
         return job
     _move(ctx, run, State.ANALYZING, "checking what the job needs")
+    job = make_job(ctx, run, spec)
     job.prepare()
     _move(ctx, run, State.PLANNING, "prerequisites resolved")
     _move(ctx, run, State.AWAITING_APPROVAL, "plan ready")
