@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -23,8 +23,8 @@ from moonshift.specfile import LoadResult, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
 from moonshift.store.records import Trigger
 from moonshift.store.store import DuplicateRunError
-from moonshift.timing import StartDecision, WindowSpan, plan_next
-from moonshift.worker.execute import WorkerContext, execute_run, log_dir
+from moonshift.timing import Event, Once, StartDecision, WindowSpan, plan_next
+from moonshift.worker.execute import LEASE, WorkerContext, execute_run, log_dir
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -73,6 +73,18 @@ class MigrationSummary:
     migration: MigrationRecord
     status: str
     last_run: RunRecord | None
+
+
+def first_fire(spec: MigrationSpec, now: datetime) -> datetime | None:
+    """When a (re)scheduled migration first fires: now for immediate, None for events."""
+    trigger = spec.trigger()
+    if spec.schedule is not None and spec.schedule.immediate:
+        return now
+    if trigger is None or isinstance(trigger, Event):
+        return None
+    if isinstance(trigger, Once):
+        return trigger.instant
+    return trigger.next_fire(now)
 
 
 def current_user() -> str:
@@ -186,9 +198,17 @@ class Moonshift:
                 continue
         raise OperationFailedError(f'too many manual runs of "{migration_id}" at {now.isoformat()}')
 
-    def execute_run(self, run_id: int) -> RunRecord:
-        """Execute a run in this process (the foreground way: ``run-now --wait``)."""
+    def execute_run(self, run_id: int, *, owner: str | None = None) -> RunRecord:
+        """Execute a run in this process (the foreground way: ``run-now --wait``).
+
+        Without ``owner`` it first claims the run, so that no daemon starts it too; when a
+        daemon got there first, it follows the run instead.
+        """
         actor = f"worker:{socket.gethostname()}:{os.getpid()}"
+        if owner is None:
+            now = self.clock.now()
+            if not self.store.claim_run(run_id, owner=actor, lease_until=now + LEASE, now=now):
+                return self.wait_for(run_id)
         ctx = WorkerContext(self.store, self.settings.home, self.clock, self.environ, actor)
         return execute_run(ctx, run_id)
 
@@ -278,5 +298,22 @@ class Moonshift:
     # -- history --------------------------------------------------------------------------
 
     def history(self, migration_id: str, *, limit: int = 100) -> list[AuditEntry]:
+        """The audit log merged with the scheduler's events (dropped, skipped, warned...)."""
         self.store.get_migration(migration_id, include_deleted=True)
-        return self.store.history(migration_id, limit=limit)
+        entries = self.store.history(migration_id, limit=limit)
+        events = [
+            AuditEntry(
+                id=-e.id,
+                at=e.at,
+                actor="scheduler",
+                migration_id=e.migration_id,
+                run_id=e.run_id,
+                action=f"{e.event_type} {e.outcome}",
+                from_state=None,
+                to_state=None,
+                reason=e.reason,
+                details=e.payload,
+            )
+            for e in self.store.get_events(migration_id, limit=limit)
+        ]
+        return sorted(entries + events, key=lambda e: (e.at, e.id), reverse=True)[:limit]

@@ -59,6 +59,7 @@ class DueBatch:
         *,
         runs: Sequence[NewRun],
         dropped: Sequence[tuple[datetime, str]],
+        skipped: Sequence[tuple[datetime, str]] = (),
         next_fire_at: datetime | None,
         last_fire_at: datetime | None,
         actor: str,
@@ -94,6 +95,13 @@ class DueBatch:
             )
         )
         return created
+
+    def control(self, run_id: int, action: str, reason: str) -> None:
+        self._conn.execute(
+            update(t.runs)
+            .where(t.runs.c.id == run_id)
+            .values(control={"action": action, "reason": reason}, updated_at=self._now)
+        )
 
 
 class SchedulingStore(StoreCore):
@@ -259,7 +267,13 @@ class SchedulingStore(StoreCore):
         query = (
             select(t.runs, t.migrations)
             .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
-            .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
+            .where(
+                or_(
+                    t.runs.c.state == State.CREATED.value,
+                    # a paused run resumes on its own only when its pause set not_before
+                    and_(t.runs.c.state == State.PAUSED.value, t.runs.c.not_before.is_not(None)),
+                )
+            )
             .where(or_(t.runs.c.not_before.is_(None), t.runs.c.not_before <= now))
             .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
             .order_by(t.runs.c.nominal_time, t.runs.c.id)

@@ -1,0 +1,377 @@
+"""The scheduling engine: one ``tick`` plans due fires, supervises runs and dispatches work.
+
+The store is the truth; the engine keeps only a heap of next fire times to know when to
+wake, so an idle daemon with many schedules sleeps instead of scanning them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from moonshift.clock import Clock
+from moonshift.domain.lifecycle import State
+from moonshift.domain.policies import Overlap
+from moonshift.domain.spec import MigrationSpec
+from moonshift.scheduler import gates
+from moonshift.scheduler.launcher import Launcher
+from moonshift.scheduler.planning import plan_fires
+from moonshift.store import RunRecord, StateStore
+from moonshift.store.records import MigrationRecord, ScheduleRecord, ScheduleStatus, Trigger
+from moonshift.store.scheduling import WORKING, DueBatch, NewRun
+from moonshift.timing import Event
+from moonshift.worker.execute import LEASE, WorkerContext, end_run, spec_for
+
+PAUSABLE_KINDS = frozenset({"steps", "copy"})
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    check_interval_seconds: float = 30.0  # the longest the engine sleeps
+    max_concurrent_runs: int = 4  # workers this daemon runs at once
+    timezone: str = "UTC"  # for display of times without a zone of their own
+    pools: Mapping[str, int] = field(default_factory=dict)  # pool -> runs at once, all daemons
+    poll_seconds: float = 1.0  # how often to look for changes made by others
+
+
+class Engine:
+    def __init__(
+        self,
+        store: StateStore,
+        clock: Clock,
+        launcher: Launcher,
+        config: SchedulerConfig,
+        *,
+        daemon_id: str,
+        home: Path,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store, self.clock, self.launcher, self.config = store, clock, launcher, config
+        self.daemon_id = daemon_id
+        self.worker = WorkerContext(store, home, clock, environ or {}, f"daemon:{daemon_id}")
+        self._heap: list[tuple[datetime, str]] = []
+        self._next: dict[str, datetime] = {}
+        self._seen: datetime | None = None
+        self._specs: dict[tuple[str, int], MigrationSpec] = {}
+        self._wake_hints: list[datetime] = []
+
+    # -- the loop body --------------------------------------------------------------------
+
+    def tick(self) -> datetime:
+        """Do everything due now; returns when the engine next has something to do."""
+        now = self.clock.now()
+        self._wake_hints = []
+        self._refresh_heap()
+        if self._heap and self._heap[0][0] <= now:
+            self.plan(now)
+        self.supervise(now)
+        self.dispatch(now)
+        return self._next_wake(now)
+
+    def _next_wake(self, now: datetime) -> datetime:
+        candidates = [
+            now + timedelta(seconds=self.config.check_interval_seconds),
+            *self._wake_hints,
+        ]
+        while self._heap and self._next.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # stale entry
+        if self._heap:
+            candidates.append(self._heap[0][0])
+        return max(now, min(candidates))
+
+    # -- plan: due fires become runs --------------------------------------------------------
+
+    def _refresh_heap(self) -> None:
+        for migration_id, next_fire, status in self.store.schedule_times(self._seen):
+            if status == ScheduleStatus.ACTIVE.value and next_fire is not None:
+                if self._next.get(migration_id) != next_fire:
+                    self._next[migration_id] = next_fire
+                    heapq.heappush(self._heap, (next_fire, migration_id))
+            else:
+                self._next.pop(migration_id, None)
+        self._seen = self.store.schedules_changed_at()
+
+    def plan(self, now: datetime) -> None:
+        working = self._working_by_migration()
+        queued = self._queued_by_migration()
+        with self.store.claim_due(now) as batch:
+            for schedule, migration in batch.items:
+                self._plan_one(batch, schedule, migration, now, working, queued)
+
+    def _plan_one(
+        self,
+        batch: DueBatch,
+        schedule: ScheduleRecord,
+        migration: MigrationRecord,
+        now: datetime,
+        working: dict[str, list[RunRecord]],
+        queued: dict[str, list[RunRecord]],
+    ) -> None:
+        spec = self._spec(migration)
+        trigger = spec.trigger()
+        assert schedule.next_fire_at is not None
+        if trigger is None or isinstance(trigger, Event):  # immediate: one run, then done
+            new = [
+                NewRun(schedule.next_fire_at, Trigger.SCHEDULED, logical_date=schedule.next_fire_at)
+            ]
+            batch.fire(
+                schedule,
+                runs=new,
+                dropped=[],
+                next_fire_at=None,
+                last_fire_at=schedule.next_fire_at,
+                actor=self.worker.actor,
+                completed=True,
+            )
+            return
+        fires = plan_fires(trigger, schedule.next_fire_at, now, spec.misfire)
+        runs, skipped = [], []
+        busy = working.get(migration.id, [])
+        waiting = len(queued.get(migration.id, []))
+        for nominal in fires.fires:
+            reason = _overlap_skip(spec.overlap, busy, waiting)
+            if reason:
+                skipped.append((nominal, reason))
+                continue
+            if spec.overlap is Overlap.CANCEL_RUNNING:
+                for run in busy:
+                    batch.control(
+                        run.id, "stop", f"cancelled: fire {nominal.isoformat()} replaces it"
+                    )
+            runs.append(NewRun(nominal, Trigger.SCHEDULED, logical_date=nominal))
+            waiting += 1
+        completed = fires.next_fire_at is None
+        batch.fire(
+            schedule,
+            runs=runs,
+            dropped=fires.dropped,
+            skipped=skipped,
+            next_fire_at=fires.next_fire_at,
+            last_fire_at=fires.last_fire_at or schedule.last_fire_at,
+            actor=self.worker.actor,
+            completed=completed,
+        )
+        if fires.next_fire_at is not None:
+            self._next[migration.id] = fires.next_fire_at
+            heapq.heappush(self._heap, (fires.next_fire_at, migration.id))
+        else:
+            self._next.pop(migration.id, None)
+
+    # -- supervise: dead workers, leases, windows, max_duration -----------------------------
+
+    def supervise(self, now: datetime) -> None:
+        for run_id, code in self.launcher.finished():
+            run = self.store.get_run(run_id)
+            if run.state in WORKING and run.lease_owner == self.daemon_id:
+                self.take_over(run, f"its worker exited with code {code}")
+        for run in self.store.expired_leases(now):
+            self.take_over(run, "its lease expired (worker or daemon died)")
+        for run in self.store.working_runs():
+            if run.state is State.RUNNING and not run.control:
+                self._watch(run, now)
+            if run.lease_expires_at is not None:
+                self._wake_hints.append(run.lease_expires_at)
+
+    def _watch(self, run: RunRecord, now: datetime) -> None:
+        spec = self._spec_of_run(run)
+        if spec.max_duration and run.started_at and now - run.started_at >= spec.max_duration:
+            self.store.request_control(run.id, action="fail", reason="max_duration", now=now)
+            return
+        if gates.window_closed(spec, now):
+            action = "pause" if spec.behavior().outside_window.value == "pause" else "fail"
+            self.store.request_control(run.id, action=action, reason="window_closed", now=now)
+            return
+        windows = spec.window_set()
+        closes = windows.closes_at(now) if windows else None
+        if closes is not None and spec.behavior().outside_window.value != "continue":
+            warn_at = closes - spec.behavior().ending_warning
+            if now >= warn_at and run.warned_at is None:
+                self.store.record_run_event(
+                    now=now,
+                    migration_id=run.migration_id,
+                    event_type="window_ending",
+                    outcome="warned",
+                    run_id=run.id,
+                    reason=f"window closes at {closes.isoformat()}",
+                )
+                self.store.update_run(run.id, now=now, warned_at=now)
+            self._wake_hints += [t for t in (warn_at, closes) if t > now]
+        if spec.max_duration and run.started_at:
+            self._wake_hints.append(run.started_at + spec.max_duration)
+
+    def take_over(self, run: RunRecord, why: str) -> RunRecord:
+        """A run whose worker is gone: resume it from its checkpoint if its kind can, else
+        fail it (and let its retry policy queue the next attempt)."""
+        spec = self._spec_of_run(run)
+        if run.state is State.RUNNING and spec.kind in PAUSABLE_KINDS:
+            return end_run(
+                self.worker,
+                run.id,
+                State.PAUSED,
+                f"taken over: {why}",
+                spec=spec,
+                not_before=self.clock.now(),
+            )
+        return end_run(self.worker, run.id, State.FAILED, f"worker lost: {why}", spec=spec)
+
+    # -- dispatch: queued runs that may start now -----------------------------------------
+
+    def dispatch(self, now: datetime) -> None:
+        candidates = self.store.runnable(now)
+        if not candidates:
+            return
+        working = self._working_by_migration()
+        queued = self._queued_by_migration()
+        excluded_by = self._exclusions()
+        slots = self.config.max_concurrent_runs - len(self.launcher.running())
+        pool_use: dict[str, int] = {}
+        for run, migration in candidates:
+            spec = self._spec(migration)
+            gate = self._gate(run, spec, migration, now, working, queued, excluded_by)
+            if gate.verdict is gates.Verdict.GO:
+                gate = self._slot_gate(spec, slots, pool_use)
+            if gate.verdict is gates.Verdict.WAIT:
+                if gate.reason != run.waiting_for or gate.not_before != run.not_before:
+                    keep = gate.not_before or (
+                        run.not_before if run.state is State.PAUSED else None
+                    )
+                    self.store.set_waiting(
+                        run.id, waiting_for=gate.reason, not_before=keep, now=now
+                    )
+                if gate.not_before:
+                    self._wake_hints.append(gate.not_before)
+                continue
+            if gate.verdict is gates.Verdict.FAIL:
+                self._fail_before_start(run, spec, gate.reason)
+                continue
+            if not self.store.claim_run(
+                run.id, owner=self.daemon_id, lease_until=now + LEASE, now=now
+            ):
+                continue
+            pid = self.launcher.launch(run.id, self.daemon_id)
+            self.store.update_run(run.id, now=now, worker_pid=pid)
+            slots -= 1
+            if spec.pool:
+                pool_use[spec.pool] = pool_use.get(spec.pool, 0) + 1
+            working[migration.id].append(run)
+
+    def _gate(
+        self,
+        run: RunRecord,
+        spec: MigrationSpec,
+        migration: MigrationRecord,
+        now: datetime,
+        working: dict[str, list[RunRecord]],
+        queued: dict[str, list[RunRecord]],
+        excluded_by: dict[str, dict[str, str]],
+    ) -> gates.Gate:
+        if migration.deleted_at is not None:
+            return gates.Gate(gates.Verdict.FAIL, "the migration was deleted")
+        if not migration.enabled and run.trigger in (Trigger.SCHEDULED, Trigger.EVENT):
+            return gates.Gate(gates.Verdict.WAIT, "waiting: the migration is disabled")
+        if run.state is State.CREATED:
+            others = working.get(migration.id, []) + queued.get(migration.id, [])
+            for gate in (
+                gates.overlap_gate(run, spec, others),
+                gates.exclusion_gate(
+                    spec,
+                    {k: [r.id for r in v] for k, v in working.items()},
+                    excluded_by.get(spec.id, {}),
+                ),
+                gates.dependency_gate(
+                    run,
+                    spec,
+                    {
+                        d.migration: self.store.latest_run_at_or_before(
+                            d.migration, run.nominal_time
+                        )
+                        for d in spec.depends_on
+                    },
+                    now,
+                ),
+            ):
+                if gate.verdict is not gates.Verdict.GO:
+                    return gate
+        else:
+            gate = gates.exclusion_gate(
+                spec,
+                {k: [r.id for r in v] for k, v in working.items()},
+                excluded_by.get(spec.id, {}),
+            )
+            if gate.verdict is not gates.Verdict.GO:
+                return gate
+        return gates.window_gate(spec, now)
+
+    def _slot_gate(self, spec: MigrationSpec, slots: int, pool_use: dict[str, int]) -> gates.Gate:
+        if slots <= 0:
+            return gates.Gate(
+                gates.Verdict.WAIT,
+                f"waiting for a free worker (max_concurrent_runs {self.config.max_concurrent_runs})",
+            )
+        if spec.pool and spec.pool in self.config.pools:
+            limit = self.config.pools[spec.pool]
+            used = self.store.count_pool(spec.pool) + pool_use.get(spec.pool, 0)
+            if used >= limit:
+                return gates.Gate(
+                    gates.Verdict.WAIT, f"waiting: pool {spec.pool} is full ({used}/{limit})"
+                )
+        return gates.Gate.go()
+
+    def _fail_before_start(self, run: RunRecord, spec: MigrationSpec, reason: str) -> None:
+        now = self.clock.now()
+        if run.state is State.CREATED:
+            self.store.transition_run(
+                run.id,
+                State.ANALYZING,
+                actor=self.worker.actor,
+                now=now,
+                reason="checking start conditions",
+            )
+        end_run(self.worker, run.id, State.FAILED, reason, spec=spec)
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def _spec(self, migration: MigrationRecord) -> MigrationSpec:
+        key = (migration.id, migration.version)
+        if key not in self._specs:
+            self._specs[key] = MigrationSpec.model_validate(migration.spec)
+        return self._specs[key]
+
+    def _spec_of_run(self, run: RunRecord) -> MigrationSpec:
+        return spec_for(self.store, run)
+
+    def _working_by_migration(self) -> dict[str, list[RunRecord]]:
+        grouped: dict[str, list[RunRecord]] = defaultdict(list)
+        for run in self.store.active_runs():
+            if run.state is not State.CREATED:
+                grouped[run.migration_id].append(run)
+        return grouped
+
+    def _queued_by_migration(self) -> dict[str, list[RunRecord]]:
+        grouped: dict[str, list[RunRecord]] = defaultdict(list)
+        for run in self.store.active_runs():
+            if run.state is State.CREATED:
+                grouped[run.migration_id].append(run)
+        return grouped
+
+    def _exclusions(self) -> dict[str, dict[str, str]]:
+        """migration -> {other migration that excludes it: reason}, for symmetry."""
+        found: dict[str, dict[str, str]] = defaultdict(dict)
+        for migration in self.store.list_migrations():
+            for exclusion in self._spec(migration).exclude_concurrent:
+                found[exclusion.migration][migration.id] = exclusion.reason
+        return found
+
+
+def _overlap_skip(overlap: Overlap, busy: list[RunRecord], waiting: int) -> str | None:
+    if not busy or overlap in (Overlap.ALLOW, Overlap.QUEUE_ALL, Overlap.CANCEL_RUNNING):
+        return None
+    if overlap is Overlap.SKIP:
+        return f"skipped: run {busy[0].id} still active (overlap skip)"
+    if waiting >= 1:
+        return f"skipped: run {busy[0].id} active and one already queued (overlap queue_one)"
+    return None
