@@ -21,7 +21,8 @@ from moonshift.errors import InputError, NotFoundError, OperationFailedError
 from moonshift.jobs.command import log_paths
 from moonshift.specfile import LoadResult, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
-from moonshift.store.records import Trigger
+from moonshift.store.records import ScheduleRecord, ScheduleStatus, Trigger, TriggerEvent
+from moonshift.store.scheduling import NewRun
 from moonshift.store.store import DuplicateRunError
 from moonshift.timing import Event, Once, StartDecision, WindowSpan, plan_next
 from moonshift.worker.execute import LEASE, WorkerContext, execute_run, log_dir
@@ -141,7 +142,45 @@ class Moonshift:
         record, action, changed = self.store.apply_migration(
             spec.canonical(), actor=actor, now=self.clock.now(), source_file=source_file
         )
+        if action != "unchanged":
+            scheduling = ("schedule", "enabled")
+            moved = action != "updated" or any(c.split(".")[0] in scheduling for c in changed)
+            self._sync_schedule(record, reschedule=moved)
         return ApplyResult(record, action, changed)
+
+    def _sync_schedule(self, record: MigrationRecord, *, reschedule: bool) -> None:
+        """Keep the migration's schedule row in step with its spec and enabled flag.
+
+        An unchanged schedule keeps its next fire time, so re-applying never shifts it.
+        """
+        spec = MigrationSpec.model_validate(record.spec)
+        if record.deleted_at is not None or spec.schedule is None:
+            self.store.drop_schedule(record.id)
+            return
+        now = self.clock.now()
+        existing = self.store.get_schedule(record.id)
+        status = ScheduleStatus.ACTIVE if record.enabled else ScheduleStatus.DISABLED
+        if existing and not reschedule:
+            if existing.status is ScheduleStatus.PAUSED and record.enabled:
+                status = ScheduleStatus.PAUSED
+            if existing.status is ScheduleStatus.COMPLETED:
+                status = ScheduleStatus.COMPLETED
+            self.store.put_schedule(
+                record.id,
+                status=status,
+                next_fire_at=existing.next_fire_at,
+                spec_version=record.version,
+                now=now,
+            )
+            return
+        self.store.put_schedule(
+            record.id,
+            status=status,
+            next_fire_at=first_fire(spec, now),
+            spec_version=record.version,
+            now=now,
+            keep_last_fire=False,
+        )
 
     # -- migrations -----------------------------------------------------------------------
 
@@ -170,11 +209,120 @@ class Moonshift:
         return MigrationSpec.model_validate(self.get_migration(migration_id).spec)
 
     def set_enabled(self, migration_id: str, enabled: bool, *, actor: str) -> MigrationRecord:
-        return self.store.set_enabled(migration_id, enabled, actor=actor, now=self.clock.now())
+        before = self.store.get_migration(migration_id)
+        record = self.store.set_enabled(migration_id, enabled, actor=actor, now=self.clock.now())
+        if before.enabled != record.enabled:
+            self._sync_schedule(record, reschedule=True)
+        return record
 
     def delete(self, migration_id: str, *, actor: str, force: bool = False) -> list[int]:
-        return self.store.delete_migration(
-            migration_id, actor=actor, now=self.clock.now(), force=force
+        now = self.clock.now()
+        cancelled = self.store.delete_migration(migration_id, actor=actor, now=now, force=force)
+        self.store.drop_schedule(migration_id)
+        return cancelled
+
+    def set_schedule_paused(self, migration_id: str, paused: bool, *, actor: str) -> ScheduleRecord:
+        """Pause a schedule (its fires are not run) or resume it from now."""
+        schedule = self.store.get_schedule(migration_id)
+        if schedule is None:
+            raise InputError(f'migration "{migration_id}" has no schedule')
+        record = self.store.get_migration(migration_id)
+        now = self.clock.now()
+        status = ScheduleStatus.PAUSED if paused else ScheduleStatus.ACTIVE
+        spec = self.spec_of(migration_id)
+        next_fire = schedule.next_fire_at if paused else first_fire(spec, now)
+        self.store.record_run_event(
+            now=now,
+            migration_id=migration_id,
+            event_type="schedule",
+            outcome="paused" if paused else "resumed",
+            reason=f"by {actor}",
+        )
+        return self.store.put_schedule(
+            migration_id,
+            status=status,
+            next_fire_at=next_fire,
+            spec_version=record.version,
+            now=now,
+        )
+
+    def start(self, migration_id: str, *, actor: str) -> RunRecord:
+        """Record a MANUAL run for a daemon to start at once (the seed's immediate start)."""
+        self.store.get_migration(migration_id)
+        if not self.store.live_daemons(self.clock.now()):
+            raise OperationFailedError(
+                "no moonshift daemon is running: start one with `moonshift daemon --detach`, "
+                f"or run in the foreground with `moonshift run-now {migration_id} --wait`"
+            )
+        return self.run_now(migration_id, actor=actor)
+
+    def trigger_event(
+        self, event_type: str, payload: dict[str, object] | None = None, *, actor: str
+    ) -> list[TriggerEvent]:
+        """Start the migrations whose event schedule matches; ``debounce`` folds a burst."""
+        now, payload = self.clock.now(), payload or {}
+        recorded = []
+        for record in self.store.list_migrations():
+            trigger = MigrationSpec.model_validate(record.spec).trigger()
+            if not isinstance(trigger, Event) or not record.enabled:
+                continue
+            if not trigger.matches(event_type, payload):
+                continue
+            recorded.append(self._event_run(record.id, trigger, event_type, payload, actor, now))
+        if not recorded:
+            recorded.append(
+                self.store.record_event(
+                    now=now,
+                    event_type=event_type,
+                    outcome="unmatched",
+                    payload=payload,
+                    reason="no migration's event schedule matches",
+                )
+            )
+        return recorded
+
+    def _event_run(
+        self,
+        migration_id: str,
+        trigger: Event,
+        event_type: str,
+        payload: dict[str, object],
+        actor: str,
+        now: datetime,
+    ) -> TriggerEvent:
+        pending = [
+            r
+            for r in self.store.list_runs(migration_id, states=[State.CREATED])
+            if r.trigger is Trigger.EVENT
+        ]
+        if trigger.debounce and pending:
+            return self.store.record_event(
+                now=now,
+                event_type=event_type,
+                outcome="debounced",
+                migration_id=migration_id,
+                payload=payload,
+                run_id=pending[0].id,
+                reason=f"folded into run {pending[0].id}",
+            )
+        not_before = now + trigger.debounce if trigger.debounce else None
+        new = NewRun(
+            now,
+            Trigger.EVENT,
+            logical_date=now,
+            not_before=not_before,
+            reason=f"event {event_type} from {actor}",
+        )
+        runs = self.store.add_runs(migration_id, [new], actor=actor, now=now)
+        run_id = runs[0].id if runs else None
+        return self.store.record_event(
+            now=now,
+            event_type=event_type,
+            outcome="started",
+            migration_id=migration_id,
+            payload=payload,
+            run_id=run_id,
+            reason=f"run {run_id}",
         )
 
     # -- runs -----------------------------------------------------------------------------

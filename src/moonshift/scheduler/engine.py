@@ -70,6 +70,9 @@ class Engine:
             self.plan(now)
         self.supervise(now)
         self.dispatch(now)
+        later = self.store.next_not_before(now)
+        if later is not None:
+            self._wake_hints.append(later)
         return self._next_wake(now)
 
     def _next_wake(self, now: datetime) -> datetime:
@@ -96,7 +99,7 @@ class Engine:
         self._seen = self.store.schedules_changed_at()
 
     def plan(self, now: datetime) -> None:
-        working = self._working_by_migration()
+        working = self._busy_by_migration()
         queued = self._queued_by_migration()
         with self.store.claim_due(now) as batch:
             for schedule, migration in batch.items:
@@ -225,13 +228,14 @@ class Engine:
         if not candidates:
             return
         working = self._working_by_migration()
+        busy = self._busy_by_migration()
         queued = self._queued_by_migration()
         excluded_by = self._exclusions()
         slots = self.config.max_concurrent_runs - len(self.launcher.running())
         pool_use: dict[str, int] = {}
         for run, migration in candidates:
             spec = self._spec(migration)
-            gate = self._gate(run, spec, migration, now, working, queued, excluded_by)
+            gate = self._gate(run, spec, migration, now, working, busy, queued, excluded_by)
             if gate.verdict is gates.Verdict.GO:
                 gate = self._slot_gate(spec, slots, pool_use)
             if gate.verdict is gates.Verdict.WAIT:
@@ -242,8 +246,7 @@ class Engine:
                     self.store.set_waiting(
                         run.id, waiting_for=gate.reason, not_before=keep, now=now
                     )
-                if gate.not_before:
-                    self._wake_hints.append(gate.not_before)
+                self._wake_hints += [t for t in (gate.not_before, gate.recheck_at) if t]
                 continue
             if gate.verdict is gates.Verdict.FAIL:
                 self._fail_before_start(run, spec, gate.reason)
@@ -258,6 +261,7 @@ class Engine:
             if spec.pool:
                 pool_use[spec.pool] = pool_use.get(spec.pool, 0) + 1
             working[migration.id].append(run)
+            busy[migration.id].append(run)
 
     def _gate(
         self,
@@ -266,6 +270,7 @@ class Engine:
         migration: MigrationRecord,
         now: datetime,
         working: dict[str, list[RunRecord]],
+        busy: dict[str, list[RunRecord]],
         queued: dict[str, list[RunRecord]],
         excluded_by: dict[str, dict[str, str]],
     ) -> gates.Gate:
@@ -274,7 +279,7 @@ class Engine:
         if not migration.enabled and run.trigger in (Trigger.SCHEDULED, Trigger.EVENT):
             return gates.Gate(gates.Verdict.WAIT, "waiting: the migration is disabled")
         if run.state is State.CREATED:
-            others = working.get(migration.id, []) + queued.get(migration.id, [])
+            others = busy.get(migration.id, []) + queued.get(migration.id, [])
             for gate in (
                 gates.overlap_gate(run, spec, others),
                 gates.exclusion_gate(
@@ -345,6 +350,14 @@ class Engine:
         return spec_for(self.store, run)
 
     def _working_by_migration(self) -> dict[str, list[RunRecord]]:
+        """Runs that hold a worker, by migration."""
+        grouped: dict[str, list[RunRecord]] = defaultdict(list)
+        for run in self.store.working_runs():
+            grouped[run.migration_id].append(run)
+        return grouped
+
+    def _busy_by_migration(self) -> dict[str, list[RunRecord]]:
+        """Runs that have started and not ended (paused ones too), by migration."""
         grouped: dict[str, list[RunRecord]] = defaultdict(list)
         for run in self.store.active_runs():
             if run.state is not State.CREATED:

@@ -28,6 +28,7 @@ class Gate:
     verdict: Verdict
     reason: str = ""
     not_before: datetime | None = None  # for WAIT: do not look again before then
+    recheck_at: datetime | None = None  # for WAIT: something changes then (a timeout)
 
     @classmethod
     def go(cls) -> Gate:

@@ -74,15 +74,16 @@ class DueBatch:
                 )
             )
         ]
-        for nominal, reason in dropped:
-            self._store._event(
-                self._conn,
-                now=self._now,
-                migration_id=schedule.migration_id,
-                event_type="SCHEDULED",
-                outcome="dropped",
-                reason=f"{nominal.isoformat()}: {reason}",
-            )
+        for outcome, fires in (("dropped", dropped), ("skipped", skipped)):
+            for nominal, reason in fires:
+                self._store._event(
+                    self._conn,
+                    now=self._now,
+                    migration_id=schedule.migration_id,
+                    event_type="SCHEDULED",
+                    outcome=outcome,
+                    reason=f"{nominal.isoformat()}: {reason}",
+                )
         status = ScheduleStatus.COMPLETED if completed else schedule.status
         self._conn.execute(
             update(t.schedules)
@@ -296,6 +297,15 @@ class SchedulingStore(StoreCore):
         query = select(t.runs).where(t.runs.c.state.in_([s.value for s in WORKING]))
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
+
+    def next_not_before(self, now: datetime) -> datetime | None:
+        """The soonest a waiting run may be looked at again (a window opening, a backoff)."""
+        query = select(func.min(t.runs.c.not_before)).where(
+            t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]),
+            t.runs.c.not_before > now,
+        )
+        with self._read() as conn:
+            return conn.execute(query).scalar()
 
     def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
         """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
