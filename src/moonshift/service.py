@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,9 +21,16 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import InputError, NotFoundError, OperationFailedError
 from moonshift.jobs.command import log_paths
+from moonshift.scheduler.daemon import PidStatus, read_pid
 from moonshift.specfile import LoadResult, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
-from moonshift.store.records import ScheduleRecord, ScheduleStatus, Trigger, TriggerEvent
+from moonshift.store.records import (
+    DaemonRecord,
+    ScheduleRecord,
+    ScheduleStatus,
+    Trigger,
+    TriggerEvent,
+)
 from moonshift.store.scheduling import NewRun
 from moonshift.store.store import DuplicateRunError
 from moonshift.timing import Event, Once, StartDecision, WindowSpan, plan_next
@@ -465,3 +474,69 @@ class Moonshift:
             for e in self.store.get_events(migration_id, limit=limit)
         ]
         return sorted(entries + events, key=lambda e: (e.at, e.id), reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    pid_file: PidStatus  # this home's daemon, by its pid file
+    live: list[DaemonRecord]  # every daemon heartbeating into this state store
+
+
+class Daemons:
+    """Starting, stopping and looking at daemons (the CLI's ``daemon`` commands)."""
+
+    def __init__(self, app: Moonshift) -> None:
+        self.app = app
+
+    def status(self) -> DaemonStatus:
+        home = self.app.settings.home
+        return DaemonStatus(read_pid(home), self.app.store.live_daemons(self.app.clock.now()))
+
+    def spawn(self, args: list[str]) -> int:
+        """Start ``moonshift daemon ARGS`` detached; returns its pid once it is up."""
+        current = read_pid(self.app.settings.home)
+        if current.alive:
+            raise OperationFailedError(f"a daemon is already running here (pid {current.pid})")
+        logs = self.app.settings.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.app.environ,
+            "MOONSHIFT_STATE": self.app.settings.state_url,
+            "MOONSHIFT_HOME": str(self.app.settings.home),
+        }
+        with (logs / "daemon.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moonshift.cli", "daemon", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise OperationFailedError(f"the daemon exited at once; see {logs / 'daemon.log'}")
+            if read_pid(self.app.settings.home).pid == process.pid:
+                return process.pid
+            time.sleep(0.1)
+        raise OperationFailedError(f"the daemon did not start in 15s; see {logs / 'daemon.log'}")
+
+    def stop(self, *, timeout: float = 60.0) -> PidStatus:
+        """SIGTERM this home's daemon and wait for it to exit; a stale pid file is removed."""
+        status = read_pid(self.app.settings.home)
+        if status.pid is None:
+            raise OperationFailedError("no daemon is running here (no pid file)")
+        if status.stale:
+            status.path.unlink(missing_ok=True)
+            return status
+        assert status.pid is not None
+        os.kill(status.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and read_pid(self.app.settings.home).alive:
+            time.sleep(0.1)
+        if read_pid(self.app.settings.home).alive:
+            raise OperationFailedError(
+                f"daemon pid {status.pid} did not stop within {timeout:.0f}s"
+            )
+        return status

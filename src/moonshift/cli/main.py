@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,7 +15,9 @@ from moonshift import __version__
 from moonshift.cli import output as o
 from moonshift.domain.lifecycle import State
 from moonshift.errors import InputError, MoonshiftError
-from moonshift.service import STATUSES, Moonshift, Settings, current_user
+from moonshift.scheduler.daemon import run_daemon, setup_logging
+from moonshift.scheduler.engine import SchedulerConfig
+from moonshift.service import STATUSES, Daemons, Moonshift, Settings, current_user
 from moonshift.specfile import SpecFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -486,6 +489,214 @@ def windows(app: Moonshift, migration_id: str, count: int, as_json: bool) -> Non
         lasts = o.took(span.opens_at, span.closes_at) if span.closes_at else "-"
         grid.add_row(span.name, o.local(span.opens_at, zone), o.local(span.closes_at, zone), lasts)
     o.out.print(grid)
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--detach", is_flag=True, help="Run in the background: pid file and log file under --home."
+)
+@click.option(
+    "--max-concurrent",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Runs this daemon executes at once.",
+)
+@click.option(
+    "--pool",
+    "pools",
+    multiple=True,
+    metavar="NAME=N",
+    help="Limit a pool to N runs at once, across all daemons (repeatable).",
+)
+@click.option(
+    "--check-interval",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Longest sleep, in seconds.",
+)
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="How often to look for work others added, in seconds.",
+)
+@json_option
+@click.pass_context
+def daemon(
+    ctx: click.Context,
+    detach: bool,
+    max_concurrent: int,
+    pools: tuple[str, ...],
+    check_interval: float,
+    poll: float,
+    as_json: bool,
+) -> None:
+    """Run the scheduler: start due runs on time, inside their windows, in order.
+
+    Runs in the foreground and logs to stderr (--json for JSON lines); SIGTERM stops it,
+    pausing running copies at a checkpoint for the next daemon. Several daemons may share a
+    PostgreSQL state store.
+
+    \b
+    Example:
+      moonshift daemon --detach --max-concurrent 8 --pool warehouse=2
+      moonshift daemon status
+      moonshift daemon stop
+    """
+    if ctx.invoked_subcommand:
+        return
+    app: Moonshift = ctx.obj
+    try:
+        config = SchedulerConfig(
+            check_interval_seconds=check_interval,
+            max_concurrent_runs=max_concurrent,
+            pools=_parse_pools(pools),
+            poll_seconds=poll,
+        )
+        if detach:
+            args = [a for a in sys.argv[sys.argv.index("daemon") + 1 :] if a != "--detach"]
+            pid = Daemons(app).spawn(args)
+            o.print_json({"pid": pid}) if as_json else o.out.print(
+                f"daemon started (pid {pid}); log: {app.settings.home / 'logs' / 'daemon.log'}"
+            )
+            return
+        setup_logging(as_json)
+        run_daemon(app.settings.state_url, app.settings.home, config)
+    except MoonshiftError as exc:
+        _fail(exc, as_json)
+    finally:
+        app.close()
+
+
+@daemon.command(name="status")
+@json_option
+@command
+def daemon_status(app: Moonshift, as_json: bool) -> None:
+    """Show whether this folder's daemon runs, and every daemon sharing the state store.
+
+    \b
+    Example:
+      moonshift daemon status
+    """
+    status = Daemons(app).status()
+    if as_json:
+        o.print_json(status)
+        return
+    pid = status.pid_file
+    if pid.pid is None:
+        o.out.print("no daemon is running here (no pid file)")
+    elif pid.stale:
+        o.out.print(f"[yellow]stale pid file[/]: pid {pid.pid} is not running ({pid.path})")
+    else:
+        o.out.print(f"[green]running[/] with pid {pid.pid}")
+    grid = o.table("daemon", "host", "pid", "started", "last heartbeat", "state")
+    for d in status.live:
+        grid.add_row(
+            d.id,
+            d.host,
+            str(d.pid),
+            o.when(d.started_at),
+            o.when(d.heartbeat_at),
+            "stopping" if d.stopping else "running",
+        )
+    if status.live:
+        o.out.print(grid)
+
+
+@daemon.command(name="stop")
+@json_option
+@command
+def daemon_stop(app: Moonshift, as_json: bool) -> None:
+    """Stop this folder's daemon (SIGTERM) and wait until it has paused its copies and exited.
+
+    \b
+    Example:
+      moonshift daemon stop
+    """
+    status = Daemons(app).stop()
+    if as_json:
+        o.print_json({"pid": status.pid, "was_stale": status.stale})
+    elif status.stale:
+        o.out.print(f"removed a stale pid file: pid {status.pid} was not running")
+    else:
+        o.out.print(f"daemon pid {status.pid} stopped")
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option("--wait", is_flag=True, help="Follow the run until it ends; exit 1 if it fails.")
+@json_option
+@command
+def start(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
+    """Start a migration now through the daemon (a MANUAL run), and print its run id.
+
+    It still waits for its windows, dependencies and exclusions. Without a running daemon
+    it says so; `moonshift run-now ID --wait` runs it in the foreground instead.
+
+    \b
+    Example:
+      moonshift start nightly-users --wait
+    """
+    run = app.start(migration_id, actor=current_user())
+    if not wait:
+        o.print_json({"run": run.id}) if as_json else o.out.print(
+            f"run {run.id} queued for the daemon"
+        )
+        return
+    with o.err.status(f"run {run.id} of {migration_id}") as status:
+        run = app.wait_for(
+            run.id,
+            on_change=lambda r: status.update(
+                f"run {r.id} of {migration_id}: {r.state.value} {r.waiting_for or ''}"
+            ),
+        )
+    o.print_json(run) if as_json else _print_outcome(run)
+    if run.state not in (State.COMPLETED, State.CERTIFIED):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("event_type")
+@click.option("--data", default="{}", help="The event's payload, a JSON object.")
+@json_option
+@command
+def trigger(app: Moonshift, event_type: str, data: str, as_json: bool) -> None:
+    """Send an event: migrations whose event schedule matches its type and filter start.
+
+    \b
+    Example:
+      moonshift trigger data_available --data '{"bucket": "exports"}'
+    """
+    payload = _json_object(data)
+    events = app.trigger_event(event_type, payload, actor=current_user())
+    if as_json:
+        o.print_json(events)
+        return
+    for e in events:
+        o.out.print(f"{e.migration_id or '-'}: {e.outcome} {e.reason or ''}")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--data: not JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise InputError('--data: must be a JSON object like {"key": "value"}')
+    return value
+
+
+def _parse_pools(pools: tuple[str, ...]) -> dict[str, int]:
+    found = {}
+    for item in pools:
+        name, _, size = item.partition("=")
+        if not name or not size.isdigit() or int(size) < 1:
+            raise InputError(f'--pool: "{item}" must be NAME=N with N at least 1')
+        found[name] = int(size)
+    return found
 
 
 def _runs_table(runs: list[Any], title: str | None) -> None:

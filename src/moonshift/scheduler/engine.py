@@ -7,6 +7,7 @@ wake, so an idle daemon with many schedules sleeps instead of scanning them.
 from __future__ import annotations
 
 import heapq
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from moonshift.timing import Event
 from moonshift.worker.execute import LEASE, WorkerContext, end_run, spec_for
 
 PAUSABLE_KINDS = frozenset({"steps", "copy"})
+log = logging.getLogger("moonshift.scheduler")
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class Engine:
         """A run whose worker is gone: resume it from its checkpoint if its kind can, else
         fail it (and let its retry policy queue the next attempt)."""
         spec = self._spec_of_run(run)
+        log.warning("taking over run %d of %s: %s", run.id, run.migration_id, why)
         if run.state is State.RUNNING and spec.kind in PAUSABLE_KINDS:
             return end_run(
                 self.worker,
@@ -256,6 +259,13 @@ class Engine:
             ):
                 continue
             pid = self.launcher.launch(run.id, self.daemon_id)
+            log.info(
+                "started run %d of %s (%s, worker pid %d)",
+                run.id,
+                migration.id,
+                "resume" if run.state is State.PAUSED else run.trigger.value,
+                pid,
+            )
             self.store.update_run(run.id, now=now, worker_pid=pid)
             slots -= 1
             if spec.pool:

@@ -6,6 +6,7 @@ whether to stop, which is when control requests (pause, fail, stop) and cancella
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from moonshift.store.scheduling import NewRun
 
 HEARTBEAT_SECONDS = 2.0
 STATE_CHECK_SECONDS = 0.5
-LEASE = timedelta(seconds=15)
+# How long a worker's claim on a run lasts without a heartbeat; tests shorten it.
+LEASE = timedelta(seconds=float(os.environ.get("MOONSHIFT_LEASE_SECONDS", "15")))
 LEASE_LOST = "lease lost"
 
 
