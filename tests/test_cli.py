@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import click
 import pytest
 
 from moonshift.cli.main import cli
+from tests.helpers import moonshift
 
 COMMAND_FILE = """\
 migrations:
@@ -26,21 +24,6 @@ migrations:
     kind: command
     command: [echo, fine]
 """
-
-
-def moonshift(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOONSHIFT_")}
-    full_env.update(env or {}, COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "moonshift.cli", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture

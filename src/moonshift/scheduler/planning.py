@@ -49,15 +49,16 @@ def plan_fires(
         keep = on_time
     else:
         keep = on_time or late[-1:]
+    allowed = set(keep)
     if len(keep) > misfire.max:
         keep = keep[-misfire.max :]
     kept = set(keep)
-    dropped = [(f, _why(f, now, grace, misfire, f in late)) for f in fires if f not in kept]
+    dropped = [(f, _why(f, now, grace, misfire, f in allowed)) for f in fires if f not in kept]
     return FirePlan(keep, dropped + overflow, t, fires[-1] if fires else None)
 
 
-def _why(fire: datetime, now: datetime, grace: str, misfire: MisfireSpec, late: bool) -> str:
-    if not late:
-        return f"misfire max {misfire.max} reached"
+def _why(fire: datetime, now: datetime, grace: str, misfire: MisfireSpec, allowed: bool) -> str:
     missed = format_duration(now - fire)
+    if allowed:
+        return f"missed by {missed}; misfire max {misfire.max} reached"
     return f"missed by {missed} (grace {grace}); misfire policy {misfire.policy.value}"
