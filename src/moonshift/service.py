@@ -17,12 +17,13 @@ from typing import Literal
 
 from moonshift.clock import Clock, SystemClock
 from moonshift.domain import lifecycle
+from moonshift.domain.dag import find_cycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import InputError, NotFoundError, OperationFailedError
 from moonshift.jobs.command import log_paths
 from moonshift.scheduler.daemon import PidStatus, read_pid
-from moonshift.specfile import LoadResult, load_files
+from moonshift.specfile import LoadResult, SpecFileError, SpecProblem, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
 from moonshift.store.records import (
     DaemonRecord,
@@ -139,11 +140,56 @@ class Moonshift:
     def apply(
         self, paths: Iterable[str | Path], *, actor: str
     ) -> tuple[list[ApplyResult], LoadResult]:
-        """Validate every file first; only when all are valid, create or update each migration."""
+        """Validate every file first (dependencies too); only when all is well, write."""
         loaded = self.validate(paths)
-        return [
+        self._check_references(loaded)
+        results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
-        ], loaded
+        ]
+        return results, loaded
+
+    def _check_references(self, loaded: LoadResult) -> None:
+        """Dependencies and exclusions must name migrations that exist; no cycles."""
+        graph = {
+            m.id: [d["migration"] for d in m.spec.get("depends_on", [])]
+            for m in self.store.list_migrations()
+        }
+        known = set(graph)
+        for item in loaded.specs:
+            graph[item.spec.id] = [d.migration for d in item.spec.depends_on]
+            known.add(item.spec.id)
+        problems = []
+        for item in loaded.specs:
+            for key in ("depends_on", "exclude_concurrent"):
+                for i, ref in enumerate(getattr(item.spec, key)):
+                    if ref.migration not in known:
+                        problems.append(
+                            SpecProblem(
+                                item.file,
+                                item.line,
+                                f"{key}[{i}].migration",
+                                f'no migration "{ref.migration}"',
+                            )
+                        )
+        cycle = find_cycle(graph)
+        if cycle:
+            where = next((i for i in loaded.specs if i.spec.id in cycle), None)
+            problems.append(
+                SpecProblem(
+                    where.file if where else "-",
+                    where.line if where else None,
+                    "depends_on",
+                    "dependency cycle: " + " -> ".join(cycle),
+                )
+            )
+        if problems:
+            raise SpecFileError(problems)
+
+    def dependency_graph(self) -> dict[str, list[str]]:
+        return {
+            m.id: [d["migration"] for d in m.spec.get("depends_on", [])]
+            for m in self.store.list_migrations()
+        }
 
     def apply_spec(
         self, spec: MigrationSpec, *, actor: str, source_file: str | None = None

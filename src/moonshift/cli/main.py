@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from moonshift import __version__
 from moonshift.cli import output as o
+from moonshift.domain import dag
 from moonshift.domain.lifecycle import State
 from moonshift.errors import InputError, MoonshiftError
 from moonshift.scheduler.daemon import run_daemon, setup_logging
@@ -677,6 +678,38 @@ def trigger(app: Moonshift, event_type: str, data: str, as_json: bool) -> None:
         return
     for e in events:
         o.out.print(f"{e.migration_id or '-'}: {e.outcome} {e.reason or ''}")
+
+
+@cli.command()
+@click.argument("migration_id", required=False)
+@click.option("--graph", is_flag=True, help="Print the whole graph for a diagram tool.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+@json_option
+@command
+def deps(app: Moonshift, migration_id: str | None, graph: bool, fmt: str, as_json: bool) -> None:
+    """Show dependencies: what a migration waits for and what waits for it.
+
+    \b
+    Example:
+      moonshift deps report
+      moonshift deps --graph --format dot | dot -Tsvg > deps.svg
+    """
+    edges = app.dependency_graph()
+    if migration_id is not None and migration_id not in edges:
+        app.get_migration(migration_id)
+    if as_json:
+        o.print_json({"depends_on": edges, "dependents": dag.dependents(edges)})
+    elif graph:
+        print(dag.mermaid(edges) if fmt == "mermaid" else dag.dot(edges))
+    elif migration_id:
+        o.out.print("depends on:\n" + "\n".join(dag.tree_lines(edges, migration_id, upstream=True)))
+        o.out.print("needed by:\n" + "\n".join(dag.tree_lines(edges, migration_id, upstream=False)))
+    else:
+        roots = sorted(n for n, d in edges.items() if not d)
+        for root in roots:
+            o.out.print("\n".join(dag.tree_lines(edges, root, upstream=False)))
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -323,10 +323,8 @@ class Engine:
 
     def _slot_gate(self, spec: MigrationSpec, slots: int, pool_use: dict[str, int]) -> gates.Gate:
         if slots <= 0:
-            return gates.Gate(
-                gates.Verdict.WAIT,
-                f"waiting for a free worker (max_concurrent_runs {self.config.max_concurrent_runs})",
-            )
+            limit = self.config.max_concurrent_runs
+            return gates.Gate(gates.Verdict.WAIT, f"waiting for a free worker (max {limit})")
         if spec.pool and spec.pool in self.config.pools:
             limit = self.config.pools[spec.pool]
             used = self.store.count_pool(spec.pool) + pool_use.get(spec.pool, 0)
