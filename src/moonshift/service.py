@@ -8,12 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import time as wallclock
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from moonshift.clock import Clock, SystemClock
 from moonshift.domain import lifecycle
@@ -26,6 +28,7 @@ from moonshift.scheduler.daemon import PidStatus, read_pid
 from moonshift.specfile import LoadResult, SpecFileError, SpecProblem, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
 from moonshift.store.records import (
+    BackfillRecord,
     DaemonRecord,
     ScheduleRecord,
     ScheduleStatus,
@@ -34,7 +37,7 @@ from moonshift.store.records import (
 )
 from moonshift.store.scheduling import NewRun
 from moonshift.store.store import DuplicateRunError
-from moonshift.timing import Event, Once, StartDecision, WindowSpan, plan_next
+from moonshift.timing import Event, Once, StartDecision, WindowSpan, get_zone, plan_next, resolve
 from moonshift.worker.execute import LEASE, WorkerContext, execute_run, log_dir
 
 IDLE = "idle"
@@ -559,13 +562,13 @@ class Daemons:
                 env=env,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        deadline = wallclock.monotonic() + 15
+        while wallclock.monotonic() < deadline:
             if process.poll() is not None:
                 raise OperationFailedError(f"the daemon exited at once; see {logs / 'daemon.log'}")
             if read_pid(self.app.settings.home).pid == process.pid:
                 return process.pid
-            time.sleep(0.1)
+            wallclock.sleep(0.1)
         raise OperationFailedError(f"the daemon did not start in 15s; see {logs / 'daemon.log'}")
 
     def stop(self, *, timeout: float = 60.0) -> PidStatus:
@@ -578,11 +581,127 @@ class Daemons:
             return status
         assert status.pid is not None
         os.kill(status.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and read_pid(self.app.settings.home).alive:
-            time.sleep(0.1)
+        deadline = wallclock.monotonic() + timeout
+        while wallclock.monotonic() < deadline and read_pid(self.app.settings.home).alive:
+            wallclock.sleep(0.1)
         if read_pid(self.app.settings.home).alive:
             raise OperationFailedError(
                 f"daemon pid {status.pid} did not stop within {timeout:.0f}s"
             )
         return status
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    migration_id: str
+    start: datetime
+    end: datetime
+    fires: list[datetime]
+    runs: list[NewRun]  # what it would create: new runs, and new attempts to re-process
+
+    @property
+    def already_done(self) -> int:
+        return len(self.fires) - len(self.runs)
+
+
+class Backfills:
+    """Backfills: each nominal time in a range becomes a BACKFILL run with that logical date."""
+
+    REPROCESS = ("missing", "failed", "all")
+
+    def __init__(self, app: Moonshift) -> None:
+        self.app = app
+
+    def plan(
+        self,
+        migration_id: str,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        reprocess: str = "missing",
+        max_runs: int = 10_000,
+    ) -> BackfillPlan:
+        spec = self.app.spec_of(migration_id)
+        trigger = spec.trigger()
+        if trigger is None or isinstance(trigger, Event):
+            raise InputError(
+                f'"{migration_id}" has no cron, interval or start_at schedule to backfill '
+                "(event and immediate schedules cannot be backfilled)"
+            )
+        if reprocess not in self.REPROCESS:
+            raise InputError(
+                f'--reprocess: must be one of {", ".join(self.REPROCESS)}, got "{reprocess}"'
+            )
+        zone = get_zone(spec.timezone)
+        start_at, end_at = _instant(start, zone), _instant(end, zone, end_of_day=True)
+        if end_at <= start_at:
+            raise InputError("--end: must be after --start")
+        fires = list(islice(trigger.fire_times(start_at, end_at), max_runs + 1))
+        if len(fires) > max_runs:
+            raise InputError(
+                f"the range holds more than {max_runs} fires; narrow it or raise --max"
+            )
+        latest = self.app.store.latest_attempts(migration_id, start_at, end_at)
+        runs = []
+        for fire in fires:
+            run = latest.get(fire)
+            if run is None:
+                runs.append(NewRun(fire, Trigger.BACKFILL, logical_date=fire))
+            elif reprocess == "all" or (
+                reprocess == "failed" and run.state in (State.FAILED, State.CANCELLED)
+            ):
+                runs.append(
+                    NewRun(
+                        fire,
+                        Trigger.BACKFILL,
+                        logical_date=fire,
+                        attempt=run.attempt + 1,
+                        retry_of=run.id,
+                        reason=f"backfill re-processes run {run.id}",
+                    )
+                )
+        return BackfillPlan(migration_id, start_at, end_at, fires, runs)
+
+    def create(
+        self, plan: BackfillPlan, *, parallel: int = 1, reprocess: str = "missing", actor: str
+    ) -> BackfillRecord:
+        if parallel < 1:
+            raise InputError("--parallel: must be at least 1")
+        record, _ = self.app.store.create_backfill(
+            plan.migration_id,
+            start=plan.start,
+            end=plan.end,
+            reprocess=reprocess,
+            parallel=parallel,
+            runs=plan.runs,
+            actor=actor,
+            now=self.app.clock.now(),
+        )
+        return record
+
+    def counts(self, backfill_id: int) -> dict[str, int]:
+        return self.app.store.backfill_counts(backfill_id)
+
+    def wait(
+        self,
+        backfill_id: int,
+        *,
+        on_progress: Callable[[dict[str, int]], None] | None = None,
+        poll: float = 0.5,
+    ) -> dict[str, int]:
+        """Follow a backfill until none of its runs is active; returns the counts by state."""
+        while True:
+            counts = self.counts(backfill_id)
+            if on_progress:
+                on_progress(counts)
+            if not any(state in {s.value for s in lifecycle.ACTIVE} for state in counts):
+                return counts
+            self.app.clock.sleep(poll)
+
+
+def _instant(value: date | datetime, zone: ZoneInfo, *, end_of_day: bool = False) -> datetime:
+    """A date means its midnight in the migration's zone (the end date: the next midnight)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else resolve(value, zone)[0]
+    day = value + timedelta(days=1) if end_of_day else value
+    return resolve(datetime.combine(day, time()), zone)[0]

@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
 import click
 from rich.markup import escape
+from rich.progress import Progress
 
 from moonshift import __version__
 from moonshift.cli import output as o
 from moonshift.domain import dag
 from moonshift.domain.lifecycle import State
-from moonshift.errors import InputError, MoonshiftError
+from moonshift.errors import InputError, MoonshiftError, OperationFailedError
 from moonshift.scheduler.daemon import run_daemon, setup_logging
 from moonshift.scheduler.engine import SchedulerConfig
-from moonshift.service import STATUSES, Daemons, Moonshift, Settings, current_user
+from moonshift.service import STATUSES, Backfills, Daemons, Moonshift, Settings, current_user
 from moonshift.specfile import SpecFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -710,6 +712,128 @@ def deps(app: Moonshift, migration_id: str | None, graph: bool, fmt: str, as_jso
         roots = sorted(n for n, d in edges.items() if not d)
         for root in roots:
             o.out.print("\n".join(dag.tree_lines(edges, root, upstream=False)))
+
+
+@cli.command()
+@click.argument("migration_id")
+@click.option(
+    "--start", "start_", required=True, type=click.DateTime(), help="First day (or instant)."
+)
+@click.option(
+    "--end", required=True, type=click.DateTime(), help="Last day, included (or instant, excluded)."
+)
+@click.option(
+    "--parallel",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Backfill runs at once.",
+)
+@click.option(
+    "--reprocess",
+    type=click.Choice(["missing", "failed", "all"]),
+    default="missing",
+    show_default=True,
+    help="Which fires to run: those without a run, failed ones too, or all.",
+)
+@click.option(
+    "--max",
+    "max_runs",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse a backfill of more runs than this.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@click.option("--no-wait", is_flag=True, help="Return once the runs are queued.")
+@json_option
+@command
+def backfill(
+    app: Moonshift,
+    migration_id: str,
+    start_: datetime,
+    end: datetime,
+    parallel: int,
+    reprocess: str,
+    max_runs: int,
+    dry_run: bool,
+    no_wait: bool,
+    as_json: bool,
+) -> None:
+    """Run a migration for past dates: each fire in the range becomes a BACKFILL run.
+
+    Each run gets its fire's time as logical date (MOONSHIFT_LOGICAL_DATE for commands). The
+    runs obey windows and exclusions, yield to live runs, and need a running daemon.
+
+    \b
+    Example:
+      moonshift backfill nightly-users --start 2026-01-01 --end 2026-01-31 --parallel 4
+    """
+    backfills = Backfills(app)
+    plan = backfills.plan(
+        migration_id,
+        _day_or_instant(start_),
+        _day_or_instant(end),
+        reprocess=reprocess,
+        max_runs=max_runs,
+    )
+    if dry_run:
+        if as_json:
+            o.print_json(
+                {
+                    "fires": plan.fires,
+                    "runs": [r.nominal_time for r in plan.runs],
+                    "already_done": plan.already_done,
+                }
+            )
+        else:
+            span = f"{o.in_utc(plan.start)} to {o.in_utc(plan.end)}"
+            o.out.print(
+                f"{len(plan.fires)} fires from {span}: {len(plan.runs)} to run, "
+                f"{plan.already_done} already done (--reprocess {reprocess})"
+            )
+        return
+    if not app.store.live_daemons(app.clock.now()):
+        raise OperationFailedError(
+            "no moonshift daemon is running to execute the backfill: "
+            "start one with `moonshift daemon --detach`"
+        )
+    record = backfills.create(plan, parallel=parallel, reprocess=reprocess, actor=current_user())
+    if no_wait:
+        o.print_json({"backfill": record.id, "runs": record.runs}) if as_json else o.out.print(
+            f"backfill {record.id}: {record.runs} runs queued"
+        )
+        return
+    counts = _follow_backfill(backfills, record.id, record.runs, quiet=as_json)
+    succeeded = counts.get("completed", 0) + counts.get("certified", 0)
+    failed = counts.get("failed", 0) + counts.get("cancelled", 0)
+    if as_json:
+        o.print_json({"backfill": record.id, "succeeded": succeeded, "failed": failed})
+    else:
+        o.out.print(f"backfill {record.id}: {succeeded} succeeded, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+def _follow_backfill(
+    backfills: Backfills, backfill_id: int, total: int, *, quiet: bool
+) -> dict[str, int]:
+    with Progress(disable=quiet, console=o.err) as progress:
+        task = progress.add_task(f"backfill {backfill_id}", total=total)
+
+        def show(counts: dict[str, int]) -> None:
+            ended = sum(
+                n
+                for state, n in counts.items()
+                if state in ("completed", "certified", "failed", "cancelled")
+            )
+            progress.update(task, completed=ended)
+
+        return backfills.wait(backfill_id, on_progress=show)
+
+
+def _day_or_instant(value: datetime) -> date | datetime:
+    return value.date() if value.time() == datetime.min.time() else value
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Engine:
         self._seen: datetime | None = None
         self._specs: dict[tuple[str, int], MigrationSpec] = {}
         self._wake_hints: list[datetime] = []
+        self._backfill_parallel: dict[int, int] = {}
 
     # -- the loop body --------------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class Engine:
         if run.state is State.CREATED:
             others = busy.get(migration.id, []) + queued.get(migration.id, [])
             for gate in (
-                gates.overlap_gate(run, spec, others),
+                gates.overlap_gate(run, spec, others, self._parallel(run)),
                 gates.exclusion_gate(
                     spec,
                     {k: [r.id for r in v] for k, v in working.items()},
@@ -353,6 +354,15 @@ class Engine:
         if key not in self._specs:
             self._specs[key] = MigrationSpec.model_validate(migration.spec)
         return self._specs[key]
+
+    def _parallel(self, run: RunRecord) -> int:
+        if run.backfill_id is None:
+            return 1
+        if run.backfill_id not in self._backfill_parallel:
+            self._backfill_parallel[run.backfill_id] = self.store.get_backfill(
+                run.backfill_id
+            ).parallel
+        return self._backfill_parallel[run.backfill_id]
 
     def _spec_of_run(self, run: RunRecord) -> MigrationSpec:
         return spec_for(self.store, run)

@@ -43,20 +43,37 @@ SATISFIES = {
 ENDED_BADLY = {State.FAILED, State.CANCELLED}
 
 
-def overlap_gate(run: RunRecord, spec: MigrationSpec, others: list[RunRecord]) -> Gate:
-    """A run of a migration waits while another of its runs holds a worker (unless allow)."""
-    if spec.overlap is Overlap.ALLOW:
-        return Gate.go()
-    busy = [r for r in others if r.id != run.id and r.state is not State.CREATED]
-    older_queued = [
+def overlap_gate(
+    run: RunRecord, spec: MigrationSpec, others: list[RunRecord], parallel: int = 1
+) -> Gate:
+    """A run of a migration waits while another of its runs has started (unless allow).
+
+    Backfill runs yield to live runs, and run up to their backfill's ``parallel`` at once;
+    live runs go ahead of queued backfill runs.
+    """
+    others = [r for r in others if r.id != run.id]
+    started = [r for r in others if r.state is not State.CREATED]
+    queued_before = [
         r
         for r in others
         if r.state is State.CREATED and (r.nominal_time, r.id) < (run.nominal_time, run.id)
     ]
-    if busy:
-        return Gate(Verdict.WAIT, f"waiting for run {busy[0].id} of {spec.id} to end")
-    if older_queued:
-        return Gate(Verdict.WAIT, f"waiting for run {older_queued[0].id} of {spec.id} to go first")
+    if run.backfill_id is not None:
+        live = [r for r in others if r.backfill_id is None]
+        if live:
+            return Gate(Verdict.WAIT, f"backfill yields to run {live[0].id} of {spec.id}")
+        mine = [r for r in started if r.backfill_id == run.backfill_id]
+        if len(mine) >= parallel:
+            why = f"waiting: backfill {run.backfill_id} runs {parallel} at once"
+            return Gate(Verdict.WAIT, why)
+        return Gate.go()
+    if spec.overlap is Overlap.ALLOW:
+        return Gate.go()
+    if started:
+        return Gate(Verdict.WAIT, f"waiting for run {started[0].id} of {spec.id} to end")
+    queued_before = [r for r in queued_before if r.backfill_id is None]
+    if queued_before:
+        return Gate(Verdict.WAIT, f"waiting for run {queued_before[0].id} of {spec.id} to go first")
     return Gate.go()
 
 

@@ -64,6 +64,7 @@ class RunRecord:
     retry_of: int | None
     worker_pid: int | None
     warned_at: datetime | None
+    backfill_id: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,3 +118,16 @@ class DaemonRecord:
     started_at: datetime
     heartbeat_at: datetime
     stopping: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackfillRecord:
+    id: int
+    migration_id: str
+    start: datetime
+    end: datetime
+    reprocess: str
+    parallel: int
+    runs: int
+    created_by: str
+    created_at: datetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +20,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from moonshift.domain import lifecycle
 from moonshift.domain.lifecycle import State
+from moonshift.errors import NotFoundError
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore, _run
 from moonshift.store.records import (
+    BackfillRecord,
     DaemonRecord,
     MigrationRecord,
     RunRecord,
@@ -44,6 +46,7 @@ class NewRun:
     attempt: int = 1
     retry_of: int | None = None
     reason: str | None = None
+    backfill_id: int | None = None
 
 
 class DueBatch:
@@ -242,6 +245,7 @@ class SchedulingStore(StoreCore):
                 updated_at=now,
                 pool=pool,
                 not_before=new.not_before,
+                backfill_id=new.backfill_id,
             )
             .on_conflict_do_nothing()
             .returning(t.runs.c.id)
@@ -389,6 +393,81 @@ class SchedulingStore(StoreCore):
         )
         with self._read() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+    # -- backfills ------------------------------------------------------------------------
+
+    def latest_attempts(
+        self, migration_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, RunRecord]:
+        """nominal time -> its latest attempt, for the fires in ``[start, end)``."""
+        query = (
+            select(t.runs)
+            .where(t.runs.c.migration_id == migration_id)
+            .where(t.runs.c.nominal_time >= start, t.runs.c.nominal_time < end)
+            .order_by(t.runs.c.nominal_time, t.runs.c.attempt)
+        )
+        with self._read() as conn:
+            return {r.nominal_time: r for r in (_run(row) for row in conn.execute(query))}
+
+    def create_backfill(
+        self,
+        migration_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        reprocess: str,
+        parallel: int,
+        runs: Sequence[NewRun],
+        actor: str,
+        now: datetime,
+    ) -> tuple[BackfillRecord, list[RunRecord]]:
+        """A backfill and its runs, created together or not at all."""
+        with self._write() as conn:
+            self._migration_in(conn, migration_id, live=True)
+            backfill_id = conn.execute(
+                t.backfills.insert()
+                .values(
+                    migration_id=migration_id,
+                    start=start,
+                    end=end,
+                    reprocess=reprocess,
+                    parallel=parallel,
+                    runs=len(runs),
+                    created_by=actor,
+                    created_at=now,
+                )
+                .returning(t.backfills.c.id)
+            ).scalar_one()
+            created = [
+                run
+                for new in runs
+                if (
+                    run := self._insert_run(
+                        conn, migration_id, replace(new, backfill_id=backfill_id), actor, now
+                    )
+                )
+            ]
+            return self._backfill_in(conn, backfill_id), created
+
+    def get_backfill(self, backfill_id: int) -> BackfillRecord:
+        with self._read() as conn:
+            return self._backfill_in(conn, backfill_id)
+
+    def backfill_counts(self, backfill_id: int) -> dict[str, int]:
+        """state -> how many of the backfill's runs are in it."""
+        query = (
+            select(t.runs.c.state, func.count())
+            .where(t.runs.c.backfill_id == backfill_id)
+            .group_by(t.runs.c.state)
+        )
+        with self._read() as conn:
+            return {state: int(count) for state, count in conn.execute(query)}
+
+    def _backfill_in(self, conn: Connection, backfill_id: int) -> BackfillRecord:
+        row = conn.execute(select(t.backfills).where(t.backfills.c.id == backfill_id)).first()
+        if row is None:
+            raise NotFoundError(f"no backfill {backfill_id}")
+        return BackfillRecord(**row._mapping)
 
     def record_run_event(
         self,

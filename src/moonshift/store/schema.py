@@ -85,6 +85,7 @@ runs = Table(
     Column("retry_of", Integer),
     Column("worker_pid", Integer),
     Column("warned_at", UTCDateTime),
+    Column("backfill_id", Integer),
     # Retries and re-processed backfills are new attempts of the same fire.
     UniqueConstraint("migration_id", "nominal_time", "attempt"),
     Index(None, "state"),
@@ -145,4 +146,18 @@ daemons = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopping", Boolean, nullable=False),
+)
+
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("reprocess", String(16), nullable=False),
+    Column("parallel", Integer, nullable=False),
+    Column("runs", Integer, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
