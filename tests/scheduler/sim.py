@@ -14,6 +14,8 @@ from moonshift.store import StateStore
 from moonshift.worker.execute import LEASE, WorkerContext, finish_run, spec_for, start_run
 from tests.helpers import FakeClock
 
+COMMAND_TIME = timedelta(hours=1)
+
 
 @dataclass
 class _Worker:
@@ -39,10 +41,13 @@ class SimLauncher:
     def launch(self, run_id: int, owner: str) -> int:
         run = self.store.get_run(run_id)
         spec = spec_for(self.store, run)
-        assert spec.steps is not None
         start_run(self.ctx, run, spec)
         done = int((run.checkpoint or {}).get("done", 0))
-        self.workers[run_id] = _Worker(self.clock.now(), done, spec.steps.count, spec.steps.every)
+        if spec.steps is not None:
+            count, every = spec.steps.count, spec.steps.every
+        else:  # a command: one step of COMMAND_TIME that cannot pause
+            count, every = 1, COMMAND_TIME
+        self.workers[run_id] = _Worker(self.clock.now(), done, count, every)
         self.launched.append(run_id)
         return 10_000 + run_id
 
@@ -67,7 +72,7 @@ class SimLauncher:
                     if (run.state is State.CANCELLED or run.control)
                     else JobOutcome()
                 )
-                finish_run(self.ctx, run_id, outcome, True, spec)
+                finish_run(self.ctx, run_id, outcome, spec.kind == "steps", spec)
                 del self.workers[run_id]
                 changed = True
         return changed

@@ -10,7 +10,7 @@ import heapq
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -271,8 +271,19 @@ class Engine:
             slots -= 1
             if spec.pool:
                 pool_use[spec.pool] = pool_use.get(spec.pool, 0) + 1
-            working[migration.id].append(run)
-            busy[migration.id].append(run)
+            started = replace(run, state=State.APPROVED)  # holds a worker from now on
+            working[migration.id].append(started)
+            busy[migration.id].append(started)
+            self._wake_hints += self._deadlines(spec, now)
+
+    def _deadlines(self, spec: MigrationSpec, started: datetime) -> list[datetime]:
+        """When a run started now must be looked at: its max_duration, its window's close."""
+        found = [started + spec.max_duration] if spec.max_duration else []
+        windows = spec.window_set()
+        closes = windows.closes_at(started) if windows else None
+        if closes is not None:
+            found += [closes - spec.behavior().ending_warning, closes]
+        return [t for t in found if t > started]
 
     def _gate(
         self,
