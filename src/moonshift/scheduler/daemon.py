@@ -102,11 +102,10 @@ def run_daemon(
             signal.signal(sig, lambda *_: stop.set())
     store = StateStore.open(state_url)
     daemon_id = f"{socket.gethostname()}:{os.getpid()}"
-    environ = {**os.environ, "MOONSHIFT_STATE": state_url, "MOONSHIFT_HOME": str(home)}
     engine = Engine(
         store,
         clock,
-        ProcessLauncher(home=home, environ=environ),
+        ProcessLauncher(home=home, state_url=state_url),
         config,
         daemon_id=daemon_id,
         home=home,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Mapping
+import multiprocessing
+import multiprocessing.process
 from pathlib import Path
 from typing import Protocol
+
+from moonshift.worker.process import work
 
 
 class Launcher(Protocol):
@@ -24,33 +25,38 @@ class Launcher(Protocol):
 
 
 class ProcessLauncher:
-    def __init__(self, *, home: Path, environ: Mapping[str, str]) -> None:
+    """Workers forked from a preloaded server process (``multiprocessing`` forkserver)."""
+
+    def __init__(self, *, home: Path, state_url: str) -> None:
         self.home = home
-        self.environ = dict(environ)
-        self._workers: dict[int, subprocess.Popen[bytes]] = {}
+        self.state_url = state_url
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["moonshift.service", "moonshift.worker.process"])
+        self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
 
     def launch(self, run_id: int, owner: str) -> int:
         logs = self.home / "logs" / "workers"
         logs.mkdir(parents=True, exist_ok=True)
-        with (logs / f"{run_id}.log").open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moonshift.worker", str(run_id), "--owner", owner],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=self.environ,
-                start_new_session=True,
-            )
+        process = self._context.Process(
+            target=work,
+            args=(run_id, owner, self.state_url, str(self.home), str(logs / f"{run_id}.log")),
+            name=f"moonshift-run-{run_id}",
+        )
+        process.start()
+        # A worker outlives a daemon that stops (a command runs on to its end), so keep
+        # multiprocessing from joining or terminating it when this process exits.
+        multiprocessing.process._children.discard(process)  # type: ignore[attr-defined]
         self._workers[run_id] = process
+        assert process.pid is not None
         return process.pid
 
     def running(self) -> set[int]:
-        return {run_id for run_id, p in self._workers.items() if p.poll() is None}
+        return {run_id for run_id, p in self._workers.items() if p.exitcode is None}
 
     def finished(self) -> list[tuple[int, int]]:
         ended = [
-            (run_id, code) for run_id, p in self._workers.items() if (code := p.poll()) is not None
+            (run_id, p.exitcode) for run_id, p in self._workers.items() if p.exitcode is not None
         ]
         for run_id, _ in ended:
-            del self._workers[run_id]
-        return ended
+            self._workers.pop(run_id).close()
+        return [(run_id, int(code)) for run_id, code in ended if code is not None]

@@ -1,0 +1,119 @@
+"""Two daemons on one PostgreSQL store: every fire starts once; a killed daemon's run is
+taken over within the lease time. Real processes, about a minute of real time."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.helpers import moonshift
+from tests.scheduler.test_daemon import until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+SCHEDULES = 200
+INTERVAL = 20
+LEASE = 3
+
+
+def test_two_daemons_start_every_fire_once_and_take_over(tmp_path: Path, pg_state: str) -> None:
+    specs = (
+        "".join(
+            f"- {{id: m{i:03d}, kind: steps, steps: {{count: 1, every: 0.05s}}, schedule: {{interval: {INTERVAL}s}}}}\n"
+            for i in range(SCHEDULES)
+        )
+        + "- {id: long, kind: steps, steps: {count: 60, every: 0.1s}}\n"
+    )
+    (tmp_path / "m.yaml").write_text(specs)
+    env = {"MOONSHIFT_STATE": pg_state, "MOONSHIFT_LEASE_SECONDS": str(LEASE)}
+    assert moonshift(tmp_path, "apply", "m.yaml", env=env).returncode == 0
+    applied = datetime.now(UTC)
+    homes = [tmp_path / "a", tmp_path / "b"]
+    pids = []
+    for home in homes:
+        result = moonshift(
+            tmp_path,
+            "--home",
+            str(home),
+            "daemon",
+            "--detach",
+            "--json",
+            "--max-concurrent",
+            "8",
+            "--poll",
+            "0.2",
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        pids.append(json.loads(result.stdout)["pid"])
+    try:
+        moonshift(tmp_path, "start", "long", env=env)
+
+        def long_run() -> dict[str, object]:
+            return json.loads(moonshift(tmp_path, "runs", "long", "--json", env=env).stdout)[0]
+
+        running = until(
+            lambda: (
+                (r := long_run())["state"] == "running"
+                and (r["checkpoint"] or {}).get("done", 0) >= 5
+                and r
+            ),
+            60,
+        )
+        owner_pid = int(str(running["lease_owner"]).rsplit(":", 1)[1])
+        os.kill(owner_pid, signal.SIGKILL)
+        os.kill(int(str(running["worker_pid"])), signal.SIGKILL)
+        killed_at = time.monotonic()
+        taken = until(
+            lambda: (r := long_run())["lease_owner"] not in (None, running["lease_owner"]) and r, 30
+        )
+        assert time.monotonic() - killed_at < LEASE + 5
+        assert taken["id"] == running["id"]
+        until(lambda: long_run()["state"] == "completed", 60)
+        time.sleep(max(0, 55 - (datetime.now(UTC) - applied).total_seconds()))
+        ended = datetime.now(UTC)
+    finally:
+        for home in homes:
+            moonshift(tmp_path, "--home", str(home), "daemon", "stop", env=env)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    engine = create_engine(pg_state.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        runs = conn.execute(
+            text(
+                "SELECT migration_id, nominal_time, attempt, state, started_at, lease_owner FROM runs "
+                "WHERE migration_id LIKE 'm%'"
+            )
+        ).all()
+        executes = Counter(
+            r[0]
+            for r in conn.execute(text("SELECT run_id FROM audit_log WHERE action = 'execute'"))
+        )
+    engine.dispose()
+    # every fire due between the apply and 10 s before the end has exactly one run, started once
+    due = Counter()
+    for i in range(SCHEDULES):
+        t = datetime.fromtimestamp((applied.timestamp() // INTERVAL + 1) * INTERVAL, UTC)
+        while t < ended - timedelta(seconds=10):
+            due[(f"m{i:03d}", t)] += 1
+            t += timedelta(seconds=INTERVAL)
+    found = Counter((r[0], r[1]) for r in runs)
+    assert set(due) <= set(found), "a fire never became a run"
+    assert max(found.values()) == 1, "a fire became two runs"
+    started = [r for r in runs if (r[0], r[1]) in due]
+    assert all(r[4] is not None for r in started), "a due run never started"
+    assert len(due) >= SCHEDULES * 2
+    assert max(executes.values()) == 1, "a run was started twice"
+    daemons = {str(owner).rsplit(":", 1)[1] for *_, owner in runs if owner}
+    assert not daemons, "runs still hold a lease after the end"
+    for home in homes:  # both daemons took a share of the work
+        assert "started run" in (home / "logs" / "daemon.log").read_text()
