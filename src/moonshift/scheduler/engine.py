@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from moonshift.timing import Event
 from moonshift.worker.execute import LEASE, WorkerContext, end_run, spec_for
 
 PAUSABLE_KINDS = frozenset({"steps", "copy"})
+FULL_RELOAD_SECONDS = 300.0
 log = logging.getLogger("moonshift.scheduler")
 
 
@@ -61,6 +63,8 @@ class Engine:
         self._specs: dict[tuple[str, int], MigrationSpec] = {}
         self._wake_hints: list[datetime] = []
         self._backfill_parallel: dict[int, int] = {}
+        self._exclusion_cache: tuple[datetime | None, dict[str, dict[str, str]]] | None = None
+        self._full_reload = time.monotonic()
 
     # -- the loop body --------------------------------------------------------------------
 
@@ -92,6 +96,10 @@ class Engine:
     # -- plan: due fires become runs --------------------------------------------------------
 
     def _refresh_heap(self) -> None:
+        """Take in schedules changed since last time (all of them now and then, as a net)."""
+        monotonic = time.monotonic()
+        if monotonic - self._full_reload > FULL_RELOAD_SECONDS:
+            self._seen, self._full_reload = None, monotonic
         for migration_id, next_fire, status in self.store.schedule_times(self._seen):
             if status == ScheduleStatus.ACTIVE.value and next_fire is not None:
                 if self._next.get(migration_id) != next_fire:
@@ -228,53 +236,50 @@ class Engine:
     # -- dispatch: queued runs that may start now -----------------------------------------
 
     def dispatch(self, now: datetime) -> None:
+        """Gate every runnable run, then claim those that may start in one transaction."""
         candidates = self.store.runnable(now)
         if not candidates:
             return
-        working = self._working_by_migration()
-        busy = self._busy_by_migration()
-        queued = self._queued_by_migration()
-        excluded_by = self._exclusions()
+        facts = _Facts(
+            self._working_by_migration(),
+            self._busy_by_migration(),
+            self._queued_by_migration(),
+            self._exclusions(),
+        )
         slots = self.config.max_concurrent_runs - len(self.launcher.running())
         pool_use: dict[str, int] = {}
+        chosen: list[tuple[RunRecord, MigrationSpec, MigrationRecord]] = []
         for run, migration in candidates:
             spec = self._spec(migration)
-            gate = self._gate(run, spec, migration, now, working, busy, queued, excluded_by)
+            gate = self._gate(run, spec, migration, now, facts)
             if gate.verdict is gates.Verdict.GO:
                 gate = self._slot_gate(spec, slots, pool_use)
             if gate.verdict is gates.Verdict.WAIT:
-                if gate.reason != run.waiting_for or gate.not_before != run.not_before:
-                    keep = gate.not_before or (
-                        run.not_before if run.state is State.PAUSED else None
-                    )
-                    self.store.set_waiting(
-                        run.id, waiting_for=gate.reason, not_before=keep, now=now
-                    )
-                self._wake_hints += [t for t in (gate.not_before, gate.recheck_at) if t]
-                continue
-            if gate.verdict is gates.Verdict.FAIL:
+                self._wait(run, gate, now)
+            elif gate.verdict is gates.Verdict.FAIL:
                 self._fail_before_start(run, spec, gate.reason)
-                continue
-            if not self.store.claim_run(
-                run.id, owner=self.daemon_id, lease_until=now + LEASE, now=now
-            ):
-                continue
+            else:
+                chosen.append((run, spec, migration))
+                slots -= 1
+                if spec.pool:
+                    pool_use[spec.pool] = pool_use.get(spec.pool, 0) + 1
+                facts.started(replace(run, state=State.APPROVED))
+        claimed = self.store.claim_runs(
+            [run.id for run, _, _ in chosen], owner=self.daemon_id, lease_until=now + LEASE, now=now
+        )
+        for run, spec, migration in chosen:
+            if run.id not in claimed:
+                continue  # another daemon was quicker
             pid = self.launcher.launch(run.id, self.daemon_id)
-            log.info(
-                "started run %d of %s (%s, worker pid %d)",
-                run.id,
-                migration.id,
-                "resume" if run.state is State.PAUSED else run.trigger.value,
-                pid,
-            )
-            self.store.update_run(run.id, now=now, worker_pid=pid)
-            slots -= 1
-            if spec.pool:
-                pool_use[spec.pool] = pool_use.get(spec.pool, 0) + 1
-            started = replace(run, state=State.APPROVED)  # holds a worker from now on
-            working[migration.id].append(started)
-            busy[migration.id].append(started)
+            kind = "resume" if run.state is State.PAUSED else run.trigger.value
+            log.info("started run %d of %s (%s, worker pid %d)", run.id, migration.id, kind, pid)
             self._wake_hints += self._deadlines(spec, now)
+
+    def _wait(self, run: RunRecord, gate: gates.Gate, now: datetime) -> None:
+        if gate.reason != run.waiting_for or gate.not_before != run.not_before:
+            keep = gate.not_before or (run.not_before if run.state is State.PAUSED else None)
+            self.store.set_waiting(run.id, waiting_for=gate.reason, not_before=keep, now=now)
+        self._wake_hints += [t for t in (gate.not_before, gate.recheck_at) if t]
 
     def _deadlines(self, spec: MigrationSpec, started: datetime) -> list[datetime]:
         """When a run started now must be looked at: its max_duration, its window's close."""
@@ -291,25 +296,21 @@ class Engine:
         spec: MigrationSpec,
         migration: MigrationRecord,
         now: datetime,
-        working: dict[str, list[RunRecord]],
-        busy: dict[str, list[RunRecord]],
-        queued: dict[str, list[RunRecord]],
-        excluded_by: dict[str, dict[str, str]],
+        facts: _Facts,
     ) -> gates.Gate:
         if migration.deleted_at is not None:
             return gates.Gate(gates.Verdict.FAIL, "the migration was deleted")
         if not migration.enabled and run.trigger in (Trigger.SCHEDULED, Trigger.EVENT):
             return gates.Gate(gates.Verdict.WAIT, "waiting: the migration is disabled")
+        checks: list[Callable[[], gates.Gate]] = [
+            lambda: gates.exclusion_gate(spec, facts.running, facts.excluded_by.get(spec.id, {}))
+        ]
         if run.state is State.CREATED:
-            others = busy.get(migration.id, []) + queued.get(migration.id, [])
-            for gate in (
-                gates.overlap_gate(run, spec, others, self._parallel(run)),
-                gates.exclusion_gate(
-                    spec,
-                    {k: [r.id for r in v] for k, v in working.items()},
-                    excluded_by.get(spec.id, {}),
-                ),
-                gates.dependency_gate(
+            others = facts.busy.get(migration.id, []) + facts.queued.get(migration.id, [])
+            checks = [
+                lambda: gates.overlap_gate(run, spec, others, self._parallel(run)),
+                *checks,
+                lambda: gates.dependency_gate(
                     run,
                     spec,
                     {
@@ -320,15 +321,9 @@ class Engine:
                     },
                     now,
                 ),
-            ):
-                if gate.verdict is not gates.Verdict.GO:
-                    return gate
-        else:
-            gate = gates.exclusion_gate(
-                spec,
-                {k: [r.id for r in v] for k, v in working.items()},
-                excluded_by.get(spec.id, {}),
-            )
+            ]
+        for check in checks:
+            gate = check()
             if gate.verdict is not gates.Verdict.GO:
                 return gate
         return gates.window_gate(spec, now)
@@ -401,12 +396,16 @@ class Engine:
         return grouped
 
     def _exclusions(self) -> dict[str, dict[str, str]]:
-        """migration -> {other migration that excludes it: reason}, for symmetry."""
-        found: dict[str, dict[str, str]] = defaultdict(dict)
-        for migration in self.store.list_migrations():
-            for exclusion in self._spec(migration).exclude_concurrent:
-                found[exclusion.migration][migration.id] = exclusion.reason
-        return found
+        """migration -> {other migration that excludes it: reason}, for symmetry. Rebuilt
+        only when migrations changed."""
+        changed = self.store.migrations_changed_at()
+        if self._exclusion_cache is None or self._exclusion_cache[0] != changed:
+            found: dict[str, dict[str, str]] = defaultdict(dict)
+            for migration in self.store.list_migrations():
+                for exclusion in self._spec(migration).exclude_concurrent:
+                    found[exclusion.migration][migration.id] = exclusion.reason
+            self._exclusion_cache = (changed, found)
+        return self._exclusion_cache[1]
 
 
 def _overlap_skip(overlap: Overlap, busy: list[RunRecord], waiting: int) -> str | None:
@@ -417,3 +416,25 @@ def _overlap_skip(overlap: Overlap, busy: list[RunRecord], waiting: int) -> str 
     if waiting >= 1:
         return f"skipped: run {busy[0].id} active and one already queued (overlap queue_one)"
     return None
+
+
+class _Facts:
+    """What dispatch knows about runs in progress, kept current as it starts more."""
+
+    def __init__(
+        self,
+        working: dict[str, list[RunRecord]],
+        busy: dict[str, list[RunRecord]],
+        queued: dict[str, list[RunRecord]],
+        excluded_by: dict[str, dict[str, str]],
+    ) -> None:
+        self.working, self.busy, self.queued, self.excluded_by = working, busy, queued, excluded_by
+        self.running = {k: [r.id for r in v] for k, v in working.items()}
+
+    def started(self, run: RunRecord) -> None:
+        self.working[run.migration_id].append(run)
+        self.busy[run.migration_id].append(run)
+        self.running.setdefault(run.migration_id, []).append(run.id)
+        self.queued[run.migration_id] = [
+            r for r in self.queued.get(run.migration_id, []) if r.id != run.id
+        ]

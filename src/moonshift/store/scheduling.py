@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -50,11 +50,16 @@ class NewRun:
 
 
 class DueBatch:
-    """Due schedules claimed in one write transaction; ``fire`` records what became of each."""
+    """Due schedules claimed in one write transaction. ``fire`` says what became of each;
+    everything is written in bulk when the claim ends, in that same transaction."""
 
     def __init__(self, store: SchedulingStore, conn: Connection, now: datetime) -> None:
         self._store, self._conn, self._now = store, conn, now
         self.items: list[tuple[ScheduleRecord, MigrationRecord]] = []
+        self._migrations: dict[str, MigrationRecord] = {}
+        self._runs: list[tuple[str, NewRun, str]] = []
+        self._events: list[dict[str, Any]] = []
+        self._schedules: list[dict[str, Any]] = []
 
     def fire(
         self,
@@ -67,38 +72,33 @@ class DueBatch:
         last_fire_at: datetime | None,
         actor: str,
         completed: bool = False,
-    ) -> list[RunRecord]:
-        created = [
-            run
-            for new in runs
-            if (
-                run := self._store._insert_run(
-                    self._conn, schedule.migration_id, new, actor, self._now
-                )
-            )
-        ]
+    ) -> None:
+        """Record a schedule's fires: runs to create (each at most once), fires dropped or
+        skipped, and where the schedule moves on to."""
+        self._runs += [(schedule.migration_id, new, actor) for new in runs]
         for outcome, fires in (("dropped", dropped), ("skipped", skipped)):
-            for nominal, reason in fires:
-                self._store._event(
-                    self._conn,
-                    now=self._now,
-                    migration_id=schedule.migration_id,
-                    event_type="SCHEDULED",
-                    outcome=outcome,
-                    reason=f"{nominal.isoformat()}: {reason}",
-                )
+            self._events += [
+                {
+                    "at": self._now,
+                    "migration_id": schedule.migration_id,
+                    "event_type": "SCHEDULED",
+                    "payload": None,
+                    "outcome": outcome,
+                    "run_id": None,
+                    "reason": f"{nominal.isoformat()}: {reason}",
+                }
+                for nominal, reason in fires
+            ]
         status = ScheduleStatus.COMPLETED if completed else schedule.status
-        self._conn.execute(
-            update(t.schedules)
-            .where(t.schedules.c.migration_id == schedule.migration_id)
-            .values(
-                next_fire_at=next_fire_at,
-                last_fire_at=last_fire_at,
-                status=status.value,
-                updated_at=self._now,
-            )
+        self._schedules.append(
+            {
+                "b_id": schedule.migration_id,
+                "b_next": next_fire_at,
+                "b_last": last_fire_at,
+                "b_status": status.value,
+                "b_updated": self._now,
+            }
         )
-        return created
 
     def control(self, run_id: int, action: str, reason: str) -> None:
         self._conn.execute(
@@ -106,6 +106,82 @@ class DueBatch:
             .where(t.runs.c.id == run_id)
             .values(control={"action": action, "reason": reason}, updated_at=self._now)
         )
+
+    def flush(self) -> list[int]:
+        """Write what was recorded; returns the ids of the runs created."""
+        created = self._insert_runs()
+        if self._events:
+            self._conn.execute(insert(t.trigger_events).values(self._events))
+        if self._schedules:
+            self._conn.execute(
+                update(t.schedules)
+                .where(t.schedules.c.migration_id == bindparam("b_id"))
+                .values(
+                    next_fire_at=bindparam("b_next"),
+                    last_fire_at=bindparam("b_last"),
+                    status=bindparam("b_status"),
+                    updated_at=bindparam("b_updated"),
+                ),
+                self._schedules,
+            )
+        return created
+
+    def _insert_runs(self) -> list[int]:
+        created: list[int] = []
+        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        for offset in range(0, len(self._runs), 500):
+            chunk = self._runs[offset : offset + 500]
+            rows = [self._run_row(mid, new, actor) for mid, new, actor in chunk]
+            statement = (
+                dialect_insert(t.runs)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .returning(
+                    t.runs.c.id, t.runs.c.migration_id, t.runs.c.nominal_time, t.runs.c.attempt
+                )
+            )
+            inserted = {(r[1], r[2], r[3]): r[0] for r in self._conn.execute(statement)}
+            audits = []
+            for mid, new, actor in chunk:
+                run_id = inserted.get((mid, new.nominal_time, new.attempt))
+                if run_id is None:
+                    continue  # that fire has its run already
+                created.append(run_id)
+                audits.append(
+                    {
+                        "at": self._now,
+                        "actor": actor,
+                        "migration_id": mid,
+                        "run_id": run_id,
+                        "action": "create",
+                        "from_state": None,
+                        "to_state": State.CREATED.value,
+                        "reason": new.reason or new.trigger.value.lower(),
+                        "details": None,
+                    }
+                )
+            if audits:
+                self._conn.execute(insert(t.audit_log).values(audits))
+        return created
+
+    def _run_row(self, migration_id: str, new: NewRun, actor: str) -> dict[str, Any]:
+        migration = self._migrations[migration_id]
+        return {
+            "migration_id": migration_id,
+            "spec_version": migration.version,
+            "trigger": new.trigger.value,
+            "nominal_time": new.nominal_time,
+            "logical_date": new.logical_date,
+            "state": State.CREATED.value,
+            "attempt": new.attempt,
+            "retry_of": new.retry_of,
+            "created_by": actor,
+            "created_at": self._now,
+            "updated_at": self._now,
+            "pool": migration.spec.get("pool"),
+            "not_before": new.not_before,
+            "backfill_id": new.backfill_id,
+        }
 
 
 class SchedulingStore(StoreCore):
@@ -173,13 +249,17 @@ class SchedulingStore(StoreCore):
         """(migration, next fire, status) of every schedule, or of those changed since."""
         query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at, t.schedules.c.status)
         if changed_since is not None:
-            query = query.where(t.schedules.c.updated_at >= changed_since)
+            query = query.where(t.schedules.c.updated_at > changed_since)
         with self._read() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(query)]
 
     def schedules_changed_at(self) -> datetime | None:
         with self._read() as conn:
             return conn.execute(select(func.max(t.schedules.c.updated_at))).scalar()
+
+    def migrations_changed_at(self) -> datetime | None:
+        with self._read() as conn:
+            return conn.execute(select(func.max(t.migrations.c.updated_at))).scalar()
 
     @contextmanager
     def claim_due(self, now: datetime, *, limit: int = 500) -> Iterator[DueBatch]:
@@ -201,7 +281,9 @@ class SchedulingStore(StoreCore):
                 schedule = _schedule_from(m)
                 migration = _migration_from(m)
                 batch.items.append((schedule, migration))
+                batch._migrations[migration.id] = migration
             yield batch
+            batch.flush()
 
     def _schedule_in(self, conn: Connection, migration_id: str) -> ScheduleRecord:
         row = conn.execute(
@@ -224,10 +306,28 @@ class SchedulingStore(StoreCore):
             ]
 
     def _insert_run(
-        self, conn: Connection, migration_id: str, new: NewRun, actor: str, now: datetime
+        self,
+        conn: Connection,
+        migration_id: str,
+        new: NewRun,
+        actor: str,
+        now: datetime,
+        migration: MigrationRecord | None = None,
     ) -> RunRecord | None:
-        migration = self._migration_in(conn, migration_id)
-        pool = migration.spec.get("pool")
+        run_id = self._insert_run_id(conn, migration_id, new, actor, now, migration)
+        return None if run_id is None else self._run_in(conn, run_id)
+
+    def _insert_run_id(
+        self,
+        conn: Connection,
+        migration_id: str,
+        new: NewRun,
+        actor: str,
+        now: datetime,
+        migration: MigrationRecord | None = None,
+    ) -> int | None:
+        """Insert a run unless its identity exists (then None), with its audit entry."""
+        migration = migration or self._migration_in(conn, migration_id)
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         statement = (
             insert(t.runs)
@@ -243,27 +343,26 @@ class SchedulingStore(StoreCore):
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
-                pool=pool,
+                pool=migration.spec.get("pool"),
                 not_before=new.not_before,
                 backfill_id=new.backfill_id,
             )
             .on_conflict_do_nothing()
             .returning(t.runs.c.id)
         )
-        run_id = conn.execute(statement).scalar()
-        if run_id is None:
-            return None
-        self._audit(
-            conn,
-            now=now,
-            actor=actor,
-            migration_id=migration_id,
-            run_id=run_id,
-            action="create",
-            to_state=State.CREATED,
-            reason=new.reason or new.trigger.value.lower(),
-        )
-        return self._run_in(conn, run_id)
+        run_id: int | None = conn.execute(statement).scalar()
+        if run_id is not None:
+            self._audit(
+                conn,
+                now=now,
+                actor=actor,
+                migration_id=migration_id,
+                run_id=run_id,
+                action="create",
+                to_state=State.CREATED,
+                reason=new.reason or new.trigger.value.lower(),
+            )
+        return run_id
 
     def runnable(
         self, now: datetime, *, limit: int = 1000
@@ -325,21 +424,34 @@ class SchedulingStore(StoreCore):
 
     def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         """Take a queued or paused run for a worker; False if someone else has it."""
+        return run_id in self.claim_runs([run_id], owner=owner, lease_until=lease_until, now=now)
+
+    def claim_runs(
+        self, run_ids: Sequence[int], *, owner: str, lease_until: datetime, now: datetime
+    ) -> set[int]:
+        """Take queued or paused runs for workers in one transaction; returns those taken
+        (a run another daemon holds, or that has moved on, is left alone)."""
+        claimed: set[int] = set()
+        if not run_ids:
+            return claimed
         with self._write() as conn:
-            result = conn.execute(
-                update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
-                .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
-                .values(
-                    lease_owner=owner,
-                    lease_expires_at=lease_until,
-                    heartbeat_at=now,
-                    waiting_for=None,
-                    updated_at=now,
+            for offset in range(0, len(run_ids), 500):
+                result = conn.execute(
+                    update(t.runs)
+                    .where(t.runs.c.id.in_(list(run_ids[offset : offset + 500])))
+                    .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
+                    .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
+                    .values(
+                        lease_owner=owner,
+                        lease_expires_at=lease_until,
+                        heartbeat_at=now,
+                        waiting_for=None,
+                        updated_at=now,
+                    )
+                    .returning(t.runs.c.id)
                 )
-            )
-            return result.rowcount == 1
+                claimed |= {row[0] for row in result}
+        return claimed
 
     def release_run(self, run_id: int, *, now: datetime) -> None:
         with self._write() as conn:

@@ -97,6 +97,7 @@ def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
         "lease_owner": run.lease_owner or ctx.actor,
         "lease_expires_at": now + LEASE,
         "heartbeat_at": now,
+        "worker_pid": os.getpid(),
     }
     if run.state is State.PAUSED:
         job = make_job(ctx, run, spec)
