@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -93,13 +94,14 @@ def test_missing_program_and_cwd(app: Moonshift, tmp_path: Path) -> None:
     assert record.reason == f"command.cwd: no such directory: {tmp_path / 'missing'}"
 
 
-def test_copy_kind_fails_clearly_until_the_engine_exists(app: Moonshift) -> None:
+def test_copy_kind_fails_clearly_until_the_engine_exists(app: Moonshift, tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "a.db").close()
     spec = MigrationSpec.model_validate(
         {
             "id": "job",
             "kind": "copy",
-            "source": {"url": "sqlite:///a.db"},
-            "target": {"url": "sqlite:///b.db"},
+            "source": {"url": f"sqlite:///{tmp_path / 'a.db'}"},
+            "target": {"url": f"sqlite:///{tmp_path / 'b.db'}"},
         }
     )
     app.apply_spec(spec, actor=ACTOR)

@@ -130,6 +130,7 @@ def run_daemon(
         log.info("daemon %s stopping", daemon_id)
         store.daemon_heartbeat(daemon_id, now=clock.now(), stopping=True)
         _pause_own_runs(engine, store, clock)
+        engine.preflight.close()
         store.remove_daemon(daemon_id)
         store.close()
         if read_pid(home).pid == os.getpid():

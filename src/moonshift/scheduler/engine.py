@@ -22,6 +22,8 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.scheduler import gates
 from moonshift.scheduler.launcher import Launcher
 from moonshift.scheduler.planning import plan_fires
+from moonshift.scheduler.preflight import LOOKAHEAD as PREFLIGHT_LOOKAHEAD
+from moonshift.scheduler.preflight import Preflight
 from moonshift.store import RunRecord, StateStore
 from moonshift.store.records import MigrationRecord, ScheduleRecord, ScheduleStatus, Trigger
 from moonshift.store.scheduling import WORKING, DueBatch, NewRun
@@ -65,6 +67,7 @@ class Engine:
         self._backfill_parallel: dict[int, int] = {}
         self._exclusion_cache: tuple[datetime | None, dict[str, dict[str, str]]] | None = None
         self._full_reload = time.monotonic()
+        self.preflight = Preflight(store, clock, environ or {})
 
     # -- the loop body --------------------------------------------------------------------
 
@@ -77,6 +80,7 @@ class Engine:
             self.plan(now)
         self.supervise(now)
         self.dispatch(now)
+        self._wake_hints += self.preflight.tick(now, self._preflight_specs(now))
         later = self.store.next_not_before(now)
         if later is not None:
             self._wake_hints.append(later)
@@ -369,6 +373,13 @@ class Engine:
                 run.backfill_id
             ).parallel
         return self._backfill_parallel[run.backfill_id]
+
+    def _preflight_specs(self, now: datetime) -> dict[str, MigrationSpec]:
+        """Specs of the migrations whose next fire is near (only those need a pre-flight)."""
+        soon = [m for m, fire in self._next.items() if now < fire <= now + PREFLIGHT_LOOKAHEAD]
+        if not soon:
+            return {}
+        return {m.id: self._spec(m) for m in self.store.list_migrations() if m.id in set(soon)}
 
     def _spec_of_run(self, run: RunRecord) -> MigrationSpec:
         return spec_for(self.store, run)

@@ -257,6 +257,16 @@ class SchedulingStore(StoreCore):
         with self._read() as conn:
             return conn.execute(select(func.max(t.schedules.c.updated_at))).scalar()
 
+    def fires_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(migration, next fire) of active schedules whose next fire is in ``(start, end]``."""
+        query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at).where(
+            t.schedules.c.status == ScheduleStatus.ACTIVE.value,
+            t.schedules.c.next_fire_at > start,
+            t.schedules.c.next_fire_at <= end,
+        )
+        with self._read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
     def migrations_changed_at(self) -> datetime | None:
         with self._read() as conn:
             return conn.execute(select(func.max(t.migrations.c.updated_at))).scalar()

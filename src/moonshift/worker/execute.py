@@ -20,6 +20,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.jobs.base import Job, JobContext, JobError, JobOutcome
 from moonshift.jobs.command import CommandJob
 from moonshift.jobs.steps import StepsJob
+from moonshift.scheduler.preflight import check as preflight_check
 from moonshift.store import RunRecord, StateStore
 from moonshift.store.scheduling import NewRun
 
@@ -114,6 +115,9 @@ def start_run(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
         )
         return job
     _move(ctx, run, State.ANALYZING, "checking what the job needs")
+    reason = preflight_check(spec, ctx.environ)
+    if reason:
+        raise JobError(reason)
     job = make_job(ctx, run, spec)
     job.prepare()
     _move(ctx, run, State.PLANNING, "prerequisites resolved")

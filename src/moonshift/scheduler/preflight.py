@@ -1,0 +1,110 @@
+"""Pre-flight checks: before a scheduled start, are the source and the target reachable?
+
+Checked ``preflight.connectivity`` before the start (default 30m); a failure is recorded at
+once and announced ``preflight.notify`` before the start (default 10m); the worker checks
+again when the run starts. Checks run in threads, so a slow database never stalls the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from moonshift.clock import Clock
+from moonshift.connectors.probe import unreachable
+from moonshift.domain.spec import MigrationSpec
+from moonshift.store import StateStore
+
+log = logging.getLogger("moonshift.preflight")
+LOOKAHEAD = timedelta(hours=2)
+SCAN_EVERY = timedelta(seconds=30)
+
+
+def endpoints(spec: MigrationSpec) -> list[tuple[str, str, bool]]:
+    """(side, url, must already exist) for each endpoint the spec names."""
+    found = []
+    if spec.source is not None:
+        found.append(("source", spec.source.url, True))
+    if spec.target is not None:
+        found.append(("target", spec.target.url, False))
+    return found
+
+
+def check(spec: MigrationSpec, environ: Mapping[str, str]) -> str | None:
+    """None when every endpoint answers; otherwise which one does not, and why."""
+    for side, url, must_exist in endpoints(spec):
+        reason = unreachable(url, environ, must_exist=must_exist)
+        if reason:
+            return f"{side} unreachable: {reason}"
+    return None
+
+
+class Preflight:
+    def __init__(self, store: StateStore, clock: Clock, environ: Mapping[str, str]) -> None:
+        self.store, self.clock, self.environ = store, clock, environ
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
+        self._checked: dict[tuple[str, datetime], Future[str | None]] = {}
+        self._announced: set[tuple[str, datetime]] = set()
+        self._scanned: datetime | None = None
+
+    def tick(self, now: datetime, specs: Mapping[str, MigrationSpec]) -> list[datetime]:
+        """Start due checks, announce failures; returns when it next has something to do."""
+        hints: list[datetime] = []
+        if self._scanned is None or now - self._scanned >= SCAN_EVERY:
+            self._scanned = now
+            for migration_id, fire in self.store.fires_between(now, now + LOOKAHEAD):
+                spec = specs.get(migration_id)
+                if spec is None or not endpoints(spec):
+                    continue
+                key = (migration_id, fire)
+                check_at = fire - spec.preflight.connectivity
+                if key not in self._checked and now >= check_at:
+                    self._checked[key] = self._pool.submit(
+                        self._run_check, migration_id, fire, spec
+                    )
+                elif key not in self._checked:
+                    hints.append(check_at)
+                announce_at = fire - spec.preflight.notify
+                if key in self._checked and key not in self._announced:
+                    hints.append(announce_at)
+        for key, future in list(self._checked.items()):
+            migration_id, fire = key
+            if not future.done() or key in self._announced:
+                continue
+            spec = specs.get(migration_id)
+            if spec is not None and now >= fire - spec.preflight.notify:
+                self._announced.add(key)
+                if future.result():
+                    self.store.record_run_event(
+                        now=now,
+                        migration_id=migration_id,
+                        event_type="preflight",
+                        outcome="announced",
+                        reason=f"start at {fire.isoformat()} at risk: {future.result()}",
+                    )
+                    log.warning(
+                        "pre-flight for %s at %s: %s",
+                        migration_id,
+                        fire.isoformat(),
+                        future.result(),
+                    )
+            if now > fire:
+                self._checked.pop(key, None)
+                self._announced.discard(key)
+        return hints
+
+    def _run_check(self, migration_id: str, fire: datetime, spec: MigrationSpec) -> str | None:
+        reason = check(spec, self.environ)
+        self.store.record_run_event(
+            now=self.clock.now(),
+            migration_id=migration_id,
+            event_type="preflight",
+            outcome="failed" if reason else "ok",
+            reason=f"for the start at {fire.isoformat()}" + (f": {reason}" if reason else ""),
+        )
+        return reason
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,77 @@
+"""Pre-flight: source and target reachable before a scheduled start, and again at the start."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from moonshift.connectors.probe import unreachable
+from moonshift.domain.lifecycle import State
+from moonshift.scheduler.preflight import Preflight
+from moonshift.service import Moonshift
+from moonshift.specfile import load_text
+from tests.helpers import PG_ADMIN, FakeClock
+
+DOWN = "postgresql://app:${PW}@127.0.0.1:1/x"
+
+
+def test_probe_answers_and_never_shows_a_secret(tmp_path: Path) -> None:
+    assert unreachable(PG_ADMIN, {}) is None
+    reason = unreachable(DOWN, {"PW": "hunter2"})
+    assert reason is not None
+    assert "hunter2" not in reason
+    assert "OperationalError" in reason
+    assert unreachable(DOWN, {}) == "environment variable PW is not set"
+    assert (
+        unreachable(f"sqlite:///{tmp_path / 'none.db'}", {})
+        == f"no SQLite file at {tmp_path / 'none.db'}"
+    )
+    assert unreachable(f"sqlite:///{tmp_path / 'new.db'}", {}, must_exist=False) is None
+
+
+def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
+    app: Moonshift, clock: FakeClock, tmp_path: Path
+) -> None:
+    source = tmp_path / "source.db"
+    sqlite3.connect(source).close()
+    clock.current = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
+    for spec in load_text(
+        f"- {{id: ok, kind: command, command: 'true', source: {{url: 'sqlite:///{source}'}}, schedule: {{cron: '0 2 * * *'}}}}\n"
+        f"- {{id: down, kind: command, command: 'true', target: {{url: '{DOWN}'}}, schedule: {{cron: '0 2 * * *'}}}}\n"
+    ):
+        app.apply_spec(spec, actor="user:test")
+    specs = {m: app.spec_of(m) for m in ("ok", "down")}
+    preflight = Preflight(app.store, clock, {"PW": "hunter2"})
+    clock.current = datetime(2026, 5, 4, 1, 20, tzinfo=UTC)  # 40 minutes before: too early
+    hints = preflight.tick(clock.now(), specs)
+    assert datetime(2026, 5, 4, 1, 30, tzinfo=UTC) in hints
+    assert app.store.get_events("down") == []
+    clock.current = datetime(2026, 5, 4, 1, 30, tzinfo=UTC)
+    preflight.tick(clock.now(), specs)
+    preflight._pool.shutdown(wait=True)
+    [ok] = app.store.get_events("ok")
+    assert (ok.event_type, ok.outcome) == ("preflight", "ok")
+    [down] = app.store.get_events("down")
+    assert down.outcome == "failed"
+    assert down.reason is not None
+    assert down.reason.startswith(
+        "for the start at 2026-05-04T02:00:00+00:00: target unreachable: OperationalError"
+    )
+    assert "hunter2" not in down.reason
+    clock.current = datetime(2026, 5, 4, 1, 50, tzinfo=UTC)  # the notify lead
+    preflight.tick(clock.now(), specs)
+    outcomes = [e.outcome for e in app.store.get_events("down")]
+    assert outcomes == ["announced", "failed"]
+    assert [e.outcome for e in app.store.get_events("ok")] == ["ok"]
+
+
+def test_the_start_checks_again_and_fails_clearly(app: Moonshift, clock: FakeClock) -> None:
+    [spec] = load_text(f"id: down\nkind: command\ncommand: 'true'\ntarget: {{url: '{DOWN}'}}\n")
+    app.apply_spec(spec, actor="user:test")
+    run = app.execute_run(app.run_now("down", actor="user:test").id)
+    assert run.state is State.FAILED
+    assert run.reason is not None
+    assert run.reason.startswith("target unreachable: environment variable PW is not set")
+    assert run.started_at is None
+    assert clock.now() - run.created_at < timedelta(seconds=1)
