@@ -296,20 +296,18 @@ def main() -> None:
     ours_sqlite = burst_moonshift("sqlite", args.due)
     ours_pg = burst_moonshift("postgres", args.due)
     print(f"    APScheduler 3 (SQLAlchemy job store, SQLite)  {aps:8.2f} s")
-    print(
-        f"    moonshift, SQLite                             {ours_sqlite:8.2f} s   ratio to APScheduler {aps / ours_sqlite:6.2f}x faster"
-    )
-    print(
-        f"    moonshift, PostgreSQL                         {ours_pg:8.2f} s   ratio to APScheduler {aps / ours_pg:6.2f}x faster"
-    )
+    for name, ours in (("SQLite", ours_sqlite), ("PostgreSQL", ours_pg)):
+        print(f"    moonshift, {name:<35}{ours:8.2f} s   APScheduler / moonshift: {aps / ours:.2f}")
     load, cpu = idle_cpu(args.idle_schedules, args.idle)
+    share = 100 * cpu / args.idle
     print(
         f"(b) {args.idle_schedules:,} schedules, none due: {cpu:.2f} CPU s over {args.idle:.0f} s "
-        f"({100 * cpu / args.idle:.2f}% of a core); loading them: {load:.2f} CPU s"
+        f"({share:.2f}% of a core); loading them: {load:.2f} CPU s"
     )
     p50, p99, n = lateness(1000, args.steady_minutes)
     print(
-        f"(c) 1,000 fires a minute for {args.steady_minutes:g} min ({n} starts): lateness p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+        f"(c) 1,000 fires a minute for {args.steady_minutes:g} min ({n} starts): "
+        f"lateness p50 {p50:.0f} ms, p99 {p99:.0f} ms"
     )
     sys.stdout.flush()
 

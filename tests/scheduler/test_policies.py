@@ -214,3 +214,26 @@ def test_events_match_filters_and_debounce_folds_a_burst(
     assert [e.outcome for e in app.trigger_event("data_ready", {"bucket": "b"}, actor="t")] == [
         "started"
     ]
+
+
+def test_a_pool_limits_runs_across_migrations(
+    app: Moonshift, clock: FakeClock, tmp_path: Path
+) -> None:
+    apply(
+        app,
+        clock,
+        "".join(
+            f"- {{id: p{i}, kind: steps, steps: {{count: 1, every: 10m}}, pool: warehouse}}\n"
+            for i in range(3)
+        ),
+    )
+    for i in range(3):
+        app.run_now(f"p{i}", actor="user:test")
+    engine, launcher = make_engine(app.store, clock, tmp_path, pools={"warehouse": 2})
+    simulate(engine, launcher, clock, T0 + timedelta(minutes=25))
+    begun = sorted(
+        int((r.started_at - T0).total_seconds() // 60)
+        for i in range(3)
+        for r in app.list_runs(f"p{i}")
+    )
+    assert begun == [0, 0, 10]

@@ -866,9 +866,16 @@ def _runs_table(runs: list[Any], title: str | None) -> None:
             o.when(r.created_at),
             o.took(r.started_at, r.ended_at),
             "-" if r.exit_code is None else str(r.exit_code),
-            escape(r.reason or ""),
+            escape(_why(r)),
         )
     o.out.print(grid if runs else "no runs")
+
+
+def _why(run: Any) -> str:
+    """What a run says for itself: what it waits for while queued, else its last reason."""
+    if run.state in (State.CREATED, State.PAUSED) and run.waiting_for:
+        return str(run.waiting_for)
+    return str(run.reason or "")
 
 
 def _print_outcome(run: Any) -> None:
