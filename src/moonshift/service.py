@@ -27,6 +27,7 @@ from moonshift.jobs.command import log_paths
 from moonshift.scheduler.daemon import PidStatus, read_pid
 from moonshift.specfile import LoadResult, SpecFileError, SpecProblem, load_files
 from moonshift.store import AuditEntry, MigrationRecord, RunRecord, StateStore
+from moonshift.store.listen import announce
 from moonshift.store.records import (
     BackfillRecord,
     DaemonRecord,
@@ -204,6 +205,7 @@ class Moonshift:
             scheduling = ("schedule", "enabled")
             moved = action != "updated" or any(c.split(".")[0] in scheduling for c in changed)
             self._sync_schedule(record, reschedule=moved)
+            announce(self.store.engine)
         return ApplyResult(record, action, changed)
 
     def _sync_schedule(self, record: MigrationRecord, *, reschedule: bool) -> None:
@@ -271,6 +273,7 @@ class Moonshift:
         record = self.store.set_enabled(migration_id, enabled, actor=actor, now=self.clock.now())
         if before.enabled != record.enabled:
             self._sync_schedule(record, reschedule=True)
+            announce(self.store.engine)
         return record
 
     def delete(self, migration_id: str, *, actor: str, force: bool = False) -> list[int]:
@@ -296,13 +299,15 @@ class Moonshift:
             outcome="paused" if paused else "resumed",
             reason=f"by {actor}",
         )
-        return self.store.put_schedule(
+        schedule = self.store.put_schedule(
             migration_id,
             status=status,
             next_fire_at=next_fire,
             spec_version=record.version,
             now=now,
         )
+        announce(self.store.engine)
+        return schedule
 
     def start(self, migration_id: str, *, actor: str) -> RunRecord:
         """Record a MANUAL run for a daemon to start at once (the seed's immediate start)."""
@@ -312,7 +317,9 @@ class Moonshift:
                 "no moonshift daemon is running: start one with `moonshift daemon --detach`, "
                 f"or run in the foreground with `moonshift run-now {migration_id} --wait`"
             )
-        return self.run_now(migration_id, actor=actor)
+        run = self.run_now(migration_id, actor=actor)
+        announce(self.store.engine)
+        return run
 
     def trigger_event(
         self, event_type: str, payload: dict[str, object] | None = None, *, actor: str
@@ -337,6 +344,7 @@ class Moonshift:
                     reason="no migration's event schedule matches",
                 )
             )
+        announce(self.store.engine)
         return recorded
 
     def _event_run(

@@ -137,3 +137,29 @@ def test_a_killed_daemons_run_is_taken_over_within_the_lease(workdir: Path) -> N
     reasons = [e["reason"] or "" for e in history(workdir, "longjob")]
     assert any(r.startswith("taken over: its lease expired") for r in reasons)
     assert len(runs(workdir, "longjob")) == 1  # resumed, not started again
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_start_wakes_the_daemon_at_once(workdir: Path, pg_state: str) -> None:
+    env = {"MOONSHIFT_STATE": pg_state}
+    assert moonshift(workdir, "apply", "m.yaml", env=env).returncode == 0
+    result = moonshift(
+        workdir, "daemon", "--detach", "--poll", "10", "--check-interval", "60", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    try:
+        time.sleep(1)  # the daemon is asleep now, for up to ten seconds
+        asked = time.monotonic()
+        moonshift(workdir, "start", "longjob", env=env)
+        until(
+            lambda: (
+                json.loads(moonshift(workdir, "runs", "longjob", "--json", env=env).stdout)[0][
+                    "state"
+                ]
+                != "created"
+            ),
+            10,
+        )
+        assert time.monotonic() - asked < 3  # woken by NOTIFY, not by its ten-second poll
+    finally:
+        moonshift(workdir, "daemon", "stop", env=env)

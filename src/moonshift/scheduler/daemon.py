@@ -18,6 +18,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.scheduler.engine import PAUSABLE_KINDS, Engine, SchedulerConfig
 from moonshift.scheduler.launcher import ProcessLauncher
 from moonshift.store import StateStore
+from moonshift.store.listen import Waiter
 from moonshift.worker.execute import spec_for
 
 log = logging.getLogger("moonshift.daemon")
@@ -120,13 +121,15 @@ def run_daemon(
         store.url,
         config.max_concurrent_runs,
     )
+    waiter = Waiter(store.engine, stop)
     try:
         while not stop.is_set():
             wake = engine.tick()
             store.daemon_heartbeat(daemon_id, now=clock.now())
             delay = (wake - clock.now()).total_seconds()
-            stop.wait(max(0.02, min(delay, config.poll_seconds)))
+            waiter.wait(max(0.02, min(delay, config.poll_seconds)))
     finally:
+        waiter.close()
         log.info("daemon %s stopping", daemon_id)
         store.daemon_heartbeat(daemon_id, now=clock.now(), stopping=True)
         _pause_own_runs(engine, store, clock)

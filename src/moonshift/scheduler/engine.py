@@ -114,11 +114,12 @@ class Engine:
         self._seen = self.store.schedules_changed_at()
 
     def plan(self, now: datetime) -> None:
-        working = self._busy_by_migration()
-        queued = self._queued_by_migration()
         with self.store.claim_due(now) as batch:
+            ids = [migration.id for _, migration in batch.items]
+            busy = self._busy_by_migration(ids)
+            queued = self._queued_by_migration(ids)
             for schedule, migration in batch.items:
-                self._plan_one(batch, schedule, migration, now, working, queued)
+                self._plan_one(batch, schedule, migration, now, busy, queued)
 
     def _plan_one(
         self,
@@ -244,10 +245,11 @@ class Engine:
         candidates = self.store.runnable(now)
         if not candidates:
             return
+        ids = sorted({migration.id for _, migration in candidates})
         facts = _Facts(
             self._working_by_migration(),
-            self._busy_by_migration(),
-            self._queued_by_migration(),
+            self._busy_by_migration(ids),
+            self._queued_by_migration(ids),
             self._exclusions(),
         )
         slots = self.config.max_concurrent_runs - len(self.launcher.running())
@@ -391,17 +393,17 @@ class Engine:
             grouped[run.migration_id].append(run)
         return grouped
 
-    def _busy_by_migration(self) -> dict[str, list[RunRecord]]:
-        """Runs that have started and not ended (paused ones too), by migration."""
+    def _busy_by_migration(self, migration_ids: list[str]) -> dict[str, list[RunRecord]]:
+        """Runs of these migrations that have started and not ended (paused ones too)."""
         grouped: dict[str, list[RunRecord]] = defaultdict(list)
-        for run in self.store.active_runs():
+        for run in self.store.active_runs(migration_ids):
             if run.state is not State.CREATED:
                 grouped[run.migration_id].append(run)
         return grouped
 
-    def _queued_by_migration(self) -> dict[str, list[RunRecord]]:
+    def _queued_by_migration(self, migration_ids: list[str]) -> dict[str, list[RunRecord]]:
         grouped: dict[str, list[RunRecord]] = defaultdict(list)
-        for run in self.store.active_runs():
+        for run in self.store.active_runs(migration_ids):
             if run.state is State.CREATED:
                 grouped[run.migration_id].append(run)
         return grouped

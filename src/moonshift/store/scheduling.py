@@ -400,10 +400,15 @@ class SchedulingStore(StoreCore):
 
     def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
         query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.ACTIVE]))
-        if migration_ids is not None:
-            query = query.where(t.runs.c.migration_id.in_(list(migration_ids)))
+        found: list[RunRecord] = []
         with self._read() as conn:
-            return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
+            if migration_ids is None:
+                return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
+            ids = list(migration_ids)
+            for offset in range(0, len(ids), 500):
+                chunk = query.where(t.runs.c.migration_id.in_(ids[offset : offset + 500]))
+                found += [_run(row) for row in conn.execute(chunk.order_by(t.runs.c.id))]
+        return found
 
     def working_runs(self) -> list[RunRecord]:
         """Runs a worker holds (from analyzing to running)."""
