@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from moonshift.dburl import shown
 from moonshift.domain import lifecycle
@@ -24,7 +24,7 @@ from moonshift.store import schema as t
 from moonshift.store.core import _migration, _run
 from moonshift.store.engine import make_engine
 from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
-from moonshift.store.scheduling import SchedulingStore
+from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
 
 
@@ -226,40 +226,15 @@ class StateStore(SchedulingStore):
         reason: str | None = None,
     ) -> RunRecord:
         """Create a run in state ``created``; DuplicateRunError when its identity exists."""
-        try:
-            with self._write() as conn:
-                migration = self._migration_in(conn, migration_id, live=True)
-                run_id = conn.execute(
-                    insert(t.runs)
-                    .values(
-                        migration_id=migration_id,
-                        spec_version=migration.version,
-                        trigger=trigger.value,
-                        nominal_time=nominal_time,
-                        logical_date=logical_date,
-                        state=State.CREATED.value,
-                        attempt=1,
-                        created_by=actor,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(t.runs.c.id)
-                ).scalar_one()
-                self._audit(
-                    conn,
-                    now=now,
-                    actor=actor,
-                    migration_id=migration_id,
-                    run_id=run_id,
-                    action="create",
-                    to_state=State.CREATED,
-                    reason=reason or trigger.value.lower(),
-                )
-                return self._run_in(conn, run_id)
-        except IntegrityError:
+        new = NewRun(nominal_time, trigger, logical_date=logical_date, reason=reason)
+        with self._write() as conn:
+            migration = self._migration_in(conn, migration_id, live=True)
+            run = self._insert_run(conn, migration_id, new, actor, now, migration)
+        if run is None:
             raise DuplicateRunError(
                 f'migration "{migration_id}" already has a run for {nominal_time.isoformat()}'
-            ) from None
+            )
+        return run
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as conn:
