@@ -8,6 +8,7 @@ from pathlib import Path
 
 from moonshift.connectors.probe import unreachable
 from moonshift.domain.lifecycle import State
+from moonshift.domain.spec import MigrationSpec
 from moonshift.scheduler.preflight import Preflight
 from moonshift.service import Moonshift
 from moonshift.specfile import load_text
@@ -41,7 +42,10 @@ def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
         f"- {{id: down, kind: command, command: 'true', target: {{url: '{DOWN}'}}, schedule: {{cron: '0 2 * * *'}}}}\n"
     ):
         app.apply_spec(spec, actor="user:test")
-    specs = {m: app.spec_of(m) for m in ("ok", "down")}
+
+    def specs(ids: set[str]) -> dict[str, MigrationSpec]:
+        return {m: app.spec_of(m) for m in ids}
+
     preflight = Preflight(app.store, clock, {"PW": "hunter2"})
     clock.current = datetime(2026, 5, 4, 1, 20, tzinfo=UTC)  # 40 minutes before: too early
     hints = preflight.tick(clock.now(), specs)

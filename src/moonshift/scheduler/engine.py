@@ -22,7 +22,6 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.scheduler import gates
 from moonshift.scheduler.launcher import Launcher
 from moonshift.scheduler.planning import plan_fires
-from moonshift.scheduler.preflight import LOOKAHEAD as PREFLIGHT_LOOKAHEAD
 from moonshift.scheduler.preflight import Preflight
 from moonshift.store import RunRecord, StateStore
 from moonshift.store.records import MigrationRecord, ScheduleRecord, ScheduleStatus, Trigger
@@ -80,7 +79,7 @@ class Engine:
             self.plan(now)
         self.supervise(now)
         self.dispatch(now)
-        self._wake_hints += self.preflight.tick(now, self._preflight_specs(now))
+        self._wake_hints += self.preflight.tick(now, self._specs_of)
         later = self.store.next_not_before(now)
         if later is not None:
             self._wake_hints.append(later)
@@ -376,12 +375,8 @@ class Engine:
             ).parallel
         return self._backfill_parallel[run.backfill_id]
 
-    def _preflight_specs(self, now: datetime) -> dict[str, MigrationSpec]:
-        """Specs of the migrations whose next fire is near (only those need a pre-flight)."""
-        soon = [m for m, fire in self._next.items() if now < fire <= now + PREFLIGHT_LOOKAHEAD]
-        if not soon:
-            return {}
-        return {m.id: self._spec(m) for m in self.store.list_migrations() if m.id in set(soon)}
+    def _specs_of(self, migration_ids: set[str]) -> dict[str, MigrationSpec]:
+        return {m.id: self._spec(m) for m in self.store.migrations_by_id(sorted(migration_ids))}
 
     def _spec_of_run(self, run: RunRecord) -> MigrationSpec:
         return spec_for(self.store, run)

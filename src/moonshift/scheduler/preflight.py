@@ -8,7 +8,7 @@ again when the run starts. Checks run in threads, so a slow database never stall
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.store import StateStore
 
 log = logging.getLogger("moonshift.preflight")
+SpecLoader = Callable[[set[str]], Mapping[str, MigrationSpec]]
 LOOKAHEAD = timedelta(hours=2)
 SCAN_EVERY = timedelta(seconds=30)
 
@@ -48,14 +49,20 @@ class Preflight:
         self._checked: dict[tuple[str, datetime], Future[str | None]] = {}
         self._announced: set[tuple[str, datetime]] = set()
         self._scanned: datetime | None = None
+        self._specs: Mapping[str, MigrationSpec] = {}
 
-    def tick(self, now: datetime, specs: Mapping[str, MigrationSpec]) -> list[datetime]:
-        """Start due checks, announce failures; returns when it next has something to do."""
+    def tick(self, now: datetime, load_specs: SpecLoader) -> list[datetime]:
+        """Start due checks, announce failures; returns when it next has something to do.
+
+        It looks for upcoming fires at most every SCAN_EVERY, and loads only their specs.
+        """
         hints: list[datetime] = []
         if self._scanned is None or now - self._scanned >= SCAN_EVERY:
             self._scanned = now
-            for migration_id, fire in self.store.fires_between(now, now + LOOKAHEAD):
-                spec = specs.get(migration_id)
+            fires = self.store.fires_between(now, now + LOOKAHEAD)
+            self._specs = load_specs({migration_id for migration_id, _ in fires}) if fires else {}
+            for migration_id, fire in fires:
+                spec = self._specs.get(migration_id)
                 if spec is None or not endpoints(spec):
                     continue
                 key = (migration_id, fire)
@@ -66,14 +73,13 @@ class Preflight:
                     )
                 elif key not in self._checked:
                     hints.append(check_at)
-                announce_at = fire - spec.preflight.notify
                 if key in self._checked and key not in self._announced:
-                    hints.append(announce_at)
+                    hints.append(fire - spec.preflight.notify)
         for key, future in list(self._checked.items()):
             migration_id, fire = key
             if not future.done() or key in self._announced:
                 continue
-            spec = specs.get(migration_id)
+            spec = self._specs.get(migration_id)
             if spec is not None and now >= fire - spec.preflight.notify:
                 self._announced.add(key)
                 if future.result():

@@ -140,6 +140,15 @@ class StateStore(SchedulingStore):
         with self._read() as conn:
             return [_migration(row) for row in conn.execute(query)]
 
+    def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]:
+        found: list[MigrationRecord] = []
+        with self._read() as conn:
+            for offset in range(0, len(migration_ids), 500):
+                chunk = migration_ids[offset : offset + 500]
+                query = select(t.migrations).where(t.migrations.c.id.in_(chunk))
+                found += [_migration(row) for row in conn.execute(query)]
+        return found
+
     def set_enabled(
         self,
         migration_id: str,
