@@ -26,7 +26,7 @@ from moonshift.scheduler.preflight import Preflight
 from moonshift.store import RunRecord, StateStore
 from moonshift.store.records import MigrationRecord, ScheduleRecord, ScheduleStatus, Trigger
 from moonshift.store.scheduling import WORKING, DueBatch, NewRun
-from moonshift.timing import Event
+from moonshift.timing import Event, OutsideWindow
 from moonshift.worker.execute import LEASE, WorkerContext, end_run, spec_for
 
 PAUSABLE_KINDS = frozenset({"steps", "copy"})
@@ -115,8 +115,7 @@ class Engine:
     def plan(self, now: datetime) -> None:
         with self.store.claim_due(now) as batch:
             ids = [migration.id for _, migration in batch.items]
-            busy = self._busy_by_migration(ids)
-            queued = self._queued_by_migration(ids)
+            busy, queued = self._active_by_migration(ids)
             for schedule, migration in batch.items:
                 self._plan_one(batch, schedule, migration, now, busy, queued)
 
@@ -132,7 +131,8 @@ class Engine:
         spec = self._spec(migration)
         trigger = spec.trigger()
         assert schedule.next_fire_at is not None
-        if trigger is None or isinstance(trigger, Event):  # immediate: one run, then done
+        # immediate (an event schedule is never due): one run, then the schedule is done
+        if trigger is None or isinstance(trigger, Event):
             new = [
                 NewRun(schedule.next_fire_at, Trigger.SCHEDULED, logical_date=schedule.next_fire_at)
             ]
@@ -199,14 +199,15 @@ class Engine:
         if spec.max_duration and run.started_at and now - run.started_at >= spec.max_duration:
             self.store.request_control(run.id, action="fail", reason="max_duration", now=now)
             return
+        behavior = spec.behavior()
         if gates.window_closed(spec, now):
-            action = "pause" if spec.behavior().outside_window.value == "pause" else "fail"
+            action = "pause" if behavior.outside_window is OutsideWindow.PAUSE else "fail"
             self.store.request_control(run.id, action=action, reason="window_closed", now=now)
             return
         windows = spec.window_set()
         closes = windows.closes_at(now) if windows else None
-        if closes is not None and spec.behavior().outside_window.value != "continue":
-            warn_at = closes - spec.behavior().ending_warning
+        if closes is not None and behavior.outside_window is not OutsideWindow.CONTINUE:
+            warn_at = closes - behavior.ending_warning
             if now >= warn_at and run.warned_at is None:
                 self.store.record_run_event(
                     now=now,
@@ -246,10 +247,7 @@ class Engine:
             return
         ids = sorted({migration.id for _, migration in candidates})
         facts = _Facts(
-            self._working_by_migration(),
-            self._busy_by_migration(ids),
-            self._queued_by_migration(ids),
-            self._exclusions(),
+            self._working_by_migration(), *self._active_by_migration(ids), self._exclusions()
         )
         slots = self.config.max_concurrent_runs - len(self.launcher.running())
         pool_use: dict[str, int] = {}
@@ -388,20 +386,16 @@ class Engine:
             grouped[run.migration_id].append(run)
         return grouped
 
-    def _busy_by_migration(self, migration_ids: list[str]) -> dict[str, list[RunRecord]]:
-        """Runs of these migrations that have started and not ended (paused ones too)."""
-        grouped: dict[str, list[RunRecord]] = defaultdict(list)
+    def _active_by_migration(
+        self, migration_ids: list[str]
+    ) -> tuple[dict[str, list[RunRecord]], dict[str, list[RunRecord]]]:
+        """Runs of these migrations that have started and not ended (paused ones too), and
+        those still queued, each by migration."""
+        busy: dict[str, list[RunRecord]] = defaultdict(list)
+        queued: dict[str, list[RunRecord]] = defaultdict(list)
         for run in self.store.active_runs(migration_ids):
-            if run.state is not State.CREATED:
-                grouped[run.migration_id].append(run)
-        return grouped
-
-    def _queued_by_migration(self, migration_ids: list[str]) -> dict[str, list[RunRecord]]:
-        grouped: dict[str, list[RunRecord]] = defaultdict(list)
-        for run in self.store.active_runs(migration_ids):
-            if run.state is State.CREATED:
-                grouped[run.migration_id].append(run)
-        return grouped
+            (queued if run.state is State.CREATED else busy)[run.migration_id].append(run)
+        return busy, queued
 
     def _exclusions(self) -> dict[str, dict[str, str]]:
         """migration -> {other migration that excludes it: reason}, for symmetry. Rebuilt
