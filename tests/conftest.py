@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pymysql
 import pytest
 from hypothesis import HealthCheck, settings
 
 from moonshift.service import Moonshift, Settings
 from moonshift.store import StateStore
-from tests.helpers import PG_ADMIN, FakeClock, unavailable
+from tests.helpers import MARIADB, PG_ADMIN, FakeClock, unavailable
 
 # CI runs every property test with 2,000 examples; a developer's run is quicker.
 settings.register_profile(
@@ -61,6 +62,22 @@ def pg_database() -> Iterator[str]:
 def pg_state(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL state store (schema already built); its URL."""
     yield from _fresh_database(pg_template)
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[str]:
+    """A fresh, empty MariaDB database; its URL."""
+    name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = pymysql.connect(**MARIADB, connect_timeout=3, autocommit=True)
+    except pymysql.err.OperationalError as exc:
+        unavailable("MariaDB", exc)
+        raise
+    with admin:
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    with pymysql.connect(**MARIADB, autocommit=True) as admin:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,0 +1,160 @@
+"""The connector contract: the same schema read back alike from SQLite, PostgreSQL and
+MariaDB, and tables ordered parents first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+)
+
+from moonshift.connectors.base import ForeignKey as FK
+from moonshift.connectors.base import Table as T
+from moonshift.connectors.introspect import capabilities, read_schema
+from moonshift.copy.order import load_order
+from moonshift.dburl import normalize
+
+
+def shop() -> MetaData:
+    meta = MetaData()
+    Table(
+        "customers",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("email", String(200), nullable=False),
+        UniqueConstraint("email"),
+    )
+    Table(
+        "products",
+        meta,
+        Column("sku", String(40), primary_key=True),
+        Column("price", Numeric(38, 10)),
+    )
+    Table(
+        "orders",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    )
+    Table(
+        "order_items",
+        meta,
+        Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+        Column("line", Integer, primary_key=True),
+        Column("sku", String(40), ForeignKey("products.sku")),
+    )
+    Table(
+        "employees",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("manager_id", Integer, ForeignKey("employees.id")),
+    )
+    Table("tags", meta, Column("name", String(40), nullable=False), UniqueConstraint("name"))
+    Table("a", meta, Column("id", Integer, primary_key=True), Column("b_id", Integer))
+    Table(
+        "b",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("a_id", Integer, ForeignKey("a.id")),
+    )
+    meta.tables["a"].append_constraint(
+        ForeignKeyConstraint(["b_id"], ["b.id"], use_alter=True, name="fk_a_b")
+    )
+    return meta
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    elif request.param == "postgres":
+        url = str(request.getfixturevalue("pg_database"))
+    else:
+        url = str(request.getfixturevalue("mariadb_database"))
+    engine = create_engine(normalize(url))
+    shop().create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_every_engine_reads_back_the_same_tables_keys_and_foreign_keys(database: Engine) -> None:
+    schema = read_schema(database)
+    assert set(schema.tables) == {
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "employees",
+        "tags",
+        "a",
+        "b",
+    }
+    items = schema.tables["order_items"]
+    assert items.primary_key == ("order_id", "line")
+    assert {(fk.columns, fk.referred_table, fk.referred_columns) for fk in items.foreign_keys} == {
+        (("order_id",), "orders", ("id",)),
+        (("sku",), "products", ("sku",)),
+    }
+    assert schema.tables["customers"].unique_keys == (("email",),)
+    assert schema.tables["tags"].primary_key == ()
+    assert schema.tables["tags"].key == ("name",)
+    assert schema.tables["customers"].column("email").nullable is False
+    assert (
+        "NUMERIC" in schema.tables["products"].column("price").type.upper()
+        or "DECIMAL" in schema.tables["products"].column("price").type.upper()
+    )
+    assert capabilities(database).binary_copy is (database.dialect.name == "postgresql")
+
+
+def test_load_order_puts_parents_first_and_defers_cycles(database: Engine) -> None:
+    order = load_order(read_schema(database).tables.values())
+    position = {name: i for i, name in enumerate(order.tables)}
+    assert position["customers"] < position["orders"] < position["order_items"]
+    assert position["products"] < position["order_items"]
+    assert set(order.tables) == {
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "employees",
+        "tags",
+        "a",
+        "b",
+    }
+    assert order.deferred == (("a", "b"),)  # the a <-> b cycle is broken once, at a
+
+
+def test_load_order_is_pure_and_deterministic() -> None:
+    tables = [
+        T("child", (), ("id",), foreign_keys=(FK(("p",), "parent", ("id",)),)),
+        T(
+            "parent",
+            (),
+            ("id",),
+            foreign_keys=(FK(("g",), "grand", ("id",)), FK(("x",), "elsewhere", ("id",))),
+        ),
+        T("grand", (), ("id",)),
+        T("loop", (), ("id",), foreign_keys=(FK(("l",), "loop", ("id",)),)),
+    ]
+    order = load_order(tables)
+    assert order.tables == ("grand", "loop", "parent", "child")
+    assert order.deferred == ()
