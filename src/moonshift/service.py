@@ -292,7 +292,7 @@ class Moonshift:
         status = ScheduleStatus.PAUSED if paused else ScheduleStatus.ACTIVE
         spec = self.spec_of(migration_id)
         next_fire = schedule.next_fire_at if paused else first_fire(spec, now)
-        self.store.record_run_event(
+        self.store.record_event(
             now=now,
             migration_id=migration_id,
             event_type="schedule",

@@ -209,7 +209,7 @@ class Engine:
         if closes is not None and behavior.outside_window is not OutsideWindow.CONTINUE:
             warn_at = closes - behavior.ending_warning
             if now >= warn_at and run.warned_at is None:
-                self.store.record_run_event(
+                self.store.record_event(
                     now=now,
                     migration_id=run.migration_id,
                     event_type="window_ending",

@@ -83,7 +83,7 @@ class Preflight:
             if spec is not None and now >= fire - spec.preflight.notify:
                 self._announced.add(key)
                 if future.result():
-                    self.store.record_run_event(
+                    self.store.record_event(
                         now=now,
                         migration_id=migration_id,
                         event_type="preflight",
@@ -103,7 +103,7 @@ class Preflight:
 
     def _run_check(self, migration_id: str, fire: datetime, spec: MigrationSpec) -> str | None:
         reason = check(spec, self.environ)
-        self.store.record_run_event(
+        self.store.record_event(
             now=self.clock.now(),
             migration_id=migration_id,
             event_type="preflight",

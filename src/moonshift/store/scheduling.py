@@ -596,29 +596,6 @@ class SchedulingStore(StoreCore):
             raise NotFoundError(f"no backfill {backfill_id}")
         return BackfillRecord(**row._mapping)
 
-    def record_run_event(
-        self,
-        *,
-        now: datetime,
-        migration_id: str,
-        event_type: str,
-        outcome: str,
-        run_id: int | None = None,
-        reason: str | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> None:
-        with self._write() as conn:
-            self._event(
-                conn,
-                now=now,
-                migration_id=migration_id,
-                event_type=event_type,
-                outcome=outcome,
-                run_id=run_id,
-                reason=reason,
-                payload=payload,
-            )
-
     # -- daemons --------------------------------------------------------------------------
 
     def register_daemon(self, daemon_id: str, *, host: str, pid: int, now: datetime) -> None:
