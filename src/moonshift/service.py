@@ -154,10 +154,7 @@ class Moonshift:
 
     def _check_references(self, loaded: LoadResult) -> None:
         """Dependencies and exclusions must name migrations that exist; no cycles."""
-        graph = {
-            m.id: [d["migration"] for d in m.spec.get("depends_on", [])]
-            for m in self.store.list_migrations()
-        }
+        graph = self.dependency_graph()
         known = set(graph)
         for item in loaded.specs:
             graph[item.spec.id] = [d.migration for d in item.spec.depends_on]
