@@ -7,16 +7,10 @@ the worker claims the run itself.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from typing import NoReturn
 
-from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift, Settings
-
-
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt
+from moonshift.service import Settings
+from moonshift.worker.process import execute
 
 
 def main(argv: list[str]) -> int:
@@ -24,15 +18,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_id", type=int)
     parser.add_argument("--owner")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    app = Moonshift(Settings.from_env())
-    try:
-        run = app.execute_run(args.run_id, owner=args.owner)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        app.close()
-    return 0 if run.state in (State.COMPLETED, State.PAUSED) else 1
+    return execute(args.run_id, args.owner, Settings.from_env())
 
 
 if __name__ == "__main__":
