@@ -37,15 +37,6 @@ def unavailable(service: str, why: object) -> None:
     pytest.skip(message)
 
 
-def is_alive(pid: int) -> bool:
-    """True while a process runs; a zombie (dead, not yet reaped by its parent) counts as dead."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def moonshift(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
+from moonshift.scheduler.daemon import process_alive
 from moonshift.service import Moonshift
-from tests.helpers import is_alive
 
 ACTOR = "user:test"
 
@@ -63,7 +63,7 @@ def test_timeout_kills_the_whole_process_group(app: Moonshift, tmp_path: Path) -
     assert record.state is State.FAILED and record.reason == "timeout: still running after 1s"
     grandchild = int(pidfile.read_text())
     time.sleep(0.2)
-    assert not is_alive(grandchild)
+    assert not process_alive(grandchild)
 
 
 def test_a_term_ignoring_command_is_killed_after_the_grace(app: Moonshift) -> None:

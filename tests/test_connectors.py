@@ -27,6 +27,8 @@ from moonshift.connectors.introspect import capabilities, read_schema
 from moonshift.copy.order import load_order
 from moonshift.dburl import normalize
 
+SHOP_TABLES = {"customers", "products", "orders", "order_items", "employees", "tags", "a", "b"}
+
 
 def shop() -> MetaData:
     meta = MetaData()
@@ -98,16 +100,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]
 
 def test_every_engine_reads_back_the_same_tables_keys_and_foreign_keys(database: Engine) -> None:
     schema = read_schema(database)
-    assert set(schema.tables) == {
-        "customers",
-        "products",
-        "orders",
-        "order_items",
-        "employees",
-        "tags",
-        "a",
-        "b",
-    }
+    assert set(schema.tables) == SHOP_TABLES
     items = schema.tables["order_items"]
     assert items.primary_key == ("order_id", "line")
     assert {(fk.columns, fk.referred_table, fk.referred_columns) for fk in items.foreign_keys} == {
@@ -130,16 +123,7 @@ def test_load_order_puts_parents_first_and_defers_cycles(database: Engine) -> No
     position = {name: i for i, name in enumerate(order.tables)}
     assert position["customers"] < position["orders"] < position["order_items"]
     assert position["products"] < position["order_items"]
-    assert set(order.tables) == {
-        "customers",
-        "products",
-        "orders",
-        "order_items",
-        "employees",
-        "tags",
-        "a",
-        "b",
-    }
+    assert set(order.tables) == SHOP_TABLES
     assert order.deferred == (("a", "b"),)  # the a <-> b cycle is broken once, at a
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import is_alive, moonshift
+from moonshift.scheduler.daemon import process_alive
+from tests.helpers import moonshift
 
 SPECS = """
 - id: tick
@@ -68,7 +69,7 @@ def test_interval_fires_start_once_each_and_the_daemon_stops(workdir: Path) -> N
     stopped = moonshift(workdir, "daemon", "stop")
     assert stopped.returncode == 0
     assert f"daemon pid {pid} stopped" in stopped.stdout
-    assert not is_alive(pid)
+    assert not process_alive(pid)
     found = runs(workdir, "tick")
     identities = [(r["nominal_time"], r["attempt"]) for r in found]
     assert len(identities) == len(set(identities))

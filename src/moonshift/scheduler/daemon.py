@@ -46,10 +46,11 @@ def read_pid(home: Path) -> PidStatus:
         pid = int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return PidStatus(None, False, path)
-    return PidStatus(pid, _alive(pid), path)
+    return PidStatus(pid, process_alive(pid), path)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while a process runs; a zombie (dead, not yet reaped by its parent) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
