@@ -212,19 +212,21 @@ def _reason(error: Any, loc: Loc) -> str:
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> set[str]:
-    """The keys a mapping at ``loc`` inside ``model`` may have."""
+    """The keys a mapping at ``loc`` inside ``model`` may have (as written, aliases too)."""
     current: Any = model
     for part in loc:
         if isinstance(part, int):
             continue
-        current = (
-            _model_in(current.model_fields[part].annotation)
-            if part in getattr(current, "model_fields", {})
-            else None
-        )
+        fields = _keys_of(current)
+        current = _model_in(fields[part].annotation) if part in fields else None
         if current is None:
             return set()
-    return set(getattr(current, "model_fields", {}))
+    return set(_keys_of(current))
+
+
+def _keys_of(model: Any) -> dict[str, Any]:
+    """A model's fields by the key a spec writes: the alias where there is one."""
+    return {(info.alias or name): info for name, info in getattr(model, "model_fields", {}).items()}
 
 
 def _model_in(annotation: Any) -> Any:

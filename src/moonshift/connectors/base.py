@@ -7,7 +7,10 @@ connector declares what it can do in ``Capabilities``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Table:
 class Capabilities:
     binary_copy: bool = False  # COPY ... (FORMAT binary) in and out
     load_data: bool = False  # LOAD DATA LOCAL INFILE
+    parallel_writes: bool = True  # several connections may write at once
     transactional_ddl: bool = False  # CREATE/DROP TABLE roll back with the transaction
     schemas: bool = False  # tables live in named schemas
 
@@ -54,3 +58,69 @@ class Capabilities:
 @dataclass(frozen=True)
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """One database engine, as the copy engine uses it.
+
+    A connector opens DB-API connections in manual-transaction mode and builds the SQL that
+    differs between engines; everything else (batches, checkpoints, error isolation) lives in
+    ``moonshift.copy`` and is the same for every engine. To add an engine, subclass
+    ``moonshift.connectors.sql.SqlConnector``, declare its ``Capabilities``, give its type
+    parser and mapping table in ``connectors.types`` and its codecs in ``connectors.values``.
+    """
+
+    engine: str  # "postgresql", "mysql" or "sqlite": the key of the type tables
+    capabilities: Capabilities
+    placeholder: str  # the driver's parameter marker: "%s" or "?"
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """A new DB-API connection; nothing is committed until ``commit()``."""
+
+    @abstractmethod
+    def read_schema(self) -> Schema:
+        """Every table with its columns (as the engine spells their types), keys and FKs."""
+
+    @abstractmethod
+    def quote(self, name: str) -> str:
+        """An identifier, quoted for this engine."""
+
+    @abstractmethod
+    def begin(self, conn: Any) -> None:
+        """Start a write transaction."""
+
+    @abstractmethod
+    def begin_snapshot(self, conn: Any) -> None:
+        """Start a read transaction that sees one snapshot until it ends."""
+
+    @abstractmethod
+    def is_transient(self, exc: BaseException) -> bool:
+        """True for failures worth retrying: a lost connection, a deadlock, a serialization
+        failure. Anything else is about the data or the schema, and retrying will not help."""
+
+    @abstractmethod
+    def insert_sql(self, table: str, columns: Sequence[str]) -> str: ...
+
+    @abstractmethod
+    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        """INSERT that replaces the row with the same key."""
+
+    @abstractmethod
+    def truncate(self, conn: Any, table: str) -> None: ...
+
+    @abstractmethod
+    def create_table_sql(
+        self, table: str, columns: Sequence[tuple[str, str, bool]], key: Sequence[str]
+    ) -> str:
+        """CREATE TABLE for (name, type, nullable) columns with ``key`` as primary key."""
+
+    def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
+        """Binary COPY of a query's rows (engines with ``binary_copy``)."""
+        raise NotImplementedError
+
+    def copy_in(
+        self, conn: Any, table: str, columns: Sequence[str], chunks: Iterable[bytes]
+    ) -> None:
+        """Binary COPY into a table inside the open transaction (``binary_copy``)."""
+        raise NotImplementedError

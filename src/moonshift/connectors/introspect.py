@@ -10,7 +10,7 @@ CAPABILITIES = {
     "postgresql": Capabilities(binary_copy=True, transactional_ddl=True, schemas=True),
     "mysql": Capabilities(load_data=True),
     "mariadb": Capabilities(load_data=True),
-    "sqlite": Capabilities(transactional_ddl=True),
+    "sqlite": Capabilities(transactional_ddl=True, parallel_writes=False),
 }
 
 
@@ -26,7 +26,7 @@ def read_schema(engine: Engine, *, schema: str | None = None) -> Schema:
         columns = tuple(
             Column(
                 c["name"],
-                str(c["type"]),
+                _spelled(c["type"]),
                 bool(c["nullable"]),
                 None if c.get("default") is None else str(c["default"]),
             )
@@ -54,3 +54,12 @@ def read_schema(engine: Engine, *, schema: str | None = None) -> Schema:
         )
         tables[name] = Table(name, columns, primary, uniques, foreign)
     return Schema(tables)
+
+
+def _spelled(kind: object) -> str:
+    """The reflected type as SQL; a type SQLAlchemy cannot compile back keeps its class name
+    (the connectors read the engine's own spelling anyway)."""
+    try:
+        return str(kind)
+    except Exception:
+        return type(kind).__name__

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -124,6 +125,7 @@ class MigrationSpec(SpecModel):
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
+    copy_: CopySpec | None = Field(default=None, alias="copy")
     steps: StepsSpec | None = None
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
@@ -162,7 +164,14 @@ class MigrationSpec(SpecModel):
                     raise FieldProblem(side, "is required when kind is copy")
             if self.command is not None:
                 raise FieldProblem("command", "is only for kind command")
+        elif self.copy_ is not None:
+            raise FieldProblem("copy", "is only for kind copy")
         return self
+
+    @property
+    def copy_spec(self) -> CopySpec:
+        """The copy settings (defaults when the spec gives none)."""
+        return self.copy_ or CopySpec()
 
     @property
     def title(self) -> str:

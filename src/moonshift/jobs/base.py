@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -19,10 +20,14 @@ class JobOutcome:
     exit_code: int | None = None
     error_tail: str | None = None
     stopped: str | None = None  # set when the job ended because it was told to stop
+    # set when the job paused itself (a database unreachable, too many bad rows): the run
+    # pauses at its checkpoint, to resume at ``resume_at`` (None: when an operator says)
+    pause: str | None = None
+    resume_at: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and self.stopped is None
+        return self.failure is None and self.stopped is None and self.pause is None
 
 
 # Asked between steps of a job; returns a reason to stop (e.g. "cancelled") or None.
@@ -34,6 +39,12 @@ class JobContext:
     should_stop: StopCheck
     checkpoint: dict[str, Any] | None = None  # where a paused or taken-over run left off
     save_checkpoint: Callable[[dict[str, Any]], None] = field(default=lambda _c: None)
+    # The run's pending control request ({"action", "reason", "immediate"}), if any.
+    control: Callable[[], dict[str, Any] | None] = field(default=lambda: None)
+    # Settings an operator changed while the run goes on (``moonshift config``).
+    overrides: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    # Where the job reports its progress (kept on the run, throttled).
+    report: Callable[[dict[str, Any]], None] = field(default=lambda _p: None)
 
 
 class Job(Protocol):

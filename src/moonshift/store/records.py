@@ -65,6 +65,7 @@ class RunRecord:
     worker_pid: int | None
     warned_at: datetime | None
     backfill_id: int | None
+    overrides: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,3 +132,35 @@ class BackfillRecord:
     runs: int
     created_by: str
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyErrorRecord:
+    """A row the target refused, set aside in the error queue."""
+
+    id: int
+    migration_id: str
+    run_id: int
+    table_name: str
+    row_key: str | None
+    row_values: dict[str, Any]
+    message: str
+    status: str  # open, skipped, resolved
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackRecord:
+    id: int
+    migration_id: str
+    strategy: str
+    state: str  # running, completed, failed
+    tables: list[dict[str, Any]]
+    reason: str | None
+    created_by: str
+    started_at: datetime
+    ended_at: datetime | None

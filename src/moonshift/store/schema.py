@@ -86,6 +86,8 @@ runs = Table(
     Column("worker_pid", Integer),
     Column("warned_at", UTCDateTime),
     Column("backfill_id", Integer),
+    # Live settings an operator gave a running copy (batch_size, parallel).
+    Column("overrides", JSON),
     # Retries and re-processed backfills are new attempts of the same fire.
     UniqueConstraint("migration_id", "nominal_time", "attempt"),
     Index(None, "state"),
@@ -160,4 +162,40 @@ backfills = Table(
     Column("runs", Integer, nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+copy_errors = Table(
+    "copy_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("table_name", String(128), nullable=False),
+    # The row's key, encoded without loss (moonshift.copy.keys), to read it again.
+    Column("row_key", Text),
+    # The row's values as text, with the spec's redacted columns masked.
+    Column("row_values", JSON, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open, skipped, resolved
+    Column("resolution", Text),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "migration_id", "status"),
+)
+
+rollbacks = Table(
+    "rollbacks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("strategy", String(20), nullable=False),
+    Column("state", String(16), nullable=False),  # running, completed, failed
+    Column("tables", JSON, nullable=False),  # [{table, rows_before, rows_after}]
+    Column("reason", Text),
+    Column("created_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index(None, "migration_id", "id"),
 )

@@ -21,6 +21,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import changed_fields
 from moonshift.errors import NotFoundError, OperationFailedError, StateStoreError
 from moonshift.store import schema as t
+from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run
 from moonshift.store.engine import make_engine
 from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
@@ -32,7 +33,7 @@ class DuplicateRunError(OperationFailedError):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore):
+class StateStore(SchedulingStore, CopyStore):
     @classmethod
     def open(cls, url: str) -> StateStore:
         """Connect, and upgrade the schema on first use."""

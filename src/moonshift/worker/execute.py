@@ -6,6 +6,7 @@ whether to stop, which is when control requests (pause, fail, stop) and cancella
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -19,13 +20,16 @@ from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.jobs.base import Job, JobContext, JobError, JobOutcome
 from moonshift.jobs.command import CommandJob
+from moonshift.jobs.copy import CopyJob
 from moonshift.jobs.steps import StepsJob
 from moonshift.scheduler.preflight import check as preflight_check
 from moonshift.store import RunRecord, StateStore
 from moonshift.store.scheduling import NewRun
 
+log = logging.getLogger("moonshift.worker")
 HEARTBEAT_SECONDS = 2.0
 STATE_CHECK_SECONDS = 0.5
+PROGRESS_SECONDS = 1.0
 # How long a worker's claim on a run lasts without a heartbeat; tests shorten it.
 LEASE = timedelta(seconds=float(os.environ.get("MOONSHIFT_LEASE_SECONDS", "15")))
 LEASE_LOST = "lease lost"
@@ -66,7 +70,31 @@ def make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
     if spec.kind == "steps":
         assert spec.steps is not None
         return StepsJob(spec.steps)
+    if spec.kind == "copy":
+        return CopyJob(
+            spec,
+            run_id=run.id,
+            copy_id=copy_id(ctx.store, run),
+            environ=ctx.environ,
+            record_errors=lambda run_id, rows: (
+                ctx.store.add_copy_errors(spec.id, run_id, rows, now=ctx.clock.now()) and None
+            ),
+            now=ctx.clock.now,
+        )
     raise JobError(f"kind {spec.kind}: this version of moonshift cannot run it yet")
+
+
+def _queue_errors(
+    ctx: WorkerContext, migration_id: str, run_id: int, rows: list[dict[str, Any]]
+) -> None:
+    ctx.store.add_copy_errors(migration_id, run_id, rows, now=ctx.clock.now())
+
+
+def copy_id(store: StateStore, run: RunRecord) -> int:
+    """A copy is a run and its retries: they share the first attempt's checkpoints."""
+    while run.retry_of is not None:
+        run = store.get_run(run.retry_of)
+    return run.id
 
 
 def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
@@ -79,13 +107,28 @@ def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
         return end_run(ctx, run.id, State.FAILED, str(exc), spec=spec)
     except IllegalTransitionError:
         return ctx.store.get_run(run.id)  # cancelled while it was being prepared
+    except Exception as exc:
+        log.exception("run %d could not start", run.id)
+        return end_run(ctx, run.id, State.FAILED, f"internal error: {exc!r}", spec=spec)
     supervisor = _Supervisor(ctx, run.id)
-    job_ctx = JobContext(supervisor.should_stop, run.checkpoint, supervisor.save_checkpoint)
+    job_ctx = JobContext(
+        supervisor.should_stop,
+        run.checkpoint,
+        supervisor.save_checkpoint,
+        control=supervisor.control,
+        overrides=supervisor.overrides,
+        report=supervisor.report,
+    )
     try:
         outcome = job.run(job_ctx)
     except KeyboardInterrupt:
         end_run(ctx, run.id, State.CANCELLED, "interrupted", spec=spec)
         raise
+    except Exception as exc:
+        log.exception("run %d failed", run.id)
+        outcome = JobOutcome(failure=f"internal error: {exc!r}")
+    finally:
+        supervisor.flush()
     if supervisor.lost:
         return ctx.store.get_run(run.id)  # another worker owns it now: write nothing
     return finish_run(ctx, run.id, outcome, job.can_pause, spec)
@@ -136,6 +179,16 @@ def finish_run(
     fields: dict[str, Any] = {"exit_code": outcome.exit_code, "error_tail": outcome.error_tail}
     if outcome.succeeded:
         return end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+    if outcome.pause:
+        return end_run(
+            ctx,
+            run_id,
+            State.PAUSED,
+            outcome.pause,
+            spec=spec,
+            not_before=outcome.resume_at,
+            **fields,
+        )
     if not outcome.stopped:
         return end_run(ctx, run_id, State.FAILED, outcome.failure, spec=spec, **fields)
     current = ctx.store.get_run(run_id)
@@ -143,10 +196,11 @@ def finish_run(
         return ctx.store.update_run(run_id, now=ctx.clock.now(), lease_owner=None, **fields)
     control = current.control or {}
     action, reason = control.get("action", "stop"), control.get("reason") or outcome.stopped
-    if action == "pause" and can_pause:
-        return end_run(
-            ctx, run_id, State.PAUSED, reason, spec=spec, not_before=ctx.clock.now(), **fields
-        )
+    if action in ("pause", "halt") and can_pause:
+        # A pause by the scheduler resumes on its own; an operator's waits for `resume`.
+        manual = action == "halt" or control.get("manual")
+        resume = None if manual else ctx.clock.now()
+        return end_run(ctx, run_id, State.PAUSED, reason, spec=spec, not_before=resume, **fields)
     if action in ("pause", "fail"):
         return end_run(ctx, run_id, State.FAILED, reason, spec=spec, **fields)
     return end_run(ctx, run_id, State.CANCELLED, reason, spec=spec, **fields)
@@ -214,6 +268,9 @@ class _Supervisor:
         self.owner = ctx.store.get_run(run_id).lease_owner or ctx.actor
         self.lost = False
         self._checked = self._beat = time.monotonic()
+        self._run: RunRecord | None = None
+        self._progress: dict[str, Any] | None = None
+        self._reported = 0.0
 
     def should_stop(self) -> str | None:
         now = time.monotonic()
@@ -228,12 +285,32 @@ class _Supervisor:
         if now - self._checked < STATE_CHECK_SECONDS:
             return None
         self._checked = now
-        run = self.ctx.store.get_run(self.run_id)
+        run = self._run = self.ctx.store.get_run(self.run_id)
         if run.state is State.CANCELLED:
             return run.reason or "cancelled"
         if run.control:
             return str(run.control.get("reason") or run.control.get("action"))
         return None
+
+    def control(self) -> dict[str, Any] | None:
+        return self._run.control if self._run else None
+
+    def overrides(self) -> dict[str, Any]:
+        return (self._run.overrides if self._run else None) or {}
+
+    def report(self, progress: dict[str, Any]) -> None:
+        """Keep the job's progress on the run, at most every PROGRESS_SECONDS."""
+        self._progress = progress
+        if time.monotonic() - self._reported >= PROGRESS_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._progress is not None and not self.lost:
+            self._reported = time.monotonic()
+            self.ctx.store.update_run(
+                self.run_id, now=self.ctx.clock.now(), progress=self._progress
+            )
+            self._progress = None
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.ctx.store.update_run(self.run_id, now=self.ctx.clock.now(), checkpoint=checkpoint)

@@ -1,0 +1,62 @@
+"""PostgreSQL through psycopg 3: binary COPY in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from moonshift.connectors.base import Column
+from moonshift.connectors.introspect import CAPABILITIES
+from moonshift.connectors.sql import SqlConnector
+
+_TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
+COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+class PostgresConnector(SqlConnector):
+    engine = "postgresql"
+    capabilities = CAPABILITIES["postgresql"]
+
+    def connect(self) -> psycopg.Connection[Any]:
+        conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return psycopg.connect(conninfo, connect_timeout=10)
+
+    def columns(self, conn: Any, table: str, found: tuple[Column, ...]) -> tuple[Column, ...]:
+        rows = conn.execute(COLUMNS_SQL, (table,)).fetchall()
+        conn.rollback()
+        defaults = {c.name: c.default for c in found}
+        return tuple(
+            Column(name, kind, bool(null), defaults.get(name)) for name, kind, null in rows
+        )
+
+    def begin_snapshot(self, conn: Any) -> None:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure):
+            return True
+        return getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
+
+    def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
+        with conn.cursor().copy(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)") as copy:
+            for chunk in copy:
+                yield bytes(chunk)
+
+    def copy_in(
+        self, conn: Any, table: str, columns: Sequence[str], chunks: Iterable[bytes]
+    ) -> None:
+        names = ", ".join(self.quote(c) for c in columns)
+        sql = f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT binary)"
+        with conn.cursor().copy(sql) as copy:
+            for chunk in chunks:
+                copy.write(chunk)

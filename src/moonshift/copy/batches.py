@@ -1,0 +1,372 @@
+"""One key range of one table: read batches by key, write each with its checkpoint.
+
+The reader runs ahead by one batch in its own thread, so the source is read while the
+target writes. A batch is written in one target transaction together with its checkpoint;
+a batch the target refuses is split in halves (savepoints) until the bad rows are found:
+the good rows and the checkpoint commit, the bad rows go to the error queue.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from moonshift.connectors.base import Connector
+from moonshift.connectors.values import convert_rows
+from moonshift.copy import keys
+from moonshift.copy.bookkeeping import Bookkeeping, RangeState
+from moonshift.copy.plan import TablePlan
+
+
+class SideError(Exception):
+    """A database error, with the side it came from."""
+
+    def __init__(self, side: str, error: BaseException, transient: bool) -> None:
+        text = str(error).strip()
+        super().__init__(f"{side}: {text.splitlines()[0] if text else type(error).__name__}")
+        self.side, self.error, self.transient = side, error, transient
+
+
+class Aborted(Exception):
+    """``stop --immediate``: the batch in flight was rolled back."""
+
+
+@dataclass
+class Batch:
+    last: tuple[Any, ...] | None  # the key of its last row: the checkpoint
+    count: int
+    final: bool  # no rows after it in this range
+    rows: list[Any] | None = None
+    chunks: list[bytes] | None = None
+    read_seconds: float = 0.0
+    transform_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BadRow:
+    table: str
+    key: tuple[Any, ...] | None
+    values: dict[str, Any]
+    message: str
+
+
+@dataclass
+class Flags:
+    stop: threading.Event = field(default_factory=threading.Event)  # after this batch
+    abort: threading.Event = field(default_factory=threading.Event)  # now, rolling back
+
+
+@dataclass
+class RangeJob:
+    """What a range copier needs from the copy around it."""
+
+    plan: TablePlan
+    state: RangeState
+    source: Connector
+    target: Connector
+    book: Bookkeeping
+    flags: Flags
+    batch_size: Callable[[], int]
+    upsert: bool
+    watermark: tuple[Any, ...] | None  # incremental: cursor >= this
+    on_bad_rows: Callable[[list[BadRow]], None]  # before the commit that skips them
+
+
+class SqlBuilder:
+    """The reads of a range, in the source's SQL."""
+
+    def __init__(self, job: RangeJob) -> None:
+        self.job = job
+        src = job.source
+        self.q = src.quote
+        self.p = src.placeholder
+        plan = job.plan
+        self.key = [self.q(k) for k in plan.key]
+        self.columns = ", ".join(self.q(c) for c in plan.source_columns)
+
+    def conditions(self, after: tuple[Any, ...] | None) -> tuple[list[str], list[Any]]:
+        plan, state = self.job.plan, self.job.state
+        conds: list[str] = [f"({plan.where})"] if plan.where else []
+        params: list[Any] = []
+        if state.lo is not None:
+            conds.append(f"{self.key[0]} > {self.p}")
+            params += list(keys.decode(state.lo) or ())
+        if state.hi is not None:
+            conds.append(f"{self.key[0]} <= {self.p}")
+            params += list(keys.decode(state.hi) or ())
+        if plan.cursor:
+            cursor = self.q(plan.cursor)
+            if self.job.watermark is not None:
+                conds.append(f"{cursor} >= {self.p}")
+                params += list(self.job.watermark)
+            upper = keys.decode(state.upper)
+            if upper is not None:
+                conds.append(f"{cursor} <= {self.p}")
+                params += list(upper)
+        if after is not None:
+            cond, values = self.compare(">", after)
+            conds.append(cond)
+            params += values
+        return conds, params
+
+    def compare(self, op: str, key: Sequence[Any]) -> tuple[str, list[Any]]:
+        if len(self.key) == 1:
+            return f"{self.key[0]} {op} {self.p}", [key[0]]
+        if self.job.source.engine != "mysql":
+            marks = ", ".join([self.p] * len(key))
+            return f"({', '.join(self.key)}) {op} ({marks})", list(key)
+        # (a, b) > (x, y) spelled out, which MySQL turns into a range scan.
+        parts, params = [], []
+        for i in range(len(key)):
+            eq = [f"{self.key[j]} = {self.p}" for j in range(i)]
+            strict = op.rstrip("=")
+            last = f"{self.key[i]} {strict if i < len(key) - 1 or op == strict else op} {self.p}"
+            parts.append("(" + " AND ".join([*eq, last]) + ")")
+            params += [*key[:i], key[i]]
+        return "(" + " OR ".join(parts) + ")", params
+
+    def where(self, conds: list[str]) -> str:
+        return (" WHERE " + " AND ".join(conds)) if conds else ""
+
+    def select(self, after: tuple[Any, ...] | None, limit: int | None) -> tuple[str, list[Any]]:
+        conds, params = self.conditions(after)
+        plan = self.job.plan
+        sql = f"SELECT {self.columns} FROM {self.q(plan.source)}{self.where(conds)}"
+        if plan.key:
+            sql += " ORDER BY " + ", ".join(self.key)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, params
+
+    def boundary(self, after: tuple[Any, ...] | None, limit: int) -> tuple[str, list[Any]]:
+        """The last key of the next ``limit`` rows, and how many rows there are."""
+        conds, params = self.conditions(after)
+        keys_sql = ", ".join(self.key)
+        inner = (
+            f"SELECT {keys_sql}, row_number() OVER (ORDER BY {keys_sql}) AS ms_n "
+            f"FROM {self.q(self.job.plan.source)}{self.where(conds)} ORDER BY {keys_sql} "
+            f"LIMIT {int(limit)}"
+        )
+        return f"SELECT * FROM ({inner}) ms_s ORDER BY ms_n DESC LIMIT 1", params
+
+    def binary_select(
+        self, after: tuple[Any, ...] | None, last: tuple[Any, ...]
+    ) -> tuple[str, list[Any]]:
+        conds, params = self.conditions(after)
+        cond, values = self.compare("<=", last)
+        plan = self.job.plan
+        cols = ", ".join(
+            self.q(c) + (f"::{cast}" if cast else "")
+            for c, cast in zip(plan.source_columns, plan.casts, strict=True)
+        )
+        sql = f"SELECT {cols} FROM {self.q(plan.source)}{self.where([*conds, cond])}"
+        return sql, params + values
+
+
+class RangeCopier:
+    def __init__(self, job: RangeJob) -> None:
+        self.job = job
+        self.sql = SqlBuilder(job)
+        self.plan = job.plan
+        self._fallback_source: Any = None
+
+    # -- reading (its own thread) ------------------------------------------------------------
+
+    def read(self, conn: Any, after: tuple[Any, ...] | None) -> Iterator[Batch]:
+        job = self.job
+        if self.plan.cursor:
+            job.source.begin_snapshot(conn)
+        while not job.flags.stop.is_set():
+            size = job.batch_size() if self.plan.key else 1 << 62
+            started = time.perf_counter()
+            batch = (
+                self._read_binary(conn, after, size)
+                if self._binary()
+                else self._read_rows(conn, after, size)
+            )
+            if not self.plan.cursor:
+                conn.rollback()  # one short read transaction per batch
+            batch.read_seconds += time.perf_counter() - started - batch.transform_seconds
+            yield batch
+            if batch.final:
+                return
+            after = batch.last
+
+    def _binary(self) -> bool:
+        return self.plan.binary and bool(self.plan.key) and not self.job.upsert
+
+    def _read_rows(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        sql, params = self.sql.select(after, size if self.plan.key else None)
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        started = time.perf_counter()
+        converted = convert_rows(rows, self.plan.converters)
+        transform = time.perf_counter() - started
+        index = self.plan.key_index
+        last = tuple(rows[-1][i] for i in index) if rows and index else after
+        return Batch(last, len(rows), len(rows) < size, rows=converted, transform_seconds=transform)
+
+    def _read_binary(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        from psycopg import ClientCursor
+
+        sql, params = self.sql.boundary(after, size)
+        row = conn.execute(sql, params).fetchone()
+        if row is None:
+            return Batch(after, 0, True, chunks=[])
+        last, count = tuple(row[:-1]), int(row[-1])
+        sql, params = self.sql.binary_select(after, last)
+        chunks = list(self.job.source.copy_out(conn, ClientCursor(conn).mogrify(sql, params)))
+        return Batch(last, count, count < size, chunks=chunks)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, conn: Any, batch: Batch, after: tuple[Any, ...] | None) -> int:
+        """Write a batch and its checkpoint in one transaction; returns the rows written."""
+        job, target = self.job, self.job.target
+        target.begin(conn)
+        cursor = conn.cursor()
+        written = 0
+        if not self.plan.key:
+            target.truncate(conn, self.plan.target)  # a keyless table: whole, in one go
+        if batch.count:
+            cursor.execute("SAVEPOINT ms_batch")
+            try:
+                if batch.chunks is not None:
+                    target.copy_in(
+                        conn, self.plan.target, self.plan.target_columns, self._chunks(batch)
+                    )
+                else:
+                    self._insert(cursor, batch.rows or [])
+                written = batch.count
+            except Aborted:
+                raise
+            except Exception as exc:
+                if target.is_transient(exc):
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
+                rows = batch.rows if batch.rows is not None else self._reread(after, batch.last)
+                bad = self._isolate(cursor, rows)
+                job.on_bad_rows([self._bad(row, msg) for row, msg in bad])
+                written = len(rows) - len(bad)
+        job.book.advance(
+            conn,
+            self.plan.target,
+            job.state.range_id,
+            keys.encode(batch.last),
+            written,
+            batch.final,
+        )
+        if batch.final and self.plan.cursor:
+            job.book.set_watermark(conn, self.plan.target, job.state.upper)
+        if job.flags.abort.is_set():
+            conn.rollback()
+            raise Aborted()
+        conn.commit()
+        return written
+
+    def _chunks(self, batch: Batch) -> Iterator[bytes]:
+        for chunk in batch.chunks or ():
+            if self.job.flags.abort.is_set():
+                raise Aborted()
+            yield chunk
+
+    def _insert(self, cursor: Any, rows: Sequence[Any]) -> None:
+        target, plan = self.job.target, self.plan
+        sql = (
+            target.upsert_sql(plan.target, plan.target_columns, plan.target_key)
+            if self.job.upsert
+            else target.insert_sql(plan.target, plan.target_columns)
+        )
+        cursor.executemany(sql, rows)
+
+    def _isolate(self, cursor: Any, rows: Sequence[Any]) -> list[tuple[Any, str]]:
+        """Halve ``rows`` until each refused row stands alone; the rest is written."""
+        bad: list[tuple[Any, str]] = []
+        pending = [list(rows)]
+        while pending:
+            part = pending.pop()
+            cursor.execute("SAVEPOINT ms_part")
+            try:
+                self._insert(cursor, part)
+                cursor.execute("RELEASE SAVEPOINT ms_part")
+            except Exception as exc:
+                if self.job.target.is_transient(exc):
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT ms_part")
+                if len(part) == 1:
+                    bad.append((part[0], str(exc).strip().splitlines()[0]))
+                else:
+                    middle = len(part) // 2
+                    pending += [part[middle:], part[:middle]]
+        return bad
+
+    def _reread(self, after: tuple[Any, ...] | None, last: tuple[Any, ...] | None) -> list[Any]:
+        """The rows of a binary batch the target refused, read again one by one."""
+        if self._fallback_source is None:
+            self._fallback_source = self.job.source.connect()
+        conn = self._fallback_source
+        conds, params = self.sql.conditions(after)
+        if last is not None:
+            cond, values = self.sql.compare("<=", last)
+            conds.append(cond)
+            params += values
+        sql = (
+            f"SELECT {self.sql.columns} FROM {self.sql.q(self.plan.source)}{self.sql.where(conds)}"
+        )
+        rows = conn.execute(sql, params).fetchall()
+        conn.rollback()
+        return convert_rows(rows, self.plan.converters)
+
+    def _bad(self, row: Sequence[Any], message: str) -> BadRow:
+        plan = self.plan
+        key = tuple(row[i] for i in plan.key_index) if plan.key else None
+        return BadRow(plan.source, key, dict(zip(plan.source_columns, row, strict=True)), message)
+
+    def close(self) -> None:
+        if self._fallback_source is not None:
+            self._fallback_source.close()
+
+
+_END = object()
+
+
+def run_ahead(
+    produce: Iterator[Batch], side: str, is_transient: Callable[[BaseException], bool]
+) -> Iterator[Batch]:
+    """Read the next batch in a thread while the caller writes this one (memory: two batches)."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in produce:
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_END)
+        except BaseException as exc:
+            handoff.put(SideError(side, exc, is_transient(exc)))
+
+    thread = threading.Thread(target=pump, name="moonshift-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, SideError):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -1,0 +1,417 @@
+"""Running a copy: prepare the target once, then copy each table's key ranges, parents first,
+``parallel`` ranges at a time, obeying stop requests between batches."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moonshift.connectors.base import Connector
+from moonshift.copy import keys
+from moonshift.copy.batches import (
+    Aborted,
+    BadRow,
+    Batch,
+    Flags,
+    RangeCopier,
+    RangeJob,
+    SideError,
+    run_ahead,
+)
+from moonshift.copy.bookkeeping import (
+    FOREIGN_KEYS,
+    PREPARED,
+    Bookkeeping,
+    RangeState,
+)
+from moonshift.copy.plan import CopyPlan, TablePlan
+from moonshift.copy.progress import Progress
+from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
+
+log = logging.getLogger("moonshift.copy")
+POLL_SECONDS = 0.2
+RATE_SAMPLE_ROWS = 1000  # error rates are judged once this many rows were seen
+
+
+class Unavailable(Exception):
+    def __init__(self, side: str, cause: SideError) -> None:
+        super().__init__(f"{side}_unavailable: {cause}")
+        self.side, self.cause = side, cause
+
+
+class ErrorBudgetExceeded(Exception):
+    pass
+
+
+@dataclass
+class Controls:
+    """What the job around the copy provides: when to stop, live settings, where bad rows go."""
+
+    should_stop: Callable[[], str | None]
+    immediate: Callable[[], bool]
+    settings: Callable[[], dict[str, Any]]
+    record_bad_rows: Callable[[list[BadRow]], None]
+    report: Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class CopyResult:
+    stopped: str | None = None
+    pause: str | None = None  # the copy paused itself (source/target unavailable, errors)
+    failure: str | None = None
+    rows: int = 0
+    bad_rows: int = 0
+
+
+@dataclass
+class _Errors:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    count: int = 0
+    seen: int = 0
+
+
+class CopyRunner:
+    def __init__(
+        self,
+        spec: CopySpec,
+        plan: CopyPlan,
+        source: Connector,
+        target: Connector,
+        *,
+        migration_id: str,
+        copy_id: int,
+        controls: Controls,
+    ) -> None:
+        self.spec, self.plan, self.source, self.target = spec, plan, source, target
+        self.controls = controls
+        self.book = Bookkeeping(target, spec.bookkeeping_table, migration_id, copy_id)
+        self.flags = Flags()
+        self.progress = Progress({t.target: t.rows for t in plan.tables})
+        self.errors = _Errors()
+        self._failure: BaseException | None = None
+
+    # -- the whole copy -------------------------------------------------------------------
+
+    def run(self) -> CopyResult:
+        conn = self.target.connect()
+        try:
+            self.book.ensure(conn)
+            states = self.book.load(conn)
+            if PREPARED not in states:
+                states = self.prepare(conn)
+            watermarks = self.book.watermarks(conn)
+        finally:
+            conn.close()
+        for table in self.plan.tables:
+            for (name, rid), state in states.items():
+                if name == table.target and rid >= 0:
+                    self.progress.restore(name, state.rows_done, state.done)
+        result = CopyResult()
+        try:
+            for table in self.plan.tables:
+                ranges = [s for (n, r), s in sorted(states.items()) if n == table.target and r >= 0]
+                if all(r.done for r in ranges):
+                    continue
+                self._copy_table(
+                    table, [r for r in ranges if not r.done], watermarks.get(table.target)
+                )
+                if self.flags.stop.is_set():
+                    break
+            else:
+                self._after_load(states)
+        except Aborted:
+            pass
+        except Unavailable as exc:
+            result.pause = str(exc)
+        except SideError as exc:
+            result.failure = str(exc)
+        except ErrorBudgetExceeded as exc:
+            if self.spec.error_policy.on_exceed is OnExceed.PAUSE:
+                result.pause = str(exc)
+            else:
+                result.failure = str(exc)
+        finally:
+            self.controls.report(self.progress.snapshot())
+        if self.flags.stop.is_set() and result.pause is None and result.failure is None:
+            result.stopped = self._stop_reason or "stopped"
+        result.rows, result.bad_rows = self.progress.total_rows(), self.errors.count
+        return result
+
+    _stop_reason: str | None = None
+
+    # -- preparing the target, once per copy ------------------------------------------------
+
+    def prepare(self, conn: Any) -> dict[tuple[str, int], RangeState]:
+        """Empty or create the target tables as the spec says and lay out key ranges; the
+        layout and a 'prepared' mark commit together, so a crash before it prepares again."""
+        target, q = self.target, self.target.quote
+        prep = self.spec.target_prep
+        cursor = conn.cursor()
+        self.target.begin(conn)
+        if prep is TargetPrep.TRUNCATE:
+            for name in self.plan.targets_to_clear:
+                if any(t.target == name and t.exists for t in self.plan.tables):
+                    target.truncate(conn, name)
+        for table in reversed(self.plan.tables):
+            if table.create_sql and table.exists:
+                cursor.execute(f"DROP TABLE {q(table.target)}")
+        for table in self.plan.tables:
+            if table.create_sql:
+                cursor.execute(table.create_sql)
+        ranges = [r for table in self.plan.tables for r in self._ranges(table)]
+        self.book.forget_other_copies(conn)
+        self.book.insert(conn, ranges)
+        self.book.mark(conn, PREPARED)
+        conn.commit()
+        return {(r.table, r.range_id): r for r in ranges}
+
+    def _ranges(self, table: TablePlan) -> list[RangeState]:
+        upper = self._upper(table) if table.cursor else None
+        whole = [
+            RangeState(
+                table.target,
+                0,
+                None,
+                None,
+                None,
+                0,
+                table.cursor is not None and upper is None,
+                upper,
+            )
+        ]
+        splittable = (
+            table.first_key_is_int
+            and not table.cursor
+            and self.target.capabilities.parallel_writes
+            and self.spec.parallel > 1
+            and table.rows > 2 * self.spec.batch_size
+        )
+        if not splittable:
+            return whole
+        low, high = self._bounds(table)
+        if low is None or high is None or high - low < 2:
+            return whole
+        count = min(self.spec.parallel * 2, max(1, table.rows // self.spec.batch_size))
+        step = (high - low) // count + 1
+        edges = [low - 1 + step * i for i in range(count)] + [None]
+        found = []
+        for i in range(count):
+            lo = keys.encode([edges[i]]) if i else None
+            hi = keys.encode([edges[i + 1]]) if edges[i + 1] is not None else None
+            found.append(RangeState(table.target, i, lo, hi, None, 0, False))
+        return found
+
+    def _bounds(self, table: TablePlan) -> tuple[int | None, int | None]:
+        q = self.source.quote
+        conn = self.source.connect()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(
+                f"SELECT MIN({q(table.key[0])}), MAX({q(table.key[0])}) FROM {q(table.source)}"
+            )
+            low, high = cursor.fetchone()
+            return (None if low is None else int(low)), (None if high is None else int(high))
+        finally:
+            conn.close()
+
+    def _upper(self, table: TablePlan) -> str | None:
+        """The incremental pass's upper bound: the cursor's greatest value now."""
+        assert table.cursor
+        q = self.source.quote
+        conn = self.source.connect()
+        try:
+            cursor = conn.cursor()
+            where = f" WHERE {table.where}" if table.where else ""
+            cursor.execute(f"SELECT MAX({q(table.cursor)}) FROM {q(table.source)}{where}")
+            (value,) = cursor.fetchone()
+            return None if value is None else keys.encode([value])
+        finally:
+            conn.close()
+
+    def _after_load(self, states: dict[tuple[str, int], RangeState]) -> None:
+        if not self.plan.foreign_keys or FOREIGN_KEYS in states:
+            return
+        conn = self.target.connect()
+        try:
+            self.target.begin(conn)
+            cursor = conn.cursor()
+            for statement in self.plan.foreign_keys:
+                cursor.execute(statement)
+            self.book.mark(conn, FOREIGN_KEYS)
+            conn.commit()
+        finally:
+            conn.close()
+
+    # -- one table ------------------------------------------------------------------------
+
+    def _copy_table(
+        self, table: TablePlan, ranges: list[RangeState], watermark: str | None
+    ) -> None:
+        self.progress.start(table.target)
+        pending = list(ranges)
+        running: dict[threading.Thread, RangeState] = {}
+        while pending or running:
+            limit = 1 if not self.target.capabilities.parallel_writes else self._setting("parallel")
+            while pending and len(running) < limit and not self.flags.stop.is_set():
+                state = pending.pop(0)
+                thread = threading.Thread(
+                    target=self._guarded,
+                    args=(table, state, watermark),
+                    name=f"copy-{table.target}-{state.range_id}",
+                    daemon=True,
+                )
+                running[thread] = state
+                thread.start()
+            for thread in list(running):
+                thread.join(timeout=POLL_SECONDS / max(1, len(running)))
+                if not thread.is_alive():
+                    del running[thread]
+            self._obey()
+            self.controls.report(self.progress.snapshot())
+            if self.flags.stop.is_set() and not running:
+                break
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        if not self.flags.stop.is_set():
+            self.progress.finish(table.target)
+
+    def _obey(self) -> None:
+        if self.flags.stop.is_set():
+            return
+        reason = self.controls.should_stop()
+        if reason:
+            self._stop_reason = reason
+            if self.controls.immediate():
+                self.flags.abort.set()
+            self.flags.stop.set()
+
+    def _setting(self, name: str) -> int:
+        value = self.controls.settings().get(name)
+        return int(value) if value else int(getattr(self.spec, name))
+
+    def _guarded(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+        try:
+            self._copy_range(table, state, watermark)
+        except BaseException as exc:
+            if self._failure is None:
+                self._failure = exc
+            self.flags.stop.set()
+
+    def _copy_range(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+        failures = 0
+        while True:
+            try:
+                self._copy_range_once(table, state, watermark)
+                return
+            except SideError as exc:
+                if not exc.transient:
+                    raise
+                failures += 1
+                if failures > self.spec.max_retries:
+                    raise Unavailable(exc.side, exc) from exc
+                delay = self.spec.retry_backoff.total_seconds() * 2 ** (failures - 1)
+                delay *= 1 + random.random() / 2  # jitter: several ranges do not retry in step
+                log.warning(
+                    "%s; retry %d of %d in %.1fs", exc, failures, self.spec.max_retries, delay
+                )
+                if self.flags.stop.wait(delay):
+                    return
+                state = self._reload(state)
+
+    def _reload(self, state: RangeState) -> RangeState:
+        """The range's checkpoint as the target holds it: the truth after a failure."""
+        conn = self.target.connect()
+        try:
+            return self.book.load(conn)[(state.table, state.range_id)]
+        finally:
+            conn.close()
+
+    def _copy_range_once(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+        job = RangeJob(
+            plan=table,
+            state=state,
+            source=self.source,
+            target=self.target,
+            book=self.book,
+            flags=self.flags,
+            batch_size=lambda: self._setting("batch_size"),
+            upsert=self.spec.mode is Mode.INCREMENTAL,
+            watermark=keys.decode(watermark),
+            on_bad_rows=self._bad_rows,
+        )
+        copier = RangeCopier(job)
+        src = _connect(self.source, "source")
+        try:
+            tgt = _connect(self.target, "target")
+        except SideError:
+            src.close()
+            raise
+        after = keys.decode(state.last_key)
+        try:
+            for batch in run_ahead(copier.read(src, after), "source", self.source.is_transient):
+                started = time.perf_counter()
+                try:
+                    written = copier.write(tgt, batch, after)
+                except (Aborted, SideError):
+                    raise
+                except Exception as exc:
+                    _rollback(tgt)
+                    raise SideError("target", exc, self.target.is_transient(exc)) from exc
+                self.progress.add(
+                    table.target,
+                    written,
+                    batch.read_seconds,
+                    batch.transform_seconds,
+                    time.perf_counter() - started,
+                )
+                self._batch_done(table, batch, written)
+                after = batch.last
+                if self.flags.stop.is_set():
+                    return
+        finally:
+            copier.close()
+            src.close()
+            tgt.close()
+
+    def _batch_done(self, table: TablePlan, batch: Batch, written: int) -> None:
+        policy = self.spec.error_policy
+        with self.errors.lock:
+            self.errors.seen += batch.count
+            count, seen = self.errors.count, self.errors.seen
+        over = count > policy.max_errors or (
+            seen >= RATE_SAMPLE_ROWS and count / seen > policy.max_error_rate
+        )
+        if over:
+            raise ErrorBudgetExceeded(
+                f"error_policy: {count} bad rows in {seen} (max_errors {policy.max_errors}, "
+                f"max_error_rate {policy.max_error_rate})"
+            )
+
+    def _bad_rows(self, rows: list[BadRow]) -> None:
+        if not rows:
+            return
+        self.controls.record_bad_rows(rows)
+        with self.errors.lock:
+            self.errors.count += len(rows)
+        for row in rows:
+            self.progress.bad(row.table)
+
+
+def _connect(connector: Connector, side: str) -> Any:
+    try:
+        return connector.connect()
+    except Exception as exc:
+        raise SideError(side, exc, True) from exc
+
+
+def _rollback(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:
+        log.debug("rollback after a failed batch failed too", exc_info=True)

@@ -1,0 +1,183 @@
+"""The ``copy:`` block of a migration: which tables, how they are read and written."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from moonshift.domain.spec_base import Duration, FieldProblem, SpecModel
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+
+
+class CreateTarget(StrEnum):
+    IF_MISSING = "if_missing"  # create a table the target lacks
+    ALWAYS = "always"  # drop and create every table (same as target_prep drop_create)
+    NEVER = "never"  # the target's tables must exist
+
+
+class TargetPrep(StrEnum):
+    NONE = "none"  # write into the table as it is
+    TRUNCATE = "truncate"  # empty it first (children first)
+    DROP_CREATE = "drop_create"  # drop it and create it anew
+
+
+class Mode(StrEnum):
+    FULL = "full"  # every row, in key order
+    INCREMENTAL = "incremental"  # rows whose cursor is at or after the watermark, upserted
+
+
+class OnExceed(StrEnum):
+    FAIL = "fail"
+    PAUSE = "pause"
+
+
+def _identifier(value: str, what: str = "a table or column name") -> str:
+    if not IDENTIFIER.match(value):
+        raise ValueError(f'must be {what} (letters, digits, "_", "$"), got "{value}"')
+    return value
+
+
+class ErrorPolicy(SpecModel):
+    """How many bad rows a copy may set aside in its error queue before it stops."""
+
+    max_errors: int = Field(default=100, ge=0)
+    max_error_rate: float = Field(default=0.01, ge=0, le=1)
+    on_exceed: OnExceed = OnExceed.FAIL
+
+
+class TableSpec(SpecModel):
+    """One table to copy: a name, or a mapping that renames, picks columns or filters."""
+
+    source: str
+    target: str | None = None
+    key: tuple[str, ...] | None = None  # the columns that identify a row (default: its key)
+    columns: dict[str, str] | None = None  # source column -> target column; others skipped
+    where: str | None = None  # an SQL condition on the source, as written
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+    @field_validator("source", "target")
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return None if value is None else _identifier(value)
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError("must name at least one column")
+            for name in value:
+                _identifier(str(name))
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("must map at least one column")
+            for src, dst in value.items():
+                _identifier(src)
+                _identifier(dst)
+        return value
+
+    @property
+    def target_name(self) -> str:
+        return self.target or self.source
+
+
+class CopySpec(SpecModel):
+    tables: tuple[TableSpec, ...] | str = "*"
+    exclude: tuple[str, ...] = ()
+    batch_size: int = Field(default=50_000, ge=1, le=10_000_000)
+    parallel: int = Field(default=2, ge=1, le=64)
+    create_target: CreateTarget = CreateTarget.IF_MISSING
+    target_prep: TargetPrep = TargetPrep.NONE
+    mode: Mode = Mode.FULL
+    cursor: str | None = None
+    snapshot: bool = False
+    # Columns (``table.column`` or ``column``) whose values the error queue masks.
+    redact: tuple[str, ...] = ()
+    # Lossy type mappings become warnings: true for all, or a list of ``table.column``.
+    allow_lossy: bool | tuple[str, ...] = False
+    error_policy: ErrorPolicy = Field(default_factory=ErrorPolicy)
+    # A table without a primary or unique key is copied in one transaction, up to this size.
+    keyless_max_rows: int = Field(default=1_000_000, ge=0)
+    max_retries: int = Field(default=5, ge=0, le=100)
+    retry_backoff: Duration = timedelta(seconds=1)
+    bookkeeping_table: str = "_moonshift_checkpoints"
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _tables(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "*":
+            raise ValueError('must be "*" (every table) or a list of tables')
+        if isinstance(value, list) and not value:
+            raise ValueError('must list at least one table, or be "*"')
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_identifier(v) for v in value)
+
+    @field_validator("cursor", "bookkeeping_table")
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return None if value is None else _identifier(value)
+
+    @field_validator("retry_backoff")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CopySpec:
+        if self.mode is Mode.INCREMENTAL and not self.cursor:
+            raise FieldProblem("copy.cursor", "is required when mode is incremental")
+        if self.mode is Mode.INCREMENTAL and self.target_prep is not TargetPrep.NONE:
+            raise FieldProblem(
+                "copy.target_prep",
+                "must be none when mode is incremental (it would empty the tables every pass)",
+            )
+        if self.cursor and self.mode is Mode.FULL:
+            raise FieldProblem("copy.cursor", "is only used when mode is incremental")
+        if isinstance(self.tables, tuple):
+            seen: set[str] = set()
+            for index, table in enumerate(self.tables):
+                if table.target_name in seen:
+                    raise FieldProblem(
+                        f"copy.tables[{index}]", f'writes table "{table.target_name}" twice'
+                    )
+                seen.add(table.target_name)
+        return self
+
+    def table_specs(self, available: list[str]) -> list[TableSpec]:
+        """The tables to copy, given the source's table names (``*``: all but excluded)."""
+        chosen = (
+            [TableSpec(source=name) for name in sorted(available)]
+            if isinstance(self.tables, str)
+            else list(self.tables)
+        )
+        return [t for t in chosen if t.source not in self.exclude]
+
+    def lossy_allowed(self, table: str, column: str) -> bool:
+        if isinstance(self.allow_lossy, bool):
+            return self.allow_lossy
+        return f"{table}.{column}" in self.allow_lossy or column in self.allow_lossy
+
+    def redacted(self, table: str, column: str) -> bool:
+        return f"{table}.{column}" in self.redact or column in self.redact

@@ -1,0 +1,138 @@
+"""The ``copy`` job: plan the tables, refuse what cannot be copied whole, then copy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from moonshift.connectors.base import Connector
+from moonshift.connectors.registry import connector_for
+from moonshift.connectors.values import comparable
+from moonshift.copy import keys
+from moonshift.copy.batches import BadRow
+from moonshift.copy.plan import CopyPlan, Planner
+from moonshift.copy.runner import Controls, CopyRunner
+from moonshift.domain.secrets import MissingVariableError
+from moonshift.domain.spec import MigrationSpec
+from moonshift.errors import InputError
+from moonshift.jobs.base import JobContext, JobError, JobOutcome
+
+log = logging.getLogger("moonshift.copy")
+# A copy paused because a database was unreachable tries again after this long.
+UNAVAILABLE_RETRY = timedelta(seconds=30)
+REDACTED = "***"
+
+
+def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connector, Connector]:
+    assert spec.source is not None and spec.target is not None
+    try:
+        return (
+            connector_for(spec.source.url, environ, "source.url"),
+            connector_for(spec.target.url, environ, "target.url"),
+        )
+    except (MissingVariableError, InputError) as exc:
+        raise JobError(str(exc)) from None
+
+
+def plan_copy(spec: MigrationSpec, source: Connector, target: Connector) -> CopyPlan:
+    plan = Planner(spec.copy_spec, source, target).plan()
+    for warning in plan.warnings:
+        log.warning("%s: %s", spec.id, warning)
+    if plan.errors:
+        lines = "; ".join(str(e) for e in plan.errors)
+        raise JobError(f"the copy cannot start, nothing was written: {lines}")
+    if not plan.tables:
+        raise JobError("copy.tables: no table to copy")
+    return plan
+
+
+class CopyJob:
+    can_pause = True
+
+    def __init__(
+        self,
+        spec: MigrationSpec,
+        *,
+        run_id: int,
+        copy_id: int,
+        environ: Mapping[str, str],
+        record_errors: Callable[[int, list[dict[str, Any]]], None],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.spec = spec
+        self.run_id, self.copy_id = run_id, copy_id
+        self.environ = environ
+        self.record_errors = record_errors
+        self.now = now
+        self.plan: CopyPlan | None = None
+
+    def prepare(self) -> None:
+        self.source, self.target = connectors(self.spec, self.environ)
+        self.unavailable: str | None = None
+        for side, connector in (("source", self.source), ("target", self.target)):
+            try:
+                connector.connect().close()
+            except Exception as exc:
+                if not connector.is_transient(exc) and side == "source":
+                    raise JobError(f"source: {_first_line(exc)}") from None
+                self.unavailable = f"{side}_unavailable: {_first_line(exc)}"
+                return
+        self.plan = plan_copy(self.spec, self.source, self.target)
+
+    def run(self, ctx: JobContext) -> JobOutcome:
+        if self.unavailable:
+            return JobOutcome(pause=self.unavailable, resume_at=self.now() + UNAVAILABLE_RETRY)
+        assert self.plan is not None
+        controls = Controls(
+            should_stop=ctx.should_stop,
+            immediate=lambda: bool((ctx.control() or {}).get("immediate")),
+            settings=ctx.overrides,
+            record_bad_rows=self._queue,
+            report=ctx.report,
+        )
+        runner = CopyRunner(
+            self.spec.copy_spec,
+            self.plan,
+            self.source,
+            self.target,
+            migration_id=self.spec.id,
+            copy_id=self.copy_id,
+            controls=controls,
+        )
+        result = runner.run()
+        if result.pause:
+            resume = self.now() + UNAVAILABLE_RETRY if "unavailable" in result.pause else None
+            return JobOutcome(pause=result.pause, resume_at=resume)
+        if result.failure:
+            return JobOutcome(failure=result.failure)
+        if result.stopped:
+            return JobOutcome(stopped=result.stopped)
+        return JobOutcome()
+
+    def _queue(self, rows: list[BadRow]) -> None:
+        self.record_errors(self.run_id, [self._entry(row) for row in rows])
+
+    def _entry(self, row: BadRow) -> dict[str, Any]:
+        """A refused row for the queue: redacted values are masked, in the message too."""
+        copy = self.spec.copy_spec
+        values, message = {}, row.message
+        for name, value in row.values.items():
+            shown = comparable(value)
+            if copy.redacted(row.table, name):
+                if value is not None and shown:
+                    message = message.replace(shown, REDACTED)
+                shown = REDACTED
+            values[name] = shown
+        return {
+            "table_name": row.table,
+            "row_key": keys.encode(row.key),
+            "row_values": values,
+            "message": message,
+        }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
