@@ -76,9 +76,7 @@ def make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
             run_id=run.id,
             copy_id=copy_id(ctx.store, run),
             environ=ctx.environ,
-            record_errors=lambda run_id, rows: (
-                ctx.store.add_copy_errors(spec.id, run_id, rows, now=ctx.clock.now()) and None
-            ),
+            record_errors=lambda run_id, rows: _queue_errors(ctx, spec.id, run_id, rows),
             now=ctx.clock.now,
         )
     raise JobError(f"kind {spec.kind}: this version of moonshift cannot run it yet")
