@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from moonshift import __version__
 from moonshift.cli import output as o
+from moonshift.cli.progress import follow
 from moonshift.domain import dag
 from moonshift.domain.lifecycle import State
 from moonshift.errors import InputError, MoonshiftError, OperationFailedError
@@ -326,8 +327,11 @@ def run_now(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> Non
                 f"follow it with: moonshift runs {migration_id}"
             )
         return
-    with o.err.status(f"run {run.id} of {migration_id}: running"):
-        run = app.execute_run(run.id)
+    if app.spec_of(migration_id).kind == "copy":
+        run = follow(lambda: app.get_run(run.id).progress, lambda: app.execute_run(run.id))
+    else:
+        with o.err.status(f"run {run.id} of {migration_id}: running"):
+            run = app.execute_run(run.id)
     if as_json:
         o.print_json(run)
     else:
@@ -905,3 +909,7 @@ def main() -> None:
     except click.Abort:
         o.err.print("aborted")
         sys.exit(130)
+
+
+# The copy commands register themselves on ``cli``.
+from moonshift.cli import copy_commands  # noqa: E402, F401

@@ -60,15 +60,29 @@ class UnknownTypeError(ValueError):
 
 # -- reading each engine's type names ---------------------------------------------------------
 
-_ARGS = re.compile(r"^\s*([a-z][a-z0-9_ ]*?)\s*(?:\(\s*([0-9]+)\s*(?:,\s*([0-9]+)\s*)?\))?\s*(.*)$")
+_ARGS = re.compile(r"\(\s*([0-9]+)\s*(?:,\s*([0-9]+)\s*)?\)")
+_SUFFIXES = ("without time zone", "with time zone", "unsigned", "zerofill", "[]")
 
 
 def _split(raw: str) -> tuple[str, int | None, int | None, str]:
-    match = _ARGS.match(raw.strip().lower())
-    if not match:
+    """(name, first argument, second argument, suffixes): ``timestamp(3) with time zone``
+    is ("timestamp", 3, None, "with time zone")."""
+    text = raw.strip().lower()
+    match = _ARGS.search(text)
+    a = b = None
+    if match:
+        a = int(match.group(1))
+        b = int(match.group(2)) if match.group(2) else None
+        text = text[: match.start()] + " " + text[match.end() :]
+    rest = []
+    for suffix in _SUFFIXES:
+        if suffix in text:
+            text = text.replace(suffix, " ")
+            rest.append(suffix)
+    name = " ".join(text.split())
+    if not re.fullmatch(r"[a-z][a-z0-9_ ]*", name):
         raise UnknownTypeError(f'cannot read type "{raw}"')
-    name, a, b, rest = match.groups()
-    return name.strip(), int(a) if a else None, int(b) if b else None, rest.strip()
+    return name, a, b, " ".join(rest)
 
 
 POSTGRES_NAMES: Mapping[str, SqlType] = MappingProxyType(
@@ -90,6 +104,12 @@ POSTGRES_NAMES: Mapping[str, SqlType] = MappingProxyType(
         "json": SqlType(F.JSON),
         "jsonb": SqlType(F.JSON),
         "uuid": SqlType(F.UUID),
+        # the spellings of CREATE TABLE, which moonshift writes itself
+        "varchar": SqlType(F.TEXT),
+        "char": SqlType(F.TEXT),
+        "int": SqlType(F.INT, bits=32),
+        "decimal": SqlType(F.DECIMAL),
+        "bool": SqlType(F.BOOL),
     }
 )
 
@@ -97,7 +117,7 @@ POSTGRES_NAMES: Mapping[str, SqlType] = MappingProxyType(
 def parse_postgres(raw: str) -> SqlType:
     """Reads ``format_type`` output: ``numeric(38,10)``, ``timestamp(3) with time zone``."""
     name, a, b, rest = _split(raw)
-    if rest.endswith("[]") or name.endswith("[]"):
+    if "[]" in rest:
         raise UnknownTypeError(f'arrays ("{raw}") have no counterpart outside PostgreSQL')
     if name in ("timestamp", "time"):
         zoned = "with time zone" in rest
@@ -110,7 +130,7 @@ def parse_postgres(raw: str) -> SqlType:
         raise UnknownTypeError(f'PostgreSQL type "{raw}" has no mapping')
     if base.family is F.DECIMAL:
         return replace(base, precision=a, scale=b if b is not None else (0 if a else None), raw=raw)
-    if base.family is F.TEXT and name != "text":
+    if base.family is F.TEXT and name != "text" and a is not None:
         return replace(base, length=a, raw=raw)
     return replace(base, raw=raw)
 

@@ -31,6 +31,7 @@ from moonshift.copy.bookkeeping import (
 )
 from moonshift.copy.plan import CopyPlan, TablePlan
 from moonshift.copy.progress import Progress
+from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
 
 log = logging.getLogger("moonshift.copy")
@@ -153,6 +154,9 @@ class CopyRunner:
         prep = self.spec.target_prep
         cursor = conn.cursor()
         self.target.begin(conn)
+        if self.spec.snapshot:
+            saved = take_snapshot(conn, target, self.plan, self.book.migration_id)
+            log.info("saved %d target tables before the copy", len(saved))
         if prep is TargetPrep.TRUNCATE:
             for name in self.plan.targets_to_clear:
                 if any(t.target == name and t.exists for t in self.plan.tables):
