@@ -65,8 +65,23 @@ def pg_state(pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_database_2() -> Iterator[str]:
+    """A second fresh PostgreSQL database, for copies between two of them."""
+    yield from _fresh_database()
+
+
+@pytest.fixture
 def mariadb_database() -> Iterator[str]:
     """A fresh, empty MariaDB database; its URL."""
+    yield from _fresh_mariadb()
+
+
+@pytest.fixture
+def mariadb_database_2() -> Iterator[str]:
+    yield from _fresh_mariadb()
+
+
+def _fresh_mariadb() -> Iterator[str]:
     name = f"moonshift_t_{uuid.uuid4().hex[:10]}"
     try:
         admin = pymysql.connect(**MARIADB, connect_timeout=3, autocommit=True)

@@ -13,12 +13,13 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from moonshift.connectors.types import Family, SqlType
 
 F = Family
+_EXACT = Context(prec=1000)
 Convert = Callable[[Any], Any]
 
 
@@ -164,8 +165,13 @@ def converter(steps: Sequence[Convert | None]) -> Convert | None:
         return None
     if len(present) == 1:
         return present[0]
-    first, second = present[0], present[1]
-    return lambda v: second(first(v))
+
+    def chained(value: Any) -> Any:
+        for step in present:
+            value = step(value)
+        return value
+
+    return chained
 
 
 def convert_rows(rows: Sequence[Sequence[Any]], converters: Sequence[Convert | None]) -> list[Any]:
@@ -194,7 +200,7 @@ def comparable(value: Any) -> str:
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return format(value.normalize(_EXACT), "f")
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):

@@ -159,17 +159,7 @@ class Planner:
             self._check_types(name, src_name, s, d)
         zero = self._zero_dates(conn, table.name, src_cols, src_types)
         converters = tuple(
-            converter(
-                [
-                    decoder(self.source.engine, s),
-                    (lambda v: None if v == "0000-00-00" else v) if c in zero else None,
-                    encoder(self.target.engine, d)
-                    if self.source.engine != self.target.engine
-                    or (d is not None and d.family is Family.JSON)
-                    else None,
-                ]
-            )
-            for c, s, d in zip(src_cols, src_types, dst_types, strict=True)
+            self._converter(s, d, c in zero) for c, s, d in zip(src_cols, src_types, dst_types, strict=True)
         )
         binary = self.source.capabilities.binary_copy and self.target.capabilities.binary_copy
         casts = tuple(
@@ -194,6 +184,16 @@ class Planner:
             zero_dates=zero,
             first_key_is_int=first is not None and first.family is Family.INT,
         )
+
+    def _converter(self, src: SqlType | None, dst: SqlType | None, zero_dates: bool) -> Convert | None:
+        """Between two engines: decode the source's value, encode it for the target. Within
+        one engine values pass as they are (psycopg's parsed JSON needs wrapping back)."""
+        if self.source.engine == self.target.engine:
+            if dst is not None and dst.family is Family.JSON:
+                return encoder(self.target.engine, dst)
+            return None
+        blank_zero = (lambda v: None if v == "0000-00-00" else v) if zero_dates else None
+        return converter([blank_zero, decoder(self.source.engine, src), encoder(self.target.engine, dst)])
 
     def _parse(self, connector: SqlConnector, table: Table, column: str) -> SqlType | None:
         try:

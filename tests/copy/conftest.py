@@ -1,0 +1,34 @@
+"""Databases for copy tests: a URL per engine, fresh for each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moonshift.service import Moonshift, Settings
+
+ENGINES = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+def database_url(request: pytest.FixtureRequest, engine: str, tmp_path: Path, name: str) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    fixture = "pg_database" if engine == "postgres" else "mariadb_database"
+    # a second database of the same engine comes from a second fixture instance
+    return str(request.getfixturevalue(fixture if name == "source" else f"{fixture}_2"))
+
+
+@pytest.fixture
+def copy_app(tmp_path: Path) -> Iterator[Moonshift]:
+    app = Moonshift(
+        Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", home=tmp_path / "home"),
+        environ={"PATH": "/usr/bin:/bin"},
+    )
+    yield app
+    app.close()
