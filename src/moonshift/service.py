@@ -42,6 +42,7 @@ from moonshift.timing import Event, Once, StartDecision, WindowSpan, get_zone, p
 from moonshift.worker.execute import LEASE, WorkerContext, execute_run, log_dir
 
 IDLE = "idle"
+_WORKERS: list[subprocess.Popen[bytes]] = []
 STATUSES = (IDLE, *(s.value for s in State))
 
 
@@ -442,6 +443,8 @@ class Moonshift:
                 env=env,
                 start_new_session=True,
             )
+        # Keep the handle so that the finished worker is reaped, not left a zombie.
+        _WORKERS[:] = [p for p in _WORKERS if p.poll() is None] + [process]
         return process.pid
 
     def get_run(self, run_id: int) -> RunRecord:

@@ -1,0 +1,179 @@
+"""Pause and resume, emergency stop, error isolation, and incremental passes: the target
+always holds exactly what its checkpoints say, and in the end exactly the source."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moonshift.copies import Copies
+from moonshift.domain.lifecycle import State
+from moonshift.service import Moonshift
+from tests.copy.helpers import apply, connector, copy_spec, count, create, execute, insert, read, run_copy
+
+SHOP_ROWS = 60_000
+
+
+def _shop(tmp_path: Path) -> str:
+    from scripts.make_shop import build
+
+    build(tmp_path / "shop.db", SHOP_ROWS)
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+def _until(check: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _checkpointed_rows(url: str, table: str = "_moonshift_checkpoints") -> int:
+    c = connector(url)
+    conn = c.connect()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT COALESCE(SUM(rows_done), 0) FROM {table} WHERE range_id >= 0")
+        (n,) = cursor.fetchone()
+        conn.rollback()
+        return int(n)
+    finally:
+        conn.close()
+
+
+def _target_rows(url: str) -> int:
+    return sum(count(url, t) for t in ("customers", "products", "orders", "order_items") if _exists(url, t))
+
+
+def _exists(url: str, table: str) -> bool:
+    return table in connector(url).read_schema().tables
+
+
+@pytest.mark.parametrize("immediate", [False, True], ids=["pause", "stop-immediate"])
+def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes(
+    tmp_path: Path, copy_app: Moonshift, immediate: bool
+) -> None:
+    source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
+    apply(copy_app, copy_spec(source, target, batch_size=50, parallel=1))
+    run = copy_app.run_now("c", actor="test")
+    copy_app.start_worker(run.id)
+    _until(lambda: (copy_app.get_run(run.id).progress or {}).get("tables", {}).get("customers", {}).get("rows"))
+    copies = Copies(copy_app)
+    if immediate:
+        copies.stop("c", actor="test", immediate=True)
+    else:
+        copies.pause("c", actor="test")
+    paused = _until(lambda: (r := copy_app.get_run(run.id)).state is State.PAUSED and r)
+    assert paused.not_before is None  # an operator's pause waits for resume
+    done = _target_rows(target)
+    assert 0 < done < SHOP_ROWS
+    assert done == _checkpointed_rows(target)  # nothing partial, nothing lost
+    copies.resume("c", actor="test")
+    finished = copy_app.execute_run(run.id)
+    assert finished.state is State.COMPLETED, finished.reason
+    assert all(c.matches for c in copies.verify("c"))
+
+
+def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: Moonshift) -> None:
+    source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
+    apply(copy_app, copy_spec(source, target, batch_size=20, parallel=1))
+    run = copy_app.run_now("c", actor="test")
+    copy_app.start_worker(run.id)
+    _until(lambda: (copy_app.get_run(run.id).progress or {}).get("tables", {}).get("customers", {}).get("rows"))
+    Copies(copy_app).configure("c", {"batch_size": "5000"}, actor="test")
+    finished = _until(lambda: (r := copy_app.get_run(run.id)).state is State.COMPLETED and r)
+    items = finished.progress["tables"]["order_items"]
+    assert items["batches"] < items["rows"] / 20  # it took the larger batches
+    with pytest.raises(Exception, match="batch_size: must be a whole number from 1 to 10000000"):
+        Copies(copy_app).configure("c", {"batch_size": "0"}, actor="test")
+
+
+@pytest.mark.postgres
+def test_bisection_isolates_exactly_the_bad_rows(tmp_path: Path, pg_database: str, copy_app: Moonshift) -> None:
+    source = f"sqlite:///{tmp_path / 's.db'}"
+    create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, secret TEXT)")
+    bad = {7, 500, 999}
+    insert(source, "items", ["id", "qty", "secret"], [(i, -i if i in bad else i, f"s{i}") for i in range(1, 1001)])
+    create(pg_database, "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0), secret TEXT)")
+    apply(copy_app, copy_spec(source, pg_database, batch_size=128, redact=["secret"]))
+    run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert count(pg_database, "items") == 997
+    copies = Copies(copy_app)
+    queued = copies.errors("c")
+    assert sorted(e.row_values["id"] for e in queued) == ["500", "7", "999"]
+    assert all(e.row_values["secret"] == "***" and "check" in e.message for e in queued)
+    by_id = {e.row_values["id"]: e for e in queued}
+    copies.skip_error(by_id["7"].id, actor="test", reason="test row")
+    conn = connector(source).connect()
+    execute(conn, "UPDATE items SET qty = 1 WHERE id = 500")
+    conn.close()
+    results = copies.retry_errors("c", None, actor="test")
+    assert {r.row_values["id"]: r.status for r in results} == {"500": "resolved", "999": "open"}
+    assert count(pg_database, "items") == 998
+    assert [e.row_values["id"] for e in copies.errors("c")] == ["999"]
+
+
+@pytest.mark.postgres
+def test_error_policy_fails_the_run_past_max_errors(tmp_path: Path, pg_database: str, copy_app: Moonshift) -> None:
+    source = f"sqlite:///{tmp_path / 's.db'}"
+    create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER)")
+    insert(source, "items", ["id", "qty"], [(i, -1 if i % 10 == 0 else 1) for i in range(1, 2001)])
+    create(pg_database, "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0))")
+    apply(copy_app, copy_spec(source, pg_database, batch_size=100, error_policy={"max_errors": 5}))
+    run = run_copy(copy_app)
+    assert run.state is State.FAILED
+    assert "error_policy: 10 bad rows in 100 (max_errors 5" in (run.reason or "")
+
+
+@pytest.mark.postgres
+def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
+    pg_database: str, pg_database_2: str, copy_app: Moonshift
+) -> None:
+    create(pg_database, "CREATE TABLE events (id BIGINT PRIMARY KEY, updated_at TIMESTAMPTZ NOT NULL, v TEXT)")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    insert(pg_database, "events", ["id", "updated_at", "v"], [(i, start + timedelta(seconds=i), f"v{i}") for i in range(1, 20_001)])
+    apply(copy_app, copy_spec(pg_database, pg_database_2, mode="incremental", cursor="updated_at", batch_size=500))
+    boundary = start + timedelta(seconds=20_000)
+    run = copy_app.run_now("c", actor="test")
+    copy_app.start_worker(run.id)
+    _until(lambda: copy_app.get_run(run.id).state is State.RUNNING)
+    # while the pass runs: a row at exactly its upper bound, a newer one, an old row updated
+    insert(pg_database, "events", ["id", "updated_at", "v"], [(20_001, boundary, "at"), (20_002, boundary + timedelta(seconds=1), "after")])
+    conn = connector(pg_database).connect()
+    execute(conn, f"UPDATE events SET v = 'changed', updated_at = '{(boundary + timedelta(seconds=2)).isoformat()}' WHERE id = 3")
+    conn.close()
+    assert _until(lambda: (r := copy_app.get_run(run.id)).state in (State.COMPLETED, State.FAILED) and r).state is State.COMPLETED
+    lag = Copies(copy_app).lag("c")
+    assert lag[0].rows_behind >= 2
+    second = run_copy(copy_app)
+    assert second.state is State.COMPLETED, second.reason
+    columns = ["id", "updated_at", "v"]
+    assert read(pg_database_2, "events", columns) == read(pg_database, "events", columns)
+    assert Copies(copy_app).lag("c")[0].rows_behind == 0
+
+
+@pytest.mark.postgres
+def test_rollback_truncate_and_point_in_time(pg_database: str, pg_database_2: str, copy_app: Moonshift) -> None:
+    create(pg_database, "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
+    insert(pg_database, "t", ["id", "v"], [(i, "new") for i in range(1, 101)])
+    create(pg_database_2, "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
+    insert(pg_database_2, "t", ["id", "v"], [(1000, "old")])
+    apply(copy_app, copy_spec(pg_database, pg_database_2, snapshot=True, target_prep="truncate"))
+    assert run_copy(copy_app).state is State.COMPLETED
+    assert count(pg_database_2, "t") == 100
+    copies = Copies(copy_app)
+    record = copies.rollback("c", strategy="point-in-time", actor="test", reason="bad data")
+    assert record.state == "completed"
+    assert record.tables == [{"table": "t", "rows_before": 100, "rows_after": 1}]
+    assert read(pg_database_2, "t", ["id", "v"]) == [["1000", "old"]]
+    copies.rollback("c", strategy="truncate", actor="test")
+    assert count(pg_database_2, "t") == 0
+    assert [r.strategy for r in copies.rollback_status("c")] == ["truncate", "point-in-time"]
