@@ -1,45 +1,42 @@
 #!/usr/bin/env bash
-# make demo: a command migration applied, run in the foreground, and inspected.
+# make demo: a sample SQLite shop copied to another SQLite file, with progress bars, then
+# counts and checksums of both sides.
 set -euo pipefail
-ms="$(pwd)/.venv/bin/moonshift"
+repo="$(pwd)"
+ms="$repo/.venv/bin/moonshift"
 work="$(mktemp -d -t moonshift-demo.XXXXXX)"
 cd "$work"
-step() { printf '\n\033[1m$ moonshift %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+echo "demo folder: $work"
+step "python scripts/make_shop.py shop.db"
+"$repo/.venv/bin/python" "$repo/scripts/make_shop.py" shop.db --rows 200000
 
 cat > migrations.yaml <<'YAML'
 migrations:
-  - id: nightly-export
-    name: Nightly export
-    description: Exports yesterday's orders (a stand-in for a real job).
-    tags: [demo, nightly]
-    kind: command
-    command:
-      run: |
-        echo "exporting orders for ${MOONSHIFT_MIGRATION_ID}, run ${MOONSHIFT_RUN_ID}"
-        for batch in 1 2 3; do echo "batch $batch: 1000 rows"; sleep 0.3; done
-        echo "done: 3000 rows"
-      env:
-        REGION: "${DEMO_REGION:-eu-west}"
-      timeout: 5m
-YAML
-cat > broken.yaml <<'YAML'
-id: broken
-kind: command
-command:
-  run: echo hi
-  timout: soon
+  - id: shop-copy
+    name: Shop to the reporting copy
+    tags: [demo]
+    kind: copy
+    source: {url: "sqlite:///shop.db", name: shop}
+    target: {url: "sqlite:///reporting.db", name: reporting}
+    copy:
+      tables: "*"
+      batch_size: 10000
+      create_target: if_missing
 YAML
 
-echo "demo folder: $work"
-step validate broken.yaml
-"$ms" validate broken.yaml || echo "(exit code $? : nothing was written)"
-step apply migrations.yaml
+step "moonshift validate migrations.yaml"
+"$ms" validate migrations.yaml
+step "moonshift apply migrations.yaml"
 "$ms" apply migrations.yaml
-step run-now nightly-export --wait
-"$ms" run-now nightly-export --wait
-step runs nightly-export
-"$ms" runs nightly-export
-step logs 1
-"$ms" logs 1
-step history nightly-export
-"$ms" history nightly-export
+step "moonshift plan shop-copy"
+"$ms" plan shop-copy
+step "moonshift run-now shop-copy --wait"
+"$ms" run-now shop-copy --wait
+step "moonshift verify shop-copy"
+"$ms" verify shop-copy
+step "moonshift perf shop-copy"
+"$ms" perf shop-copy
+step "moonshift history shop-copy"
+"$ms" history shop-copy

@@ -64,7 +64,9 @@ def read(url: str, table: str, columns: list[str], key: str = "id") -> list[list
         conn.rollback()
     finally:
         conn.close()
-    return [[comparable(d(v) if d else v) for d, v in zip(decoders, row, strict=True)] for row in rows]
+    return [
+        [comparable(d(v) if d else v) for d, v in zip(decoders, row, strict=True)] for row in rows
+    ]
 
 
 def count(url: str, table: str) -> int:
@@ -85,7 +87,13 @@ def apply(app: Moonshift, spec: dict[str, Any]) -> None:
 
 
 def copy_spec(source: str, target: str, id_: str = "c", **copy: Any) -> dict[str, Any]:
-    return {"id": id_, "kind": "copy", "source": {"url": source}, "target": {"url": target}, "copy": copy}
+    return {
+        "id": id_,
+        "kind": "copy",
+        "source": {"url": source},
+        "target": {"url": target},
+        "copy": copy,
+    }
 
 
 def run_copy(app: Moonshift, migration_id: str = "c") -> RunRecord:

@@ -13,7 +13,17 @@ import pytest
 from moonshift.copies import Copies
 from moonshift.domain.lifecycle import State
 from moonshift.service import Moonshift
-from tests.copy.helpers import apply, connector, copy_spec, count, create, execute, insert, read, run_copy
+from tests.copy.helpers import (
+    apply,
+    connector,
+    copy_spec,
+    count,
+    create,
+    execute,
+    insert,
+    read,
+    run_copy,
+)
 
 SHOP_ROWS = 60_000
 
@@ -49,7 +59,9 @@ def _checkpointed_rows(url: str, table: str = "_moonshift_checkpoints") -> int:
 
 
 def _target_rows(url: str) -> int:
-    return sum(count(url, t) for t in ("customers", "products", "orders", "order_items") if _exists(url, t))
+    return sum(
+        count(url, t) for t in ("customers", "products", "orders", "order_items") if _exists(url, t)
+    )
 
 
 def _exists(url: str, table: str) -> bool:
@@ -64,7 +76,14 @@ def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes
     apply(copy_app, copy_spec(source, target, batch_size=50, parallel=1))
     run = copy_app.run_now("c", actor="test")
     copy_app.start_worker(run.id)
-    _until(lambda: (copy_app.get_run(run.id).progress or {}).get("tables", {}).get("customers", {}).get("rows"))
+    _until(
+        lambda: (
+            (copy_app.get_run(run.id).progress or {})
+            .get("tables", {})
+            .get("customers", {})
+            .get("rows")
+        )
+    )
     copies = Copies(copy_app)
     if immediate:
         copies.stop("c", actor="test", immediate=True)
@@ -86,7 +105,14 @@ def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: M
     apply(copy_app, copy_spec(source, target, batch_size=20, parallel=1))
     run = copy_app.run_now("c", actor="test")
     copy_app.start_worker(run.id)
-    _until(lambda: (copy_app.get_run(run.id).progress or {}).get("tables", {}).get("customers", {}).get("rows"))
+    _until(
+        lambda: (
+            (copy_app.get_run(run.id).progress or {})
+            .get("tables", {})
+            .get("customers", {})
+            .get("rows")
+        )
+    )
     Copies(copy_app).configure("c", {"batch_size": "5000"}, actor="test")
     finished = _until(lambda: (r := copy_app.get_run(run.id)).state is State.COMPLETED and r)
     items = finished.progress["tables"]["order_items"]
@@ -96,12 +122,22 @@ def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: M
 
 
 @pytest.mark.postgres
-def test_bisection_isolates_exactly_the_bad_rows(tmp_path: Path, pg_database: str, copy_app: Moonshift) -> None:
+def test_bisection_isolates_exactly_the_bad_rows(
+    tmp_path: Path, pg_database: str, copy_app: Moonshift
+) -> None:
     source = f"sqlite:///{tmp_path / 's.db'}"
     create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, secret TEXT)")
     bad = {7, 500, 999}
-    insert(source, "items", ["id", "qty", "secret"], [(i, -i if i in bad else i, f"s{i}") for i in range(1, 1001)])
-    create(pg_database, "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0), secret TEXT)")
+    insert(
+        source,
+        "items",
+        ["id", "qty", "secret"],
+        [(i, -i if i in bad else i, f"s{i}") for i in range(1, 1001)],
+    )
+    create(
+        pg_database,
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0), secret TEXT)",
+    )
     apply(copy_app, copy_spec(source, pg_database, batch_size=128, redact=["secret"]))
     run = run_copy(copy_app)
     assert run.state is State.COMPLETED, run.reason
@@ -122,7 +158,9 @@ def test_bisection_isolates_exactly_the_bad_rows(tmp_path: Path, pg_database: st
 
 
 @pytest.mark.postgres
-def test_error_policy_fails_the_run_past_max_errors(tmp_path: Path, pg_database: str, copy_app: Moonshift) -> None:
+def test_error_policy_fails_the_run_past_max_errors(
+    tmp_path: Path, pg_database: str, copy_app: Moonshift
+) -> None:
     source = f"sqlite:///{tmp_path / 's.db'}"
     create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER)")
     insert(source, "items", ["id", "qty"], [(i, -1 if i % 10 == 0 else 1) for i in range(1, 2001)])
@@ -137,20 +175,46 @@ def test_error_policy_fails_the_run_past_max_errors(tmp_path: Path, pg_database:
 def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
     pg_database: str, pg_database_2: str, copy_app: Moonshift
 ) -> None:
-    create(pg_database, "CREATE TABLE events (id BIGINT PRIMARY KEY, updated_at TIMESTAMPTZ NOT NULL, v TEXT)")
+    create(
+        pg_database,
+        "CREATE TABLE events (id BIGINT PRIMARY KEY, updated_at TIMESTAMPTZ NOT NULL, v TEXT)",
+    )
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    insert(pg_database, "events", ["id", "updated_at", "v"], [(i, start + timedelta(seconds=i), f"v{i}") for i in range(1, 20_001)])
-    apply(copy_app, copy_spec(pg_database, pg_database_2, mode="incremental", cursor="updated_at", batch_size=500))
+    insert(
+        pg_database,
+        "events",
+        ["id", "updated_at", "v"],
+        [(i, start + timedelta(seconds=i), f"v{i}") for i in range(1, 20_001)],
+    )
+    apply(
+        copy_app,
+        copy_spec(
+            pg_database, pg_database_2, mode="incremental", cursor="updated_at", batch_size=500
+        ),
+    )
     boundary = start + timedelta(seconds=20_000)
     run = copy_app.run_now("c", actor="test")
     copy_app.start_worker(run.id)
     _until(lambda: copy_app.get_run(run.id).state is State.RUNNING)
     # while the pass runs: a row at exactly its upper bound, a newer one, an old row updated
-    insert(pg_database, "events", ["id", "updated_at", "v"], [(20_001, boundary, "at"), (20_002, boundary + timedelta(seconds=1), "after")])
+    insert(
+        pg_database,
+        "events",
+        ["id", "updated_at", "v"],
+        [(20_001, boundary, "at"), (20_002, boundary + timedelta(seconds=1), "after")],
+    )
     conn = connector(pg_database).connect()
-    execute(conn, f"UPDATE events SET v = 'changed', updated_at = '{(boundary + timedelta(seconds=2)).isoformat()}' WHERE id = 3")
+    execute(
+        conn,
+        f"UPDATE events SET v = 'changed', updated_at = '{(boundary + timedelta(seconds=2)).isoformat()}' WHERE id = 3",
+    )
     conn.close()
-    assert _until(lambda: (r := copy_app.get_run(run.id)).state in (State.COMPLETED, State.FAILED) and r).state is State.COMPLETED
+    assert (
+        _until(
+            lambda: (r := copy_app.get_run(run.id)).state in (State.COMPLETED, State.FAILED) and r
+        ).state
+        is State.COMPLETED
+    )
     lag = Copies(copy_app).lag("c")
     assert lag[0].rows_behind >= 2
     second = run_copy(copy_app)
@@ -161,7 +225,9 @@ def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
 
 
 @pytest.mark.postgres
-def test_rollback_truncate_and_point_in_time(pg_database: str, pg_database_2: str, copy_app: Moonshift) -> None:
+def test_rollback_truncate_and_point_in_time(
+    pg_database: str, pg_database_2: str, copy_app: Moonshift
+) -> None:
     create(pg_database, "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
     insert(pg_database, "t", ["id", "v"], [(i, "new") for i in range(1, 101)])
     create(pg_database_2, "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")

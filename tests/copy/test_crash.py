@@ -62,12 +62,17 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
                 killed.add(run.worker_pid)
                 kills += 1
             time.sleep(0.02)
-        while app.get_run(run_id).state not in (State.COMPLETED, State.FAILED) and time.monotonic() < deadline:
+        while (
+            app.get_run(run_id).state not in (State.COMPLETED, State.FAILED)
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         run = app.get_run(run_id)
         assert run.state is State.COMPLETED, run.reason
         assert kills == KILLS, f"the copy finished after {kills} kills"
-        takeovers = [e for e in app.history("big", limit=1000) if (e.reason or "").startswith("taken over")]
+        takeovers = [
+            e for e in app.history("big", limit=1000) if (e.reason or "").startswith("taken over")
+        ]
         assert len(takeovers) >= KILLS
         assert count(pg_database_2, "big") == ROWS
         assert all(check.matches for check in Copies(app).verify("big"))

@@ -4,7 +4,7 @@ lossy mappings are refused (or warned about, when allowed) before any row moves.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -93,13 +93,19 @@ def test_lossy_mappings_are_refused_before_any_row_moves(
 ) -> None:
     create(pg_database, "CREATE TABLE money (id BIGINT PRIMARY KEY, amount NUMERIC, n BIGINT)")
     insert(pg_database, "money", ["id", "amount", "n"], [(1, Decimal("1.5"), 7)])
-    create(mariadb_database, "CREATE TABLE money (id BIGINT PRIMARY KEY, amount DECIMAL(65,30), n INT)")
+    create(
+        mariadb_database, "CREATE TABLE money (id BIGINT PRIMARY KEY, amount DECIMAL(65,30), n INT)"
+    )
     apply(copy_app, copy_spec(pg_database, mariadb_database))
     run = run_copy(copy_app)
     assert run.state is State.FAILED
     assert "nothing was written" in (run.reason or "")
-    assert "money.amount: lossy numeric -> decimal(65,30): narrowing: an unbounded NUMERIC" in (run.reason or "")
-    assert "money.n: lossy bigint -> int(11): narrowing: a 64-bit integer into a 32-bit one" in (run.reason or "")
+    assert "money.amount: lossy numeric -> decimal(65,30): narrowing: an unbounded NUMERIC" in (
+        run.reason or ""
+    )
+    assert "money.n: lossy bigint -> int(11): narrowing: a 64-bit integer into a 32-bit one" in (
+        run.reason or ""
+    )
     assert count(mariadb_database, "money") == 0
 
     apply(copy_app, copy_spec(pg_database, mariadb_database, allow_lossy=["money.amount", "n"]))
@@ -111,7 +117,9 @@ def test_lossy_mappings_are_refused_before_any_row_moves(
 
 
 @pytest.mark.mariadb
-def test_unsigned_and_zero_dates_from_mariadb(mariadb_database: str, tmp_path: Path, copy_app: Moonshift) -> None:
+def test_unsigned_and_zero_dates_from_mariadb(
+    mariadb_database: str, tmp_path: Path, copy_app: Moonshift
+) -> None:
     from tests.copy.helpers import connector, execute
 
     conn = connector(mariadb_database).connect()

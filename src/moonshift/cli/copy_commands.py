@@ -126,8 +126,8 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
                 c.table,
                 f"{c.source_rows:,}",
                 f"{c.target_rows:,}",
-                c.source_checksum,
-                c.target_checksum,
+                c.source_checksum[:16],
+                c.target_checksum[:16],
                 mark,
             )
         o.out.print(grid)
@@ -511,7 +511,8 @@ def _print_rollback(records: list[Any], as_json: bool) -> None:
         return
     for r in records:
         o.out.print(
-            f"rollback {r.id} ({r.strategy}) {r.state} at {o.when(r.ended_at or r.started_at)} by {r.created_by}"
+            f"rollback {r.id} ({r.strategy}) {r.state} "
+            f"at {o.when(r.ended_at or r.started_at)} by {r.created_by}"
         )
         for t in r.tables:
             o.out.print(

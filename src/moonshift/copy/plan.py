@@ -159,7 +159,8 @@ class Planner:
             self._check_types(name, src_name, s, d)
         zero = self._zero_dates(conn, table.name, src_cols, src_types)
         converters = tuple(
-            self._converter(s, d, c in zero) for c, s, d in zip(src_cols, src_types, dst_types, strict=True)
+            self._converter(s, d, c in zero)
+            for c, s, d in zip(src_cols, src_types, dst_types, strict=True)
         )
         binary = self.source.capabilities.binary_copy and self.target.capabilities.binary_copy
         casts = tuple(
@@ -185,7 +186,9 @@ class Planner:
             first_key_is_int=first is not None and first.family is Family.INT,
         )
 
-    def _converter(self, src: SqlType | None, dst: SqlType | None, zero_dates: bool) -> Convert | None:
+    def _converter(
+        self, src: SqlType | None, dst: SqlType | None, zero_dates: bool
+    ) -> Convert | None:
         """Between two engines: decode the source's value, encode it for the target. Within
         one engine values pass as they are (psycopg's parsed JSON needs wrapping back)."""
         if self.source.engine == self.target.engine:
@@ -193,7 +196,9 @@ class Planner:
                 return encoder(self.target.engine, dst)
             return None
         blank_zero = (lambda v: None if v == "0000-00-00" else v) if zero_dates else None
-        return converter([blank_zero, decoder(self.source.engine, src), encoder(self.target.engine, dst)])
+        return converter(
+            [blank_zero, decoder(self.source.engine, src), encoder(self.target.engine, dst)]
+        )
 
     def _parse(self, connector: SqlConnector, table: Table, column: str) -> SqlType | None:
         try:

@@ -1,0 +1,167 @@
+"""Copy throughput against the physical limit, measured in the same run.
+
+PostgreSQL to PostgreSQL: moonshift's checkpointed copy (COPY BINARY in key-range batches,
+each committed with its checkpoint) beside a raw pipe between two psql processes,
+``COPY ... TO STDOUT (FORMAT binary) | COPY ... FROM STDIN (FORMAT binary)``, into the same
+kind of table. Prints the ratio (goal: at least 0.8) and moonshift's peak memory. Then rows
+per second for MariaDB to PostgreSQL and SQLite to SQLite.
+
+    .venv/bin/python bench/copy.py [--rows 5000000] [--cross-rows 500000]
+"""
+
+from __future__ import annotations
+
+import sys
+
+# This file is named copy.py: keep its folder off the path so the standard library's copy
+# module is the one every other module imports.
+sys.path[:] = [p for p in sys.path if p != __import__("os").path.dirname(__file__)]
+
+import argparse
+import resource
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pymysql
+
+from moonshift.domain.lifecycle import State
+from moonshift.domain.spec import MigrationSpec
+from moonshift.service import Moonshift, Settings
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+DDL = "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), note TEXT)"
+FILL = "INSERT INTO big SELECT g, g % 97, (g % 100000) / 7.0, md5(g::text) FROM generate_series(1, {n}) g"
+
+
+def pg_db(name: str, *, fill: int = 0) -> str:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    if fill:
+        with psycopg.connect(f"{PG}/{name}") as conn:
+            conn.execute(DDL)
+            conn.execute(FILL.format(n=fill))
+            conn.execute("ANALYZE big")
+    return f"{PG}/{name}"
+
+
+def drop(*names: str) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+        for name in names:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def psql_pipe(source: str, target: str) -> float:
+    with psycopg.connect(target) as conn:
+        conn.execute(DDL)
+    started = time.perf_counter()
+    out = subprocess.Popen(
+        ["psql", "-qX", source, "-c", "COPY big TO STDOUT (FORMAT binary)"], stdout=subprocess.PIPE
+    )
+    into = subprocess.run(
+        ["psql", "-qX", target, "-c", "COPY big FROM STDIN (FORMAT binary)"],
+        stdin=out.stdout,
+        check=True,
+    )
+    assert out.wait() == 0 and into.returncode == 0
+    return time.perf_counter() - started
+
+
+def moonshift_copy(source: str, target: str, home: Path, mid: str, **copy: object) -> float:
+    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home))
+    spec = {
+        "id": mid,
+        "kind": "copy",
+        "source": {"url": source},
+        "target": {"url": target},
+        "copy": copy,
+    }
+    app.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
+    run = app.run_now(mid, actor="bench")
+    started = time.perf_counter()
+    run = app.execute_run(run.id)
+    took = time.perf_counter() - started
+    app.close()
+    assert run.state is State.COMPLETED, run.reason
+    return took
+
+
+def mariadb_source(rows: int) -> str:
+    name = f"msbench_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(f"USE {name}")
+        cur.execute(
+            "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), note TEXT)"
+        )
+        step = 50_000
+        for start in range(0, rows, step):
+            values = ",".join(
+                f"({i},{i % 97},{(i % 100000) / 7:.2f},'{uuid.UUID(int=i).hex}')"
+                for i in range(start + 1, min(rows, start + step) + 1)
+            )
+            cur.execute(f"INSERT INTO big VALUES {values}")
+    conn.close()
+    return f"mysql://root@127.0.0.1:3306/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=5_000_000, help="rows for PostgreSQL to PostgreSQL"
+    )
+    parser.add_argument("--cross-rows", type=int, default=500_000, help="rows for the other pairs")
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:6]
+    src, pipe_db, ours_db = f"msb_src_{tag}", f"msb_pipe_{tag}", f"msb_ours_{tag}"
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        try:
+            source = pg_db(src, fill=args.rows)
+            pipe_s = psql_pipe(source, pg_db(pipe_db))
+            ours_s = moonshift_copy(
+                source, pg_db(ours_db), home, "pg", batch_size=50_000, parallel=2
+            )
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"PostgreSQL -> PostgreSQL, {args.rows:,} rows")
+            print(f"  psql binary pipe : {pipe_s:6.2f} s  {args.rows / pipe_s:12,.0f} rows/s")
+            print(f"  moonshift        : {ours_s:6.2f} s  {args.rows / ours_s:12,.0f} rows/s")
+            print(f"  ratio (moonshift rate / pipe rate): {pipe_s / ours_s:.2f}   (goal >= 0.8)")
+            print(f"  moonshift peak memory (this process, RSS): {peak_mb:,.0f} MiB")
+        finally:
+            drop(src, pipe_db, ours_db)
+        n = args.cross_rows
+        my = mariadb_source(n)
+        target = pg_db(f"msb_x_{tag}")
+        try:
+            took = moonshift_copy(my, target, home, "my-pg", batch_size=20_000)
+            print(f"MariaDB -> PostgreSQL, {n:,} rows: {took:.2f} s, {n / took:,.0f} rows/s")
+        finally:
+            drop(f"msb_x_{tag}")
+            conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+            conn.cursor().execute(f"DROP DATABASE {my.rsplit('/', 1)[1]}")
+            conn.close()
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from scripts.make_shop import build
+
+        counts = build(home / "shop.db", n)
+        total = sum(counts.values())
+        took = moonshift_copy(
+            f"sqlite:///{home / 'shop.db'}",
+            f"sqlite:///{home / 'copy.db'}",
+            home,
+            "sq",
+            batch_size=20_000,
+        )
+        print(f"SQLite -> SQLite (shop, {total:,} rows): {took:.2f} s, {total / took:,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()
