@@ -300,7 +300,8 @@ def _said(run: Any, as_json: bool, what: str) -> None:
 
 
 @cli.group(cls=ErrorsGroup)
-def errors() -> None:
+@json_option
+def errors(as_json: bool) -> None:
     """The error queue: rows the target refused, set aside with the database's message.
 
     \b
@@ -457,7 +458,8 @@ def lag(app: Moonshift, migration_id: str, as_json: bool) -> None:
 
 
 @cli.group(cls=RollbackGroup)
-def rollback() -> None:
+@json_option
+def rollback(as_json: bool) -> None:
     """Undo a copy in the target: truncate its tables, or restore them from the snapshot.
 
     \b
