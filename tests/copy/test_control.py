@@ -165,7 +165,10 @@ def test_error_policy_fails_the_run_past_max_errors(
     create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER)")
     insert(source, "items", ["id", "qty"], [(i, -1 if i % 10 == 0 else 1) for i in range(1, 2001)])
     create(pg_database, "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0))")
-    apply(copy_app, copy_spec(source, pg_database, batch_size=100, error_policy={"max_errors": 5}))
+    apply(
+        copy_app,
+        copy_spec(source, pg_database, batch_size=100, parallel=1, error_policy={"max_errors": 5}),
+    )
     run = run_copy(copy_app)
     assert run.state is State.FAILED
     assert "error_policy: 10 bad rows in 100 (max_errors 5" in (run.reason or "")

@@ -257,6 +257,7 @@ class RangeCopier:
             conn,
             self.plan.target,
             job.state.range_id,
+            keys.encode(after),
             keys.encode(batch.last),
             written,
             batch.final,

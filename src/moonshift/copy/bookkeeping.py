@@ -21,6 +21,10 @@ FOREIGN_KEYS = ("*", -3)
 WATERMARK_COPY = 0
 
 
+class CheckpointMoved(Exception):
+    """Another worker committed this range's next batch first."""
+
+
 @dataclass(frozen=True)
 class RangeState:
     table: str
@@ -46,7 +50,7 @@ class Bookkeeping:
         self._update = (
             f"UPDATE {self.q} SET last_key = {p}, rows_done = rows_done + {p}, done = {p}, "
             f"updated_at = {p} WHERE migration_id = {p} AND copy_id = {p} AND table_name = {p} "
-            f"AND range_id = {p}"
+            f"AND range_id = {p} AND done = 0 AND "
         )
 
     def ensure(self, conn: Any) -> None:
@@ -116,13 +120,36 @@ class Bookkeeping:
         conn.cursor().executemany(sql, rows)
 
     def advance(
-        self, conn: Any, table: str, range_id: int, last_key: str | None, rows: int, done: bool
+        self,
+        conn: Any,
+        table: str,
+        range_id: int,
+        start: str | None,
+        last_key: str | None,
+        rows: int,
+        done: bool,
     ) -> None:
-        """Move a range's checkpoint, inside the batch's own transaction."""
-        conn.cursor().execute(
-            self._update,
-            (last_key, rows, int(done), _now(), self.migration_id, self.copy_id, table, range_id),
-        )
+        """Move a range's checkpoint from ``start`` to ``last_key``, inside the batch's own
+        transaction. Only from ``start``: a worker that lost the range to another (a lease
+        that expired under it) finds the checkpoint moved, and its batch is rolled back."""
+        p = self.target.placeholder
+        params = [
+            last_key,
+            rows,
+            int(done),
+            _now(),
+            self.migration_id,
+            self.copy_id,
+            table,
+            range_id,
+        ]
+        fence = "last_key IS NULL" if start is None else f"last_key = {p}"
+        cursor = conn.cursor()
+        cursor.execute(self._update + fence, [*params, *([] if start is None else [start])])
+        if cursor.rowcount != 1:
+            raise CheckpointMoved(
+                f"{table} range {range_id}: its checkpoint moved under this worker"
+            )
 
     def forget_other_copies(self, conn: Any) -> None:
         p = self.target.placeholder

@@ -7,7 +7,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,15 +28,18 @@ from moonshift.copy.bookkeeping import (
     FOREIGN_KEYS,
     PREPARED,
     Bookkeeping,
+    CheckpointMoved,
     RangeState,
 )
 from moonshift.copy.plan import CopyPlan, TablePlan
 from moonshift.copy.progress import Progress
 from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
+from moonshift.jobs.base import OWNERSHIP_LOST
 
 log = logging.getLogger("moonshift.copy")
 POLL_SECONDS = 0.2
+KEEPALIVE_SECONDS = 1.0
 RATE_SAMPLE_ROWS = 1000  # error rates are judged once this many rows were seen
 
 
@@ -58,6 +62,7 @@ class Controls:
     settings: Callable[[], dict[str, Any]]
     record_bad_rows: Callable[[list[BadRow]], None]
     report: Callable[[dict[str, Any]], None]
+    heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
 
 
 @dataclass
@@ -104,7 +109,8 @@ class CopyRunner:
             self.book.ensure(conn)
             states = self.book.load(conn)
             if PREPARED not in states:
-                states = self.prepare(conn)
+                with self._keepalive():
+                    states = self.prepare(conn)
             watermarks = self.book.watermarks(conn)
         finally:
             conn.close()
@@ -237,6 +243,24 @@ class CopyRunner:
         finally:
             conn.close()
 
+    @contextmanager
+    def _keepalive(self) -> Iterator[None]:
+        """Heartbeat from a thread while one long statement (a truncate, a snapshot, a
+        foreign key check) holds the copy's own thread."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(KEEPALIVE_SECONDS):
+                self.controls.heartbeat()
+
+        thread = threading.Thread(target=beat, name="moonshift-keepalive", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def _after_load(self, states: dict[tuple[str, int], RangeState]) -> None:
         if not self.plan.foreign_keys or FOREIGN_KEYS in states:
             return
@@ -244,8 +268,9 @@ class CopyRunner:
         try:
             self.target.begin(conn)
             cursor = conn.cursor()
-            for statement in self.plan.foreign_keys:
-                cursor.execute(statement)
+            with self._keepalive():
+                for statement in self.plan.foreign_keys:
+                    cursor.execute(statement)
             self.book.mark(conn, FOREIGN_KEYS)
             conn.commit()
         finally:
@@ -364,6 +389,11 @@ class CopyRunner:
                     written = copier.write(tgt, batch, after)
                 except (Aborted, SideError):
                     raise
+                except CheckpointMoved:
+                    _rollback(tgt)
+                    self._stop_reason = OWNERSHIP_LOST
+                    self.flags.stop.set()
+                    return
                 except Exception as exc:
                     _rollback(tgt)
                     raise SideError("target", exc, self.target.is_transient(exc)) from exc

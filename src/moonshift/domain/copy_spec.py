@@ -98,7 +98,7 @@ class TableSpec(SpecModel):
 
 
 class CopySpec(SpecModel):
-    tables: tuple[TableSpec, ...] | str = "*"
+    tables: tuple[TableSpec, ...] | None = None  # None ("*" in a spec): every table
     exclude: tuple[str, ...] = ()
     batch_size: int = Field(default=50_000, ge=1, le=10_000_000)
     parallel: int = Field(default=2, ge=1, le=64)
@@ -121,7 +121,9 @@ class CopySpec(SpecModel):
     @field_validator("tables", mode="before")
     @classmethod
     def _tables(cls, value: Any) -> Any:
-        if isinstance(value, str) and value != "*":
+        if value == "*":
+            return None
+        if isinstance(value, str):
             raise ValueError('must be "*" (every table) or a list of tables')
         if isinstance(value, list) and not value:
             raise ValueError('must list at least one table, or be "*"')
@@ -155,7 +157,7 @@ class CopySpec(SpecModel):
             )
         if self.cursor and self.mode is Mode.FULL:
             raise FieldProblem("copy.cursor", "is only used when mode is incremental")
-        if isinstance(self.tables, tuple):
+        if self.tables is not None:
             seen: set[str] = set()
             for index, table in enumerate(self.tables):
                 if table.target_name in seen:
@@ -169,7 +171,7 @@ class CopySpec(SpecModel):
         """The tables to copy, given the source's table names (``*``: all but excluded)."""
         chosen = (
             [TableSpec(source=name) for name in sorted(available)]
-            if isinstance(self.tables, str)
+            if self.tables is None
             else list(self.tables)
         )
         return [t for t in chosen if t.source not in self.exclude]

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# The stop reason of a job whose run another worker owns now: nothing more is recorded.
+OWNERSHIP_LOST = "lease lost"
+
 
 class JobError(Exception):
     """The job cannot run as specified (a terminal error): the run fails with this reason."""
@@ -45,6 +48,8 @@ class JobContext:
     overrides: Callable[[], dict[str, Any]] = field(default=lambda: {})
     # Where the job reports its progress (kept on the run, throttled).
     report: Callable[[dict[str, Any]], None] = field(default=lambda _p: None)
+    # Renews the run's lease; for a job busy in one long step (any thread may call it).
+    heartbeat: Callable[[], None] = field(default=lambda: None)
 
 
 class Job(Protocol):

@@ -20,9 +20,8 @@ from moonshift.errors import InputError
 from moonshift.jobs.base import JobContext, JobError, JobOutcome
 
 log = logging.getLogger("moonshift.copy")
-# A copy paused because a database was unreachable tries again after this long.
-UNAVAILABLE_RETRY = timedelta(seconds=30)
 REDACTED = "***"
+MAX_UNAVAILABLE_WAIT = timedelta(minutes=5)
 
 
 def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connector, Connector]:
@@ -67,10 +66,10 @@ class CopyJob:
         self.record_errors = record_errors
         self.now = now
         self.plan: CopyPlan | None = None
+        self.unavailable: str | None = None
 
     def prepare(self) -> None:
         self.source, self.target = connectors(self.spec, self.environ)
-        self.unavailable: str | None = None
         for side, connector in (("source", self.source), ("target", self.target)):
             try:
                 connector.connect().close()
@@ -83,7 +82,7 @@ class CopyJob:
 
     def run(self, ctx: JobContext) -> JobOutcome:
         if self.unavailable:
-            return JobOutcome(pause=self.unavailable, resume_at=self.now() + UNAVAILABLE_RETRY)
+            return JobOutcome(pause=self.unavailable, resume_at=self._retry_at())
         assert self.plan is not None
         controls = Controls(
             should_stop=ctx.should_stop,
@@ -91,6 +90,7 @@ class CopyJob:
             settings=ctx.overrides,
             record_bad_rows=self._queue,
             report=ctx.report,
+            heartbeat=ctx.heartbeat,
         )
         runner = CopyRunner(
             self.spec.copy_spec,
@@ -103,13 +103,20 @@ class CopyJob:
         )
         result = runner.run()
         if result.pause:
-            resume = self.now() + UNAVAILABLE_RETRY if "unavailable" in result.pause else None
+            resume = self._retry_at() if "unavailable" in result.pause else None
             return JobOutcome(pause=result.pause, resume_at=resume)
         if result.failure:
             return JobOutcome(failure=result.failure)
         if result.stopped:
             return JobOutcome(stopped=result.stopped)
         return JobOutcome()
+
+    def _retry_at(self) -> datetime:
+        """A copy paused for an unreachable database is tried again after the backoff its
+        retries would have reached next (capped): the resume is the connection test."""
+        copy = self.spec.copy_spec
+        wait: timedelta = min(copy.retry_backoff * 2**copy.max_retries, MAX_UNAVAILABLE_WAIT)
+        return self.now() + wait
 
     def _queue(self, rows: list[BadRow]) -> None:
         self.record_errors(self.run_id, [self._entry(row) for row in rows])

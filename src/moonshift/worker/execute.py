@@ -18,7 +18,7 @@ from typing import Any
 from moonshift.clock import Clock
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.jobs.base import Job, JobContext, JobError, JobOutcome
+from moonshift.jobs.base import OWNERSHIP_LOST, Job, JobContext, JobError, JobOutcome
 from moonshift.jobs.command import CommandJob
 from moonshift.jobs.copy import CopyJob
 from moonshift.jobs.steps import StepsJob
@@ -32,7 +32,7 @@ STATE_CHECK_SECONDS = 0.5
 PROGRESS_SECONDS = 1.0
 # How long a worker's claim on a run lasts without a heartbeat; tests shorten it.
 LEASE = timedelta(seconds=float(os.environ.get("MOONSHIFT_LEASE_SECONDS", "15")))
-LEASE_LOST = "lease lost"
+LEASE_LOST = OWNERSHIP_LOST
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
         control=supervisor.control,
         overrides=supervisor.overrides,
         report=supervisor.report,
+        heartbeat=supervisor.heartbeat,
     )
     try:
         outcome = job.run(job_ctx)
@@ -127,7 +128,7 @@ def execute_run(ctx: WorkerContext, run_id: int) -> RunRecord:
         outcome = JobOutcome(failure=f"internal error: {exc!r}")
     finally:
         supervisor.flush()
-    if supervisor.lost:
+    if supervisor.lost or outcome.stopped == OWNERSHIP_LOST:
         return ctx.store.get_run(run.id)  # another worker owns it now: write nothing
     return finish_run(ctx, run.id, outcome, job.can_pause, spec)
 
@@ -270,16 +271,23 @@ class _Supervisor:
         self._progress: dict[str, Any] | None = None
         self._reported = 0.0
 
-    def should_stop(self) -> str | None:
+    def heartbeat(self) -> None:
+        """Renew the lease when a beat is due; notes when another worker has the run."""
         now = time.monotonic()
-        if now - self._beat >= HEARTBEAT_SECONDS:
-            self._beat = now
-            instant = self.ctx.clock.now()
-            if not self.ctx.store.renew_lease(
-                self.run_id, owner=self.owner, lease_until=instant + LEASE, now=instant
-            ):
-                self.lost = True
-                return LEASE_LOST
+        if now - self._beat < HEARTBEAT_SECONDS:
+            return
+        self._beat = now
+        instant = self.ctx.clock.now()
+        if not self.ctx.store.renew_lease(
+            self.run_id, owner=self.owner, lease_until=instant + LEASE, now=instant
+        ):
+            self.lost = True
+
+    def should_stop(self) -> str | None:
+        self.heartbeat()
+        if self.lost:
+            return LEASE_LOST
+        now = time.monotonic()
         if now - self._checked < STATE_CHECK_SECONDS:
             return None
         self._checked = now

@@ -1,0 +1,97 @@
+"""Unavailable source or target: transient failures are retried from the checkpoint; past
+max_retries the run pauses as source_unavailable, and goes on once the source answers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from moonshift.copies import Copies
+from moonshift.domain.lifecycle import State
+from moonshift.service import Moonshift
+from tests.copy.helpers import apply, connector, copy_spec, count, execute, run_copy
+from tests.copy.proxy import Proxy
+
+pytestmark = pytest.mark.postgres
+ROWS = 200_000
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    found = Proxy(5432)
+    found.start()
+    yield found
+    found.stop()
+
+
+def _source(pg_database: str, proxy: Proxy) -> str:
+    conn = connector(pg_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)",
+        f"INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {ROWS}) g",
+    )
+    conn.close()
+    return pg_database.replace(":5432/", f":{proxy.port}/")
+
+
+def _when_copying(app: Moonshift, action: object) -> threading.Thread:
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            runs = app.store.list_runs("c", limit=1)
+            progress = (runs[0].progress or {}) if runs else {}
+            if progress.get("tables", {}).get("t", {}).get("rows", 0) > 0:
+                action()  # type: ignore[operator]
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_lost_connection_is_retried_from_the_checkpoint(
+    pg_database: str, pg_database_2: str, proxy: Proxy, copy_app: Moonshift
+) -> None:
+    source = _source(pg_database, proxy)
+    apply(
+        copy_app,
+        copy_spec(source, pg_database_2, batch_size=2000, parallel=1, retry_backoff="0.1s"),
+    )
+    watcher = _when_copying(copy_app, proxy.cut)
+    run = run_copy(copy_app)
+    watcher.join()
+    assert run.state is State.COMPLETED, run.reason
+    assert count(pg_database_2, "t") == ROWS
+    assert all(c.matches for c in Copies(copy_app).verify("c"))
+
+
+def test_past_max_retries_the_run_pauses_as_source_unavailable_then_resumes(
+    pg_database: str, pg_database_2: str, proxy: Proxy, copy_app: Moonshift
+) -> None:
+    source = _source(pg_database, proxy)
+    apply(
+        copy_app,
+        copy_spec(
+            source, pg_database_2, batch_size=2000, parallel=1, max_retries=2, retry_backoff="0.05s"
+        ),
+    )
+    watcher = _when_copying(copy_app, proxy.stop)
+    run = run_copy(copy_app)
+    watcher.join()
+    assert run.state is State.PAUSED
+    assert (run.reason or "").startswith("source_unavailable: ")
+    assert run.not_before is not None and run.not_before > run.updated_at  # tries again later
+    done = count(pg_database_2, "t")
+    assert 0 < done < ROWS
+    # still down: the retry finds it so, and pauses again without writing
+    assert copy_app.execute_run(run.id).state is State.PAUSED
+    assert count(pg_database_2, "t") == done
+    proxy.start()
+    finished = copy_app.execute_run(run.id)
+    assert finished.state is State.COMPLETED, finished.reason
+    assert all(c.matches for c in Copies(copy_app).verify("c"))
