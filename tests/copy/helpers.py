@@ -69,17 +69,20 @@ def read(url: str, table: str, columns: list[str], key: str = "id") -> list[list
     ]
 
 
-def count(url: str, table: str) -> int:
-    c = connector(url)
-    conn = c.connect()
+def scalar(url: str, sql: str) -> Any:
+    conn = connector(url).connect()
     try:
         cursor = conn.cursor()
-        cursor.execute(f"SELECT COUNT(*) FROM {c.quote(table)}")
-        (n,) = cursor.fetchone()
+        cursor.execute(sql)
+        (value,) = cursor.fetchone()
         conn.rollback()
-        return int(n)
+        return value
     finally:
         conn.close()
+
+
+def count(url: str, table: str) -> int:
+    return int(scalar(url, f"SELECT COUNT(*) FROM {connector(url).quote(table)}"))
 
 
 def apply(app: Moonshift, spec: dict[str, Any]) -> None:

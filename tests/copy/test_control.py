@@ -3,10 +3,8 @@ always holds exactly what its checkpoints say, and in the end exactly the source
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,7 +21,9 @@ from tests.copy.helpers import (
     insert,
     read,
     run_copy,
+    scalar,
 )
+from tests.scheduler.test_daemon import until
 
 SHOP_ROWS = 60_000
 
@@ -35,27 +35,27 @@ def _shop(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shop.db'}"
 
 
-def _until(check: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def _checkpointed_rows(url: str) -> int:
+    return int(
+        scalar(
+            url,
+            "SELECT COALESCE(SUM(rows_done), 0) FROM _moonshift_checkpoints WHERE range_id >= 0",
+        )
+    )
 
 
-def _checkpointed_rows(url: str, table: str = "_moonshift_checkpoints") -> int:
-    c = connector(url)
-    conn = c.connect()
-    try:
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT COALESCE(SUM(rows_done), 0) FROM {table} WHERE range_id >= 0")
-        (n,) = cursor.fetchone()
-        conn.rollback()
-        return int(n)
-    finally:
-        conn.close()
+def _rows_of(app: Moonshift, run_id: int, table: str) -> int:
+    return int((app.get_run(run_id).progress or {}).get("tables", {}).get(table, {}).get("rows", 0))
+
+
+def _start(app: Moonshift, tmp_path: Path, batch_size: int) -> tuple[int, str]:
+    """A shop copy started in a background worker, once its first rows are in."""
+    source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
+    apply(app, copy_spec(source, target, batch_size=batch_size, parallel=1))
+    run = app.run_now("c", actor="test")
+    app.start_worker(run.id)
+    until(lambda: _rows_of(app, run.id, "customers"), 60)
+    return run.id, target
 
 
 def _target_rows(url: str) -> int:
@@ -72,49 +72,27 @@ def _exists(url: str, table: str) -> bool:
 def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes(
     tmp_path: Path, copy_app: Moonshift, immediate: bool
 ) -> None:
-    source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
-    apply(copy_app, copy_spec(source, target, batch_size=50, parallel=1))
-    run = copy_app.run_now("c", actor="test")
-    copy_app.start_worker(run.id)
-    _until(
-        lambda: (
-            (copy_app.get_run(run.id).progress or {})
-            .get("tables", {})
-            .get("customers", {})
-            .get("rows")
-        )
-    )
+    run_id, target = _start(copy_app, tmp_path, 50)
     copies = Copies(copy_app)
     if immediate:
         copies.stop("c", actor="test", immediate=True)
     else:
         copies.pause("c", actor="test")
-    paused = _until(lambda: (r := copy_app.get_run(run.id)).state is State.PAUSED and r)
+    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r)
     assert paused.not_before is None  # an operator's pause waits for resume
     done = _target_rows(target)
     assert 0 < done < SHOP_ROWS
     assert done == _checkpointed_rows(target)  # nothing partial, nothing lost
     copies.resume("c", actor="test")
-    finished = copy_app.execute_run(run.id)
+    finished = copy_app.execute_run(run_id)
     assert finished.state is State.COMPLETED, finished.reason
     assert all(c.matches for c in copies.verify("c"))
 
 
 def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: Moonshift) -> None:
-    source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
-    apply(copy_app, copy_spec(source, target, batch_size=20, parallel=1))
-    run = copy_app.run_now("c", actor="test")
-    copy_app.start_worker(run.id)
-    _until(
-        lambda: (
-            (copy_app.get_run(run.id).progress or {})
-            .get("tables", {})
-            .get("customers", {})
-            .get("rows")
-        )
-    )
+    run_id, _target = _start(copy_app, tmp_path, 20)
     Copies(copy_app).configure("c", {"batch_size": "5000"}, actor="test")
-    finished = _until(lambda: (r := copy_app.get_run(run.id)).state is State.COMPLETED and r)
+    finished = until(lambda: (r := copy_app.get_run(run_id)).state is State.COMPLETED and r)
     items = finished.progress["tables"]["order_items"]
     assert items["batches"] < items["rows"] / 20  # it took the larger batches
     with pytest.raises(Exception, match="batch_size: must be a whole number from 1 to 10000000"):
@@ -198,7 +176,7 @@ def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
     boundary = start + timedelta(seconds=20_000)
     run = copy_app.run_now("c", actor="test")
     copy_app.start_worker(run.id)
-    _until(lambda: copy_app.get_run(run.id).state is State.RUNNING)
+    until(lambda: copy_app.get_run(run.id).state is State.RUNNING)
     # while the pass runs: a row at exactly its upper bound, a newer one, an old row updated
     insert(
         pg_database,
@@ -213,7 +191,7 @@ def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
     )
     conn.close()
     assert (
-        _until(
+        until(
             lambda: (r := copy_app.get_run(run.id)).state in (State.COMPLETED, State.FAILED) and r
         ).state
         is State.COMPLETED
