@@ -94,7 +94,7 @@ def test_missing_program_and_cwd(app: Moonshift, tmp_path: Path) -> None:
     assert record.reason == f"command.cwd: no such directory: {tmp_path / 'missing'}"
 
 
-def test_copy_kind_fails_clearly_until_the_engine_exists(app: Moonshift, tmp_path: Path) -> None:
+def test_a_copy_of_an_empty_source_fails_clearly(app: Moonshift, tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "a.db").close()
     spec = MigrationSpec.model_validate(
         {
@@ -106,4 +106,5 @@ def test_copy_kind_fails_clearly_until_the_engine_exists(app: Moonshift, tmp_pat
     )
     app.apply_spec(spec, actor=ACTOR)
     record = app.get_run(run(app))
-    assert record.state is State.FAILED and "cannot run it yet" in (record.reason or "")
+    assert record.state is State.FAILED
+    assert record.reason == "copy.tables: no table to copy"
