@@ -100,11 +100,21 @@ def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: M
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("from_engine", ["sqlite", "postgres"])
 def test_bisection_isolates_exactly_the_bad_rows(
-    tmp_path: Path, pg_database: str, copy_app: Moonshift
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pg_database: str,
+    copy_app: Moonshift,
+    from_engine: str,
 ) -> None:
-    source = f"sqlite:///{tmp_path / 's.db'}"
-    create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, secret TEXT)")
+    # from PostgreSQL the batches stream as COPY BINARY: a refused one is read again as rows
+    source = (
+        f"sqlite:///{tmp_path / 's.db'}"
+        if from_engine == "sqlite"
+        else str(request.getfixturevalue("pg_database_2"))
+    )
+    create(source, "CREATE TABLE items (id BIGINT PRIMARY KEY, qty BIGINT, secret TEXT)")
     bad = {7, 500, 999}
     insert(
         source,

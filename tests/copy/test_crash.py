@@ -36,7 +36,7 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
     conn.close()
     (tmp_path / "m.yaml").write_text(
         f"id: big\nkind: copy\nsource: {{url: '{pg_database}'}}\ntarget: {{url: '{pg_database_2}'}}\n"
-        "copy: {batch_size: 5000, parallel: 2}\n"
+        "copy: {batch_size: 1000, parallel: 2}\n"
     )
     env = {"MOONSHIFT_LEASE_SECONDS": "5"}
     assert moonshift(tmp_path, "apply", "m.yaml", env=env).returncode == 0
@@ -54,7 +54,7 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
             if run.state is State.COMPLETED:
                 break
             if run.state is State.RUNNING and run.worker_pid and run.worker_pid not in killed:
-                time.sleep(rng.uniform(0.05, 0.4))
+                time.sleep(rng.uniform(0.02, 0.2))
                 try:
                     os.kill(run.worker_pid, signal.SIGKILL)
                 except ProcessLookupError:

@@ -8,7 +8,7 @@ connector declares what it can do in ``Capabilities``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,12 +115,41 @@ class Connector(ABC):
     ) -> str:
         """CREATE TABLE for (name, type, nullable) columns with ``key`` as primary key."""
 
+    def copy_from(
+        self,
+        source: Connector,
+        source_conn: Any,
+        select_sql: str,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        *,
+        stop: Callable[[], bool],
+    ) -> tuple[int, float]:
+        """Binary COPY of a source query into a table, inside the open transaction (both
+        engines with ``binary_copy``). Returns (rows written, seconds spent waiting for the
+        source). Raises Stopped, leaving nothing written, when ``stop`` says so."""
+        rows = source.copy_out(source_conn, select_sql)
+        return self.copy_in(conn, table, columns, _checked(rows, stop)), 0.0
+
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         """Binary COPY of a query's rows (engines with ``binary_copy``)."""
         raise NotImplementedError
 
     def copy_in(
         self, conn: Any, table: str, columns: Sequence[str], chunks: Iterable[bytes]
-    ) -> None:
-        """Binary COPY into a table inside the open transaction (``binary_copy``)."""
+    ) -> int:
+        """Binary COPY into a table inside the open transaction (``binary_copy``); returns
+        the rows written."""
         raise NotImplementedError
+
+
+class Stopped(Exception):
+    """A COPY was ended because it was told to stop; nothing of it was written."""
+
+
+def _checked(rows: Iterator[bytes], stop: Callable[[], bool]) -> Iterator[bytes]:
+    for count, row in enumerate(rows, 1):
+        if not count % 4096 and stop():
+            raise Stopped()
+        yield row

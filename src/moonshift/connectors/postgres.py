@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from moonshift.connectors.base import Column
+from moonshift.connectors import pgwire
+from moonshift.connectors.base import Column, Connector
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 
@@ -48,15 +49,31 @@ class PostgresConnector(SqlConnector):
         return getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
 
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
-        with conn.cursor().copy(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)") as copy:
-            for chunk in copy:
-                yield bytes(chunk)
+        return pgwire.copy_out(conn, f"COPY ({select_sql}) TO STDOUT (FORMAT binary)")
 
     def copy_in(
         self, conn: Any, table: str, columns: Sequence[str], chunks: Iterable[bytes]
-    ) -> None:
+    ) -> int:
+        return pgwire.copy_in(conn, self._copy_in_sql(table, columns), chunks)
+
+    def copy_from(
+        self,
+        source: Connector,
+        source_conn: Any,
+        select_sql: str,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        *,
+        stop: Callable[[], bool],
+    ) -> tuple[int, float]:
+        if not isinstance(source, PostgresConnector):
+            return super().copy_from(
+                source, source_conn, select_sql, conn, table, columns, stop=stop
+            )
+        sql = self._copy_in_sql(table, columns)
+        return pgwire.pipe(source_conn, select_sql, conn, sql, stop=stop)
+
+    def _copy_in_sql(self, table: str, columns: Sequence[str]) -> str:
         names = ", ".join(self.quote(c) for c in columns)
-        sql = f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT binary)"
-        with conn.cursor().copy(sql) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
+        return f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT binary)"

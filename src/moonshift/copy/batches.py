@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, Stopped
 from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping, RangeState
@@ -41,9 +41,14 @@ class Batch:
     count: int
     final: bool  # no rows after it in this range
     rows: list[Any] | None = None
-    chunks: list[bytes] | None = None
+    # A streamed batch (COPY BINARY between two engines that have it): the source query,
+    # run on ``source_conn`` while the target writes, so nothing is held in between.
+    stream_sql: str | None = None
+    source_conn: Any = None
     read_seconds: float = 0.0
     transform_seconds: float = 0.0
+    # Of a streamed batch's write, the time the target waited for the source.
+    read_while_writing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class RangeJob:
     upsert: bool
     watermark: tuple[Any, ...] | None  # incremental: cursor >= this
     on_bad_rows: Callable[[list[BadRow]], None]  # before the commit that skips them
+    # A single integer key's (smallest, greatest) value when the copy was planned: a
+    # streamed batch is then a range of key values holding about batch_size rows.
+    key_bounds: tuple[int, int, int] | None = None  # (min, max, rows)
 
 
 class SqlBuilder:
@@ -143,28 +151,42 @@ class SqlBuilder:
         return sql, params
 
     def boundary(self, after: tuple[Any, ...] | None, limit: int) -> tuple[str, list[Any]]:
-        """The last key of the next ``limit`` rows, and how many rows there are."""
+        """The last key of the next ``limit`` rows, and how many rows there are: an index
+        scan of the batch's keys, and no sort."""
         conds, params = self.conditions(after)
         keys_sql = ", ".join(self.key)
         inner = (
-            f"SELECT {keys_sql}, row_number() OVER (ORDER BY {keys_sql}) AS ms_n "
-            f"FROM {self.q(self.job.plan.source)}{self.where(conds)} ORDER BY {keys_sql} "
-            f"LIMIT {int(limit)}"
+            f"SELECT {keys_sql} FROM {self.q(self.job.plan.source)}{self.where(conds)} "
+            f"ORDER BY {keys_sql} LIMIT {int(limit)}"
         )
-        return f"SELECT * FROM ({inner}) ms_s ORDER BY ms_n DESC LIMIT 1", params
+        if len(self.key) == 1:
+            return f"SELECT MAX({keys_sql}), COUNT(*) FROM ({inner}) ms_s", params
+        descending = ", ".join(f"{k} DESC" for k in self.key)
+        return (
+            f"SELECT {keys_sql}, COUNT(*) OVER () FROM ({inner}) ms_s "
+            f"ORDER BY {descending} LIMIT 1",
+            params,
+        )
 
     def binary_select(
-        self, after: tuple[Any, ...] | None, last: tuple[Any, ...]
+        self, after: tuple[Any, ...] | None, last: tuple[Any, ...] | None
     ) -> tuple[str, list[Any]]:
+        """The rows after ``after`` up to ``last`` (None: to the end of the range)."""
         conds, params = self.conditions(after)
-        cond, values = self.compare("<=", last)
+        if last is not None:
+            cond, values = self.compare("<=", last)
+            conds, params = [*conds, cond], params + values
+        table = self.q(self.job.plan.source)
+        return f"SELECT {self.cast_columns()} FROM {table}{self.where(conds)}", params
+
+    def cast_columns(self) -> str:
+        """The columns, cast to the target's types where they differ (binary COPY needs
+        the same types on both ends)."""
         plan = self.job.plan
-        cols = ", ".join(
+        return ", ".join(
             self.q(c) + (f"::{cast}" if cast else "")
             for c, cast in zip(plan.source_columns, plan.casts, strict=True)
         )
-        sql = f"SELECT {cols} FROM {self.q(plan.source)}{self.where([*conds, cond])}"
-        return sql, params + values
 
 
 class RangeCopier:
@@ -185,18 +207,41 @@ class RangeCopier:
             started = time.perf_counter()
             batch = (
                 self._read_binary(conn, after, size)
-                if self._binary()
+                if self.streams
                 else self._read_rows(conn, after, size)
             )
-            if not self.plan.cursor:
-                conn.rollback()  # one short read transaction per batch
             batch.read_seconds += time.perf_counter() - started - batch.transform_seconds
             yield batch
+            if not self.plan.cursor:
+                conn.rollback()  # one short read transaction per batch
             if batch.final:
                 return
             after = batch.last
 
-    def _binary(self) -> bool:
+    def _value_range(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        """The next ``size`` rows' worth of key values, as the key's density says: no
+        look-ahead query. The batch's checkpoint is the upper end of its values; the last
+        batch of the table has none, so rows added since the plan come along."""
+        from psycopg import ClientCursor
+
+        assert self.job.key_bounds is not None
+        low, high, rows = self.job.key_bounds
+        state = self.job.state
+        ceiling = int((keys.decode(state.hi) or (high,))[0])
+        floor = after or keys.decode(state.lo) or (low - 1,)
+        end = int(floor[0]) + max(1, (high - low + 1) * size // max(rows, 1))
+        final = end >= ceiling
+        last = (min(end, ceiling),)
+        open_end = final and state.hi is None
+        sql, params = self.sql.binary_select(after, None if open_end else last)
+        select = ClientCursor(conn).mogrify(sql, params)
+        return Batch(last, 0, final, stream_sql=select, source_conn=conn)
+
+    @property
+    def streams(self) -> bool:
+        """Engines with binary COPY (PostgreSQL to PostgreSQL): a batch moves from the
+        source's COPY TO straight into the target's COPY FROM, both servers working at
+        once, like the two ends of a pipe; nothing is held in between."""
         return self.plan.binary and bool(self.plan.key) and not self.job.upsert
 
     def _read_rows(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
@@ -214,14 +259,16 @@ class RangeCopier:
     def _read_binary(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
         from psycopg import ClientCursor
 
+        if self.job.key_bounds is not None:
+            return self._value_range(conn, after, size)
         sql, params = self.sql.boundary(after, size)
         row = conn.execute(sql, params).fetchone()
-        if row is None:
-            return Batch(after, 0, True, chunks=[])
+        if row is None or not row[-1]:
+            return Batch(after, 0, True)
         last, count = tuple(row[:-1]), int(row[-1])
         sql, params = self.sql.binary_select(after, last)
-        chunks = list(self.job.source.copy_out(conn, ClientCursor(conn).mogrify(sql, params)))
-        return Batch(last, count, count < size, chunks=chunks)
+        select = ClientCursor(conn).mogrify(sql, params)
+        return Batch(last, count, count < size, stream_sql=select, source_conn=conn)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -233,17 +280,26 @@ class RangeCopier:
         written = 0
         if not self.plan.key:
             target.truncate(conn, self.plan.target)  # a keyless table: whole, in one go
-        if batch.count:
+        if batch.count or batch.stream_sql is not None:
             cursor.execute("SAVEPOINT ms_batch")
             try:
-                if batch.chunks is not None:
-                    target.copy_in(
-                        conn, self.plan.target, self.plan.target_columns, self._chunks(batch)
+                if batch.stream_sql is not None:
+                    written, batch.read_while_writing = target.copy_from(
+                        self.job.source,
+                        batch.source_conn,
+                        batch.stream_sql,
+                        conn,
+                        self.plan.target,
+                        self.plan.target_columns,
+                        stop=job.flags.abort.is_set,
                     )
+                    batch.count = written
                 else:
                     self._insert(cursor, batch.rows or [])
-                written = batch.count
-            except Aborted:
+                    written = batch.count
+            except Stopped:
+                raise Aborted() from None
+            except (Aborted, SideError):
                 raise
             except Exception as exc:
                 if target.is_transient(exc):
@@ -269,12 +325,6 @@ class RangeCopier:
             raise Aborted()
         conn.commit()
         return written
-
-    def _chunks(self, batch: Batch) -> Iterator[bytes]:
-        for chunk in batch.chunks or ():
-            if self.job.flags.abort.is_set():
-                raise Aborted()
-            yield chunk
 
     def _insert(self, cursor: Any, rows: Sequence[Any]) -> None:
         target, plan = self.job.target, self.plan
@@ -334,6 +384,22 @@ class RangeCopier:
 
 
 _END = object()
+
+
+def tagged(
+    batches: Iterator[Batch], side: str, is_transient: Callable[[BaseException], bool]
+) -> Iterator[Batch]:
+    """Batches read in this thread, their failures marked as ``side``'s."""
+    while True:
+        try:
+            batch = next(batches, None)
+        except SideError:
+            raise
+        except Exception as exc:
+            raise SideError(side, exc, is_transient(exc)) from exc
+        if batch is None:
+            return
+        yield batch
 
 
 def run_ahead(

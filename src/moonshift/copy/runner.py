@@ -23,6 +23,7 @@ from moonshift.copy.batches import (
     RangeJob,
     SideError,
     run_ahead,
+    tagged,
 )
 from moonshift.copy.bookkeeping import (
     FOREIGN_KEYS,
@@ -221,9 +222,9 @@ class CopyRunner:
         conn = self.source.connect()
         try:
             cursor = conn.cursor()
-            cursor.execute(
-                f"SELECT MIN({q(table.key[0])}), MAX({q(table.key[0])}) FROM {q(table.source)}"
-            )
+            where = f" WHERE {table.where}" if table.where else ""
+            key = q(table.key[0])
+            cursor.execute(f"SELECT MIN({key}), MAX({key}) FROM {q(table.source)}{where}")
             low, high = cursor.fetchone()
             return (None if low is None else int(low)), (None if high is None else int(high))
         finally:
@@ -282,6 +283,7 @@ class CopyRunner:
         self, table: TablePlan, ranges: list[RangeState], watermark: str | None
     ) -> None:
         self.progress.start(table.target)
+        self._key_bounds = self._value_batches(table)
         pending = list(ranges)
         running: dict[threading.Thread, RangeState] = {}
         while pending or running:
@@ -309,6 +311,17 @@ class CopyRunner:
             raise failure
         if not self.flags.stop.is_set():
             self.progress.finish(table.target)
+
+    _key_bounds: tuple[int, int, int] | None = None
+
+    def _value_batches(self, table: TablePlan) -> tuple[int, int, int] | None:
+        """For a streamed table with one integer key: its (min, max, rows), so that batches
+        can be ranges of key values and need no look-ahead query."""
+        streamed = table.binary and table.first_key_is_int and len(table.key) == 1
+        if not streamed or table.cursor or self.spec.mode is Mode.INCREMENTAL:
+            return None
+        low, high = self._bounds(table)
+        return None if low is None or high is None else (low, high, max(table.rows, 1))
 
     def _obey(self) -> None:
         if self.flags.stop.is_set():
@@ -373,6 +386,7 @@ class CopyRunner:
             upsert=self.spec.mode is Mode.INCREMENTAL,
             watermark=keys.decode(watermark),
             on_bad_rows=self._bad_rows,
+            key_bounds=self._key_bounds,
         )
         copier = RangeCopier(job)
         src = _connect(self.source, "source")
@@ -383,7 +397,8 @@ class CopyRunner:
             raise
         after = keys.decode(state.last_key)
         try:
-            for batch in run_ahead(copier.read(src, after), "source", self.source.is_transient):
+            read = tagged if copier.streams else run_ahead
+            for batch in read(copier.read(src, after), "source", self.source.is_transient):
                 started = time.perf_counter()
                 try:
                     written = copier.write(tgt, batch, after)
@@ -397,12 +412,10 @@ class CopyRunner:
                 except Exception as exc:
                     _rollback(tgt)
                     raise SideError("target", exc, self.target.is_transient(exc)) from exc
+                writing = time.perf_counter() - started - batch.read_while_writing
+                read_seconds = batch.read_seconds + batch.read_while_writing
                 self.progress.add(
-                    table.target,
-                    written,
-                    batch.read_seconds,
-                    batch.transform_seconds,
-                    time.perf_counter() - started,
+                    table.target, written, read_seconds, batch.transform_seconds, writing
                 )
                 self._batch_done(table, batch, written)
                 after = batch.last
