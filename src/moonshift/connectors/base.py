@@ -10,7 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moonshift.connectors.types import SqlType
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class Connector(ABC):
     @abstractmethod
     def read_schema(self) -> Schema:
         """Every table with its columns (as the engine spells their types), keys and FKs."""
+
+    @abstractmethod
+    def parse_type(self, column: Column) -> SqlType:
+        """A column's type as a family with its size (``connectors.types``); raises
+        UnknownTypeError for a type with no mapping."""
 
     @abstractmethod
     def quote(self, name: str) -> str:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moonshift.connectors.base import Connector, Schema, Table
-from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.types import Family, SqlType, UnknownTypeError, incompatible, lossy
 from moonshift.connectors.types import target_type as mapped_type
 from moonshift.connectors.values import Convert, converter, decoder, encoder
@@ -74,7 +73,6 @@ class CopyPlan:
 
 class Planner:
     def __init__(self, spec: CopySpec, source: Connector, target: Connector) -> None:
-        assert isinstance(source, SqlConnector) and isinstance(target, SqlConnector)
         self.spec, self.source, self.target = spec, source, target
         self.issues: list[Issue] = []
 
@@ -200,7 +198,7 @@ class Planner:
             [blank_zero, decoder(self.source.engine, src), encoder(self.target.engine, dst)]
         )
 
-    def _parse(self, connector: SqlConnector, table: Table, column: str) -> SqlType | None:
+    def _parse(self, connector: Connector, table: Table, column: str) -> SqlType | None:
         try:
             return connector.parse_type(table.column(column))
         except UnknownTypeError as exc:

@@ -101,20 +101,19 @@ class CopyRunner:
         self.progress = Progress({t.target: t.rows for t in plan.tables})
         self.errors = _Errors()
         self._failure: BaseException | None = None
+        self._stop_reason: str | None = None
+        self._key_bounds: tuple[int, int, int] | None = None  # of the table being copied
 
     # -- the whole copy -------------------------------------------------------------------
 
     def run(self) -> CopyResult:
-        conn = self.target.connect()
         try:
-            self.book.ensure(conn)
-            states = self.book.load(conn)
-            if PREPARED not in states:
-                with self._keepalive():
-                    states = self.prepare(conn)
-            watermarks = self.book.watermarks(conn)
-        finally:
-            conn.close()
+            states, watermarks = self._open()
+        except Exception as exc:
+            failure = exc if isinstance(exc, SideError) else SideError("target", exc, False)
+            if not (failure.transient or self.target.is_transient(exc)):
+                raise
+            return CopyResult(pause=str(Unavailable("target", failure)))
         for table in self.plan.tables:
             for (name, rid), state in states.items():
                 if name == table.target and rid >= 0:
@@ -150,9 +149,20 @@ class CopyRunner:
         result.rows, result.bad_rows = self.progress.total_rows(), self.errors.count
         return result
 
-    _stop_reason: str | None = None
-
     # -- preparing the target, once per copy ------------------------------------------------
+
+    def _open(self) -> tuple[dict[tuple[str, int], RangeState], dict[str, str | None]]:
+        """The copy's ranges, preparing the target first if this copy has not yet."""
+        conn = _connect(self.target, "target")
+        try:
+            self.book.ensure(conn)
+            states = self.book.load(conn)
+            if PREPARED not in states:
+                with self._keepalive():
+                    states = self.prepare(conn)
+            return states, self.book.watermarks(conn)
+        finally:
+            conn.close()
 
     def prepare(self, conn: Any) -> dict[tuple[str, int], RangeState]:
         """Empty or create the target tables as the spec says and lay out key ranges; the
@@ -311,8 +321,6 @@ class CopyRunner:
             raise failure
         if not self.flags.stop.is_set():
             self.progress.finish(table.target)
-
-    _key_bounds: tuple[int, int, int] | None = None
 
     def _value_batches(self, table: TablePlan) -> tuple[int, int, int] | None:
         """For a streamed table with one integer key: its (min, max, rows), so that batches
