@@ -118,7 +118,7 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
         o.print_json([{**o.to_jsonable(c), "matches": c.matches} for c in checks])
     else:
         grid = o.table(
-            "table", "source rows", "target rows", "source checksum", "target checksum", ""
+            "table", "source rows", "target rows", "source checksum", "target checksum", "result"
         )
         for c in checks:
             mark = "[green]match[/]" if c.matches else "[red]DIFFERS[/]"
