@@ -114,6 +114,12 @@ class Connector(ABC):
     def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
         """INSERT that replaces the row with the same key."""
 
+    def write_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Any]
+    ) -> None:
+        """Insert rows (the driver's values) inside the open transaction, all or none."""
+        cursor.executemany(self.insert_sql(table, columns), rows)
+
     @abstractmethod
     def truncate(self, conn: Any, table: str) -> None: ...
 

@@ -74,6 +74,15 @@ class PostgresConnector(SqlConnector):
         sql = self._copy_in_sql(table, columns)
         return pgwire.pipe(source_conn, select_sql, conn, sql, stop=stop)
 
+    def write_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Any]
+    ) -> None:
+        # COPY, not INSERTs: several times faster, and just as all-or-nothing.
+        names = ", ".join(self.quote(c) for c in columns)
+        with cursor.copy(f"COPY {self.quote(table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def _copy_in_sql(self, table: str, columns: Sequence[str]) -> str:
         names = ", ".join(self.quote(c) for c in columns)
         return f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT binary)"

@@ -328,12 +328,11 @@ class RangeCopier:
 
     def _insert(self, cursor: Any, rows: Sequence[Any]) -> None:
         target, plan = self.job.target, self.plan
-        sql = (
-            target.upsert_sql(plan.target, plan.target_columns, plan.target_key)
-            if self.job.upsert
-            else target.insert_sql(plan.target, plan.target_columns)
-        )
-        cursor.executemany(sql, rows)
+        if self.job.upsert:
+            sql = target.upsert_sql(plan.target, plan.target_columns, plan.target_key)
+            cursor.executemany(sql, rows)
+        else:
+            target.write_rows(cursor, plan.target, plan.target_columns, rows)
 
     def _isolate(self, cursor: Any, rows: Sequence[Any]) -> list[tuple[Any, str]]:
         """Halve ``rows`` until each refused row stands alone; the rest is written."""
