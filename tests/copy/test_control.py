@@ -78,7 +78,8 @@ def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes
         copies.stop("c", actor="test", immediate=True)
     else:
         copies.pause("c", actor="test")
-    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r)
+    # within a batch or two of the request: nothing waits for the reader thread
+    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r, 5)
     assert paused.not_before is None  # an operator's pause waits for resume
     done = _target_rows(target)
     assert 0 < done < SHOP_ROWS

@@ -408,20 +408,28 @@ def run_ahead(
     handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
+    def hand(item: Any) -> bool:
+        """Give the caller an item; False once the caller has gone (it takes no more)."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def pump() -> None:
         try:
             for item in produce:
-                while not stop.is_set():
-                    try:
-                        handoff.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand(item):
                     return
-            handoff.put(_END)
+            hand(_END)
         except BaseException as exc:
-            handoff.put(SideError(side, exc, is_transient(exc)))
+            hand(SideError(side, exc, is_transient(exc)))
+        finally:
+            close = getattr(produce, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=pump, name="moonshift-reader", daemon=True)
     thread.start()
@@ -435,4 +443,4 @@ def run_ahead(
             yield item
     finally:
         stop.set()
-        thread.join(timeout=30)
+        thread.join()
