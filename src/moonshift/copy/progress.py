@@ -62,10 +62,6 @@ class Progress:
                 entry.elapsed += time.monotonic() - entry.started
                 entry.started = None
 
-    def total_rows(self) -> int:
-        with self._lock:
-            return sum(t.rows for t in self._tables.values())
-
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready view, kept on the run for ``status`` and ``perf``."""
         now = time.monotonic()

@@ -71,8 +71,6 @@ class CopyResult:
     stopped: str | None = None
     pause: str | None = None  # the copy paused itself (source/target unavailable, errors)
     failure: str | None = None
-    rows: int = 0
-    bad_rows: int = 0
 
 
 @dataclass
@@ -146,7 +144,6 @@ class CopyRunner:
             self.controls.report(self.progress.snapshot())
         if self.flags.stop.is_set() and result.pause is None and result.failure is None:
             result.stopped = self._stop_reason or "stopped"
-        result.rows, result.bad_rows = self.progress.total_rows(), self.errors.count
         return result
 
     # -- preparing the target, once per copy ------------------------------------------------
