@@ -114,6 +114,8 @@ def test_lossy_mappings_are_refused_before_any_row_moves(
     assert [str(w).split(":")[0] for w in plan.warnings] == ["money.amount", "money.n"]
     assert run_copy(copy_app).state is State.COMPLETED
     assert read(mariadb_database, "money", ["id", "amount", "n"]) == [["1", "1.5", "7"]]
+    warned = [e.reason for e in copy_app.history("c") if e.action == "plan warning"]
+    assert len(warned) == 2 and "allowed by copy.allow_lossy" in (warned[0] or "")
 
 
 @pytest.mark.mariadb

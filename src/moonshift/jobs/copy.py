@@ -59,12 +59,14 @@ class CopyJob:
         environ: Mapping[str, str],
         record_errors: Callable[[int, list[dict[str, Any]]], None],
         now: Callable[[], datetime],
+        note: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.spec = spec
         self.run_id, self.copy_id = run_id, copy_id
         self.environ = environ
         self.record_errors = record_errors
         self.now = now
+        self.note = note  # kept in the run's history
         self.plan: CopyPlan | None = None
         self.unavailable: str | None = None
 
@@ -79,6 +81,8 @@ class CopyJob:
                 self.unavailable = f"{side}_unavailable: {_first_line(exc)}"
                 return
         self.plan = plan_copy(self.spec, self.source, self.target)
+        for warning in self.plan.warnings:
+            self.note(str(warning))
 
     def run(self, ctx: JobContext) -> JobOutcome:
         if self.unavailable:

@@ -78,6 +78,7 @@ def make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
             environ=ctx.environ,
             record_errors=lambda run_id, rows: _queue_errors(ctx, spec.id, run_id, rows),
             now=ctx.clock.now,
+            note=lambda text: _plan_warning(ctx, run, text),
         )
     raise JobError(f"kind {spec.kind}: this version of moonshift cannot run it yet")
 
@@ -86,6 +87,17 @@ def _queue_errors(
     ctx: WorkerContext, migration_id: str, run_id: int, rows: list[dict[str, Any]]
 ) -> None:
     ctx.store.add_copy_errors(migration_id, run_id, rows, now=ctx.clock.now())
+
+
+def _plan_warning(ctx: WorkerContext, run: RunRecord, text: str) -> None:
+    ctx.store.record_event(
+        now=ctx.clock.now(),
+        migration_id=run.migration_id,
+        event_type="plan",
+        outcome="warning",
+        run_id=run.id,
+        reason=text,
+    )
 
 
 def copy_id(store: StateStore, run: RunRecord) -> int:
