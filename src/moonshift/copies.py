@@ -90,8 +90,8 @@ class Copies:
         self.spec(migration_id)
         run_id = self.app.store.active_run_of(migration_id, [s.value for s in wanted])
         if run_id is None:
-            names = ", ".join(sorted(s.value for s in wanted))
-            raise OperationFailedError(f'"{migration_id}" has no run that is {names}')
+            what = "active" if states is None else " or ".join(sorted(s.value for s in wanted))
+            raise OperationFailedError(f'"{migration_id}" has no {what} run')
         return self.app.store.get_run(run_id)
 
     def pause(self, migration_id: str, *, actor: str, reason: str | None = None) -> RunRecord:

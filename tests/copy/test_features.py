@@ -191,6 +191,6 @@ def test_the_copy_commands_as_a_user_types_them(tmp_path: Path) -> None:
         in moonshift(tmp_path, "rollback", "status", "items").stdout
     )
     nothing = moonshift(tmp_path, "pause", "items")
-    assert nothing.returncode == 1 and '"items" has no run that is running' in nothing.stderr
+    assert nothing.returncode == 1 and '"items" has no running run' in nothing.stderr
     bad = moonshift(tmp_path, "config", "items", "--set", "speed=9")
     assert bad.returncode == 2 and "--set speed: not a live setting" in bad.stderr
