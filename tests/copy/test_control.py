@@ -235,3 +235,19 @@ def test_rollback_truncate_and_point_in_time(
     copies.rollback("c", strategy="truncate", actor="test")
     assert count(pg_database_2, "t") == 0
     assert [r.strategy for r in copies.rollback_status("c")] == ["truncate", "point-in-time"]
+
+
+def test_a_closing_window_pauses_the_copy_to_resume_on_its_own(
+    tmp_path: Path, copy_app: Moonshift
+) -> None:
+    """What the scheduler does when a copy's window closes, against a real worker."""
+    run_id, target = _start(copy_app, tmp_path, 50)
+    now = copy_app.clock.now()
+    copy_app.store.request_control(run_id, action="pause", reason="window_closed", now=now)
+    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r, 5)
+    assert paused.reason == "window_closed"
+    assert paused.not_before is not None  # the scheduler resumes it when a window opens
+    assert _target_rows(target) == _checkpointed_rows(target)
+    finished = copy_app.execute_run(run_id)
+    assert finished.state is State.COMPLETED, finished.reason
+    assert all(c.matches for c in Copies(copy_app).verify("c"))
