@@ -251,3 +251,28 @@ def test_a_closing_window_pauses_the_copy_to_resume_on_its_own(
     finished = copy_app.execute_run(run_id)
     assert finished.state is State.COMPLETED, finished.reason
     assert all(c.matches for c in Copies(copy_app).verify("c"))
+
+
+@pytest.mark.postgres
+def test_rows_added_during_the_copy_and_refused_are_isolated_in_the_last_batch(
+    pg_database: str, pg_database_2: str, copy_app: Moonshift
+) -> None:
+    """The last batch of a streamed table has no upper key, so rows added since the plan
+    come along; when the target refuses it, it is read again within those same bounds."""
+    conn = connector(pg_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, qty BIGINT)",
+        "INSERT INTO t SELECT g, 1 FROM generate_series(1, 200000) g",
+    )
+    conn.close()
+    create(pg_database_2, "CREATE TABLE t (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0))")
+    apply(copy_app, copy_spec(pg_database, pg_database_2, batch_size=50, parallel=1))
+    run = copy_app.run_now("c", actor="test")
+    copy_app.start_worker(run.id)
+    until(lambda: _rows_of(copy_app, run.id, "t"), 60)
+    insert(pg_database, "t", ["id", "qty"], [(300_000, 5), (300_001, -5)])
+    done = until(lambda: (r := copy_app.get_run(run.id)).state is State.COMPLETED and r, 60)
+    assert done.progress["tables"]["t"]["rows"] < 200_002  # it was still copying when they came
+    assert count(pg_database_2, "t") == 200_001
+    assert [e.row_values["id"] for e in Copies(copy_app).errors("c")] == ["300001"]

@@ -45,6 +45,9 @@ class Batch:
     # run on ``source_conn`` while the target writes, so nothing is held in between.
     stream_sql: str | None = None
     source_conn: Any = None
+    # The streamed query's upper key (None: open, to the end of the range); a refused batch
+    # is read again as rows within the same bounds.
+    bound: tuple[Any, ...] | None = None
     read_seconds: float = 0.0
     transform_seconds: float = 0.0
     # Of a streamed batch's write, the time the target waited for the source.
@@ -168,16 +171,16 @@ class SqlBuilder:
             params,
         )
 
-    def binary_select(
-        self, after: tuple[Any, ...] | None, last: tuple[Any, ...] | None
+    def between(
+        self, after: tuple[Any, ...] | None, bound: tuple[Any, ...] | None, columns: str
     ) -> tuple[str, list[Any]]:
-        """The rows after ``after`` up to ``last`` (None: to the end of the range)."""
+        """``columns`` of the rows after ``after`` up to ``bound`` (None: to the range's end)."""
         conds, params = self.conditions(after)
-        if last is not None:
-            cond, values = self.compare("<=", last)
+        if bound is not None:
+            cond, values = self.compare("<=", bound)
             conds, params = [*conds, cond], params + values
         table = self.q(self.job.plan.source)
-        return f"SELECT {self.cast_columns()} FROM {table}{self.where(conds)}", params
+        return f"SELECT {columns} FROM {table}{self.where(conds)}", params
 
     def cast_columns(self) -> str:
         """The columns, cast to the target's types where they differ (binary COPY needs
@@ -232,10 +235,10 @@ class RangeCopier:
         end = int(floor[0]) + max(1, (high - low + 1) * size // max(rows, 1))
         final = end >= ceiling
         last = (min(end, ceiling),)
-        open_end = final and state.hi is None
-        sql, params = self.sql.binary_select(after, None if open_end else last)
+        bound = None if final and state.hi is None else last
+        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
         select = ClientCursor(conn).mogrify(sql, params)
-        return Batch(last, 0, final, stream_sql=select, source_conn=conn)
+        return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
 
     @property
     def streams(self) -> bool:
@@ -266,9 +269,9 @@ class RangeCopier:
         if row is None or not row[-1]:
             return Batch(after, 0, True)
         last, count = tuple(row[:-1]), int(row[-1])
-        sql, params = self.sql.binary_select(after, last)
+        sql, params = self.sql.between(after, last, self.sql.cast_columns())
         select = ClientCursor(conn).mogrify(sql, params)
-        return Batch(last, count, count < size, stream_sql=select, source_conn=conn)
+        return Batch(last, count, count < size, stream_sql=select, source_conn=conn, bound=last)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ class RangeCopier:
                 if target.is_transient(exc):
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
-                rows = batch.rows if batch.rows is not None else self._reread(after, batch.last)
+                rows = batch.rows if batch.rows is not None else self._reread(after, batch.bound)
                 bad = self._isolate(cursor, rows)
                 job.on_bad_rows([self._bad(row, msg) for row, msg in bad])
                 written = len(rows) - len(bad)
@@ -355,19 +358,12 @@ class RangeCopier:
                     pending += [part[middle:], part[:middle]]
         return bad
 
-    def _reread(self, after: tuple[Any, ...] | None, last: tuple[Any, ...] | None) -> list[Any]:
-        """The rows of a binary batch the target refused, read again one by one."""
+    def _reread(self, after: tuple[Any, ...] | None, bound: tuple[Any, ...] | None) -> list[Any]:
+        """The rows of a streamed batch the target refused, read again as rows."""
         if self._fallback_source is None:
             self._fallback_source = self.job.source.connect()
         conn = self._fallback_source
-        conds, params = self.sql.conditions(after)
-        if last is not None:
-            cond, values = self.sql.compare("<=", last)
-            conds.append(cond)
-            params += values
-        sql = (
-            f"SELECT {self.sql.columns} FROM {self.sql.q(self.plan.source)}{self.sql.where(conds)}"
-        )
+        sql, params = self.sql.between(after, bound, self.sql.columns)
         rows = conn.execute(sql, params).fetchall()
         conn.rollback()
         return convert_rows(rows, self.plan.converters)
