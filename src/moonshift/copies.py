@@ -64,19 +64,21 @@ class Copies:
 
     def plan(self, migration_id: str) -> CopyPlan:
         """What a run would copy, and every problem it would refuse on; writes nothing."""
+        return self._planned(migration_id)[1]
+
+    def _planned(self, migration_id: str) -> tuple[MigrationSpec, CopyPlan, Connector, Connector]:
         spec = self.spec(migration_id)
         source, target = self._sides(spec)
-        return Planner(spec.copy_spec, source, target).plan()
+        return spec, Planner(spec.copy_spec, source, target).plan(), source, target
 
     def _ready_plan(
         self, migration_id: str
     ) -> tuple[MigrationSpec, CopyPlan, Connector, Connector]:
-        spec = self.spec(migration_id)
-        source, target = self._sides(spec)
-        plan = Planner(spec.copy_spec, source, target).plan()
-        if plan.errors:
-            raise OperationFailedError("; ".join(str(e) for e in plan.errors))
-        return spec, plan, source, target
+        """The plan of a copy that could start; refused with its problems otherwise."""
+        planned = self._planned(migration_id)
+        if planned[1].errors:
+            raise OperationFailedError("; ".join(str(e) for e in planned[1].errors))
+        return planned
 
     def verify(self, migration_id: str) -> list[TableCheck]:
         """Row counts and order-free checksums of every table, source beside target."""
