@@ -422,7 +422,7 @@ class CopyRunner:
                 self.progress.add(
                     table.target, written, read_seconds, batch.transform_seconds, writing
                 )
-                self._batch_done(table, batch, written)
+                self._check_error_budget(batch)
                 after = batch.last
                 if self.flags.stop.is_set():
                     return
@@ -431,7 +431,8 @@ class CopyRunner:
             src.close()
             tgt.close()
 
-    def _batch_done(self, table: TablePlan, batch: Batch, written: int) -> None:
+    def _check_error_budget(self, batch: Batch) -> None:
+        """After a batch: raise ErrorBudgetExceeded when the error policy is exceeded."""
         policy = self.spec.error_policy
         with self.errors.lock:
             self.errors.seen += batch.count
