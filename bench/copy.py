@@ -28,9 +28,9 @@ from pathlib import Path
 import psycopg
 import pymysql
 
+from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.service import Moonshift, Settings
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DDL = "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), note TEXT)"
@@ -81,10 +81,10 @@ def moonshift_copy(source: str, target: str, home: Path, mid: str, **copy: objec
         "target": {"url": target},
         "copy": copy,
     }
-    app.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
-    run = app.run_now(mid, actor="bench")
+    app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
+    run = app.runs.run_now(mid, actor="bench")
     started = time.perf_counter()
-    run = app.execute_run(run.id)
+    run = app.runs.execute(run.id)
     took = time.perf_counter() - started
     app.close()
     assert run.state is State.COMPLETED, run.reason

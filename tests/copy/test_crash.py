@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift, Settings
 from tests.copy.helpers import connector, count, execute
 from tests.helpers import moonshift
 
@@ -50,7 +49,7 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
         killed: set[int] = set()
         deadline = time.monotonic() + 240
         while kills < KILLS and time.monotonic() < deadline:
-            run = app.get_run(run_id)
+            run = app.runs.get(run_id)
             if run.state is State.COMPLETED:
                 break
             if run.state is State.RUNNING and run.worker_pid and run.worker_pid not in killed:
@@ -63,19 +62,21 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
                 kills += 1
             time.sleep(0.02)
         while (
-            app.get_run(run_id).state not in (State.COMPLETED, State.FAILED)
+            app.runs.get(run_id).state not in (State.COMPLETED, State.FAILED)
             and time.monotonic() < deadline
         ):
             time.sleep(0.2)
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         assert run.state is State.COMPLETED, run.reason
         assert kills == KILLS, f"the copy finished after {kills} kills"
         takeovers = [
-            e for e in app.history("big", limit=1000) if (e.reason or "").startswith("taken over")
+            e
+            for e in app.runs.history("big", limit=1000)
+            if (e.reason or "").startswith("taken over")
         ]
         assert len(takeovers) >= KILLS
         assert count(pg_database_2, "big") == ROWS
-        assert all(check.matches for check in Copies(app).verify("big"))
+        assert all(check.matches for check in app.copies.verify("big"))
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moonshift.errors import TerminalError, TransientError
+
 if TYPE_CHECKING:
     from moonshift.connectors.types import SqlType
 
@@ -103,9 +105,10 @@ class Connector(ABC):
         """Start a read transaction that sees one snapshot until it ends."""
 
     @abstractmethod
-    def is_transient(self, exc: BaseException) -> bool:
-        """True for failures worth retrying: a lost connection, a deadlock, a serialization
-        failure. Anything else is about the data or the schema, and retrying will not help."""
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
+        """A driver's failure as its kind: TransientError for what is worth retrying (a lost
+        connection, a deadlock, a serialization failure); TerminalError for anything about
+        the data or the schema, which retrying will not help."""
 
     @abstractmethod
     def insert_sql(self, table: str, columns: Sequence[str]) -> str: ...
@@ -156,6 +159,17 @@ class Connector(ABC):
         """Binary COPY into a table inside the open transaction (``binary_copy``); returns
         the rows written."""
         raise NotImplementedError
+
+
+def classified(exc: BaseException, transient: bool) -> TransientError | TerminalError:
+    """``exc`` as a moonshift error of its kind, with its first line as the message."""
+    if isinstance(exc, TransientError | TerminalError):
+        return exc
+    text = str(exc).strip()
+    kind = TransientError if transient else TerminalError
+    error = kind(text.splitlines()[0] if text else type(exc).__name__)
+    error.__cause__ = exc
+    return error
 
 
 class Stopped(Exception):

@@ -9,9 +9,10 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from moonshift.connectors import pgwire
-from moonshift.connectors.base import Column, Connector
+from moonshift.connectors.base import Column, Connector, classified
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
 COLUMNS_SQL = """
@@ -43,10 +44,9 @@ class PostgresConnector(SqlConnector):
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    def is_transient(self, exc: BaseException) -> bool:
-        if isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure):
-            return True
-        return getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
+        lost = isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure)
+        return classified(exc, lost or getattr(exc, "sqlstate", None) in _TRANSIENT_STATES)
 
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         return pgwire.copy_out(conn, f"COPY ({select_sql}) TO STDOUT (FORMAT binary)")

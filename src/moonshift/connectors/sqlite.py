@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from moonshift.connectors.base import Column
+from moonshift.connectors.base import Column, classified
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.errors import TerminalError, TransientError
 
 BUSY_TIMEOUT_SECONDS = 30
 
@@ -43,10 +44,12 @@ class SqliteConnector(SqlConnector):
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN")
 
-    def is_transient(self, exc: BaseException) -> bool:
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
         text = str(exc).lower()
-        return isinstance(exc, sqlite3.OperationalError) and (
-            "locked" in text or "busy" in text or "disk i/o" in text
+        return classified(
+            exc,
+            isinstance(exc, sqlite3.OperationalError)
+            and ("locked" in text or "busy" in text or "disk i/o" in text),
         )
 
     def truncate(self, conn: Any, table: str) -> None:

@@ -12,6 +12,7 @@ from moonshift.connectors.types import target_type as mapped_type
 from moonshift.connectors.values import Convert, converter, decoder, encoder
 from moonshift.copy.order import load_order
 from moonshift.domain.copy_spec import CopySpec, CreateTarget, Mode, TableSpec, TargetPrep
+from moonshift.errors import TerminalError
 
 ZERO_DATE_FAMILIES = (Family.DATE, Family.TIMESTAMP, Family.TIMESTAMPTZ)
 
@@ -315,7 +316,7 @@ class Planner:
             cursor.execute(sql)
             return int(cursor.fetchone()[0])
         except Exception as exc:
-            if where and not self.source.is_transient(exc):
+            if where and isinstance(self.source.translate(exc), TerminalError):
                 self._fatal(
                     table, None, f"where: the source refused it: {str(exc).splitlines()[0]}"
                 )

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, classified
 from moonshift.copy import keys
 from moonshift.copy.batches import (
     Aborted,
@@ -36,7 +36,8 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 from moonshift.copy.progress import Progress
 from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
-from moonshift.jobs.base import OWNERSHIP_LOST
+from moonshift.domain.progress import Progress as ProgressSnapshot
+from moonshift.seams import OWNERSHIP_LOST, Outcome
 
 log = logging.getLogger("moonshift.copy")
 POLL_SECONDS = 0.2
@@ -62,15 +63,8 @@ class Controls:
     immediate: Callable[[], bool]
     settings: Callable[[], dict[str, Any]]
     record_bad_rows: Callable[[list[BadRow]], None]
-    report: Callable[[dict[str, Any]], None]
+    report: Callable[[ProgressSnapshot], None]
     heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
-
-
-@dataclass
-class CopyResult:
-    stopped: str | None = None
-    pause: str | None = None  # the copy paused itself (source/target unavailable, errors)
-    failure: str | None = None
 
 
 @dataclass
@@ -104,19 +98,20 @@ class CopyRunner:
 
     # -- the whole copy -------------------------------------------------------------------
 
-    def run(self) -> CopyResult:
+    def run(self) -> Outcome:
         try:
             states, watermarks = self._open()
         except Exception as exc:
-            failure = exc if isinstance(exc, SideError) else SideError("target", exc, False)
-            if not (failure.transient or self.target.is_transient(exc)):
+            translated = self.target.translate(exc)
+            failure = exc if isinstance(exc, SideError) else SideError("target", translated)
+            if not failure.transient:
                 raise
-            return CopyResult(pause=str(Unavailable("target", failure)))
+            return Outcome(pause=str(Unavailable("target", failure)))
         for table in self.plan.tables:
             for (name, rid), state in states.items():
                 if name == table.target and rid >= 0:
                     self.progress.restore(name, state.rows_done, state.done)
-        result = CopyResult()
+        stopped = pause = failed = None
         try:
             for table in self.plan.tables:
                 ranges = [s for (n, r), s in sorted(states.items()) if n == table.target and r >= 0]
@@ -132,19 +127,19 @@ class CopyRunner:
         except Aborted:
             pass
         except Unavailable as exc:
-            result.pause = str(exc)
+            pause = str(exc)
         except SideError as exc:
-            result.failure = str(exc)
+            failed = str(exc)
         except ErrorBudgetExceeded as exc:
             if self.spec.error_policy.on_exceed is OnExceed.PAUSE:
-                result.pause = str(exc)
+                pause = str(exc)
             else:
-                result.failure = str(exc)
+                failed = str(exc)
         finally:
             self.controls.report(self.progress.snapshot())
-        if self.flags.stop.is_set() and result.pause is None and result.failure is None:
-            result.stopped = self._stop_reason or "stopped"
-        return result
+        if self.flags.stop.is_set() and pause is None and failed is None:
+            stopped = self._stop_reason or "stopped"
+        return Outcome(failure=failed, stopped=stopped, pause=pause)
 
     # -- preparing the target, once per copy ------------------------------------------------
 
@@ -403,7 +398,7 @@ class CopyRunner:
         after = keys.decode(state.last_key)
         try:
             read = tagged if copier.streams else run_ahead
-            for batch in read(copier.read(src, after), "source", self.source.is_transient):
+            for batch in read(copier.read(src, after), "source", self.source.translate):
                 started = time.perf_counter()
                 try:
                     written = copier.write(tgt, batch, after)
@@ -416,7 +411,7 @@ class CopyRunner:
                     return
                 except Exception as exc:
                     _rollback(tgt)
-                    raise SideError("target", exc, self.target.is_transient(exc)) from exc
+                    raise SideError("target", self.target.translate(exc)) from exc
                 writing = time.perf_counter() - started - batch.read_while_writing
                 read_seconds = batch.read_seconds + batch.read_while_writing
                 self.progress.add(
@@ -460,7 +455,7 @@ def _connect(connector: Connector, side: str) -> Any:
     try:
         return connector.connect()
     except Exception as exc:
-        raise SideError(side, exc, True) from exc
+        raise SideError(side, classified(exc, transient=True)) from exc
 
 
 def _rollback(conn: Any) -> None:

@@ -19,10 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from moonshift.domain import lifecycle
+from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
-from moonshift.errors import NotFoundError
+from moonshift.errors import NotFound
 from moonshift.store import schema as t
-from moonshift.store.core import StoreCore, _run
+from moonshift.store.core import StoreCore, _run, run_from
 from moonshift.store.records import (
     BackfillRecord,
     DaemonRecord,
@@ -32,9 +33,6 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
 )
-
-# States in which a run holds a worker (or would, once its lease is taken over).
-WORKING = frozenset(lifecycle.ACTIVE) - {State.CREATED, State.PAUSED}
 
 
 @dataclass(frozen=True)
@@ -100,11 +98,11 @@ class DueBatch:
             }
         )
 
-    def control(self, run_id: int, action: str, reason: str) -> None:
+    def control(self, run_id: int, request: ControlRequest) -> None:
         self._conn.execute(
             update(t.runs)
             .where(t.runs.c.id == run_id)
-            .values(control={"action": action, "reason": reason}, updated_at=self._now)
+            .values(control=request.stored(), updated_at=self._now)
         )
 
     def flush(self) -> list[int]:
@@ -395,7 +393,7 @@ class SchedulingStore(StoreCore):
         )
         with self._read() as conn:
             return [
-                (_run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
+                (run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
             ]
 
     def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
@@ -412,7 +410,7 @@ class SchedulingStore(StoreCore):
 
     def working_runs(self) -> list[RunRecord]:
         """Runs a worker holds (from analyzing to running)."""
-        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in WORKING]))
+        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
 
@@ -487,7 +485,7 @@ class SchedulingStore(StoreCore):
 
     def expired_leases(self, now: datetime) -> list[RunRecord]:
         query = select(t.runs).where(
-            t.runs.c.state.in_([s.value for s in WORKING]),
+            t.runs.c.state.in_([s.value for s in lifecycle.WORKING]),
             and_(t.runs.c.lease_expires_at.is_not(None), t.runs.c.lease_expires_at < now),
         )
         with self._read() as conn:
@@ -503,20 +501,20 @@ class SchedulingStore(StoreCore):
                 .values(waiting_for=waiting_for, not_before=not_before, updated_at=now)
             )
 
-    def request_control(self, run_id: int, *, action: str, reason: str, now: datetime) -> None:
+    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
         """Ask the run's worker to pause, fail or stop at its next check."""
         with self._write() as conn:
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.id == run_id)
-                .values(control={"action": action, "reason": reason}, updated_at=now)
+                .values(control=request.stored(), updated_at=now)
             )
 
     def count_pool(self, pool: str) -> int:
         query = (
             select(func.count())
             .select_from(t.runs)
-            .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in WORKING]))
+            .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
         )
         with self._read() as conn:
             return int(conn.execute(query).scalar() or 0)
@@ -593,7 +591,7 @@ class SchedulingStore(StoreCore):
     def _backfill_in(self, conn: Connection, backfill_id: int) -> BackfillRecord:
         row = conn.execute(select(t.backfills).where(t.backfills.c.id == backfill_id)).first()
         if row is None:
-            raise NotFoundError(f"no backfill {backfill_id}")
+            raise NotFound(f"no backfill {backfill_id}")
         return BackfillRecord(**row._mapping)
 
     # -- daemons --------------------------------------------------------------------------
@@ -653,10 +651,3 @@ def _migration_from(m: Any) -> MigrationRecord:
     values = {c.name: m[c] for c in t.migrations.c}
     values["tags"] = tuple(values["tags"])
     return MigrationRecord(**values)
-
-
-def _run_from(m: Any) -> RunRecord:
-    values = {c.name: m[c] for c in t.runs.c}
-    values["state"] = State(values["state"])
-    values["trigger"] = Trigger(values["trigger"])
-    return RunRecord(**values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,17 +20,18 @@ from moonshift.dburl import shown
 from moonshift.domain import lifecycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import changed_fields
-from moonshift.errors import NotFoundError, OperationFailedError, StateStoreError
+from moonshift.errors import Conflict, NotFound, Unavailable
 from moonshift.store import schema as t
 from moonshift.store.copying import CopyStore
-from moonshift.store.core import _migration, _run
+from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
+from moonshift.store.listen import Waiter, announce
 from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
 
 
-class DuplicateRunError(OperationFailedError):
+class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
@@ -44,7 +46,7 @@ class StateStore(SchedulingStore, CopyStore):
             engine.dispose()
             if not isinstance(exc, OperationalError):
                 raise
-            raise StateStoreError(
+            raise Unavailable(
                 f"cannot open the state store {shown(engine.url)}: {exc.orig}"
             ) from None
         return cls(engine)
@@ -55,6 +57,12 @@ class StateStore(SchedulingStore, CopyStore):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def announce(self) -> None:
+        announce(self.engine)
+
+    def waiter(self, stop: threading.Event) -> Waiter:
+        return Waiter(self.engine, stop)
 
     # -- migrations ---------------------------------------------------------------------
 
@@ -131,7 +139,7 @@ class StateStore(SchedulingStore, CopyStore):
         with self._read() as conn:
             record = self._migration_in(conn, migration_id)
         if record.deleted_at is not None and not include_deleted:
-            raise NotFoundError(f'no migration "{migration_id}" (it was deleted)')
+            raise NotFound(f'no migration "{migration_id}" (it was deleted)')
         return record
 
     def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]:
@@ -180,9 +188,9 @@ class StateStore(SchedulingStore, CopyStore):
             self._migration_in(conn, migration_id, lock=True, live=True)
             active = [r.id for r in self._runs_in(conn, migration_id, states=lifecycle.ACTIVE)]
             if active and not force:
-                raise OperationFailedError(
+                raise Conflict(
                     f'migration "{migration_id}" has active runs ({", ".join(map(str, active))}); '
-                    "wait for them, or delete with --force to cancel them"
+                    "wait for them, or delete it with force, which cancels them"
                 )
             for run_id in active:
                 self._transition_in(
@@ -285,7 +293,7 @@ class StateStore(SchedulingStore, CopyStore):
             raise ValueError("use transition_run to change a run's state")
         with self._write() as conn:
             conn.execute(
-                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **fields)
+                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **stored(fields))
             )
             return self._run_in(conn, run_id)
 
