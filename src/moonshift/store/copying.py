@@ -21,9 +21,6 @@ class CopyStore(StoreCore):
     def add_copy_errors(
         self, migration_id: str, run_id: int, rows: Sequence[dict[str, Any]], *, now: datetime
     ) -> int:
-        """Queue refused rows; a row already open for the same table and key is not queued
-        twice (a batch written again after a crash finds the same rows). Returns how many
-        were new."""
         added = 0
         with self._write() as conn:
             for row in rows:
@@ -90,8 +87,6 @@ class CopyStore(StoreCore):
         now: datetime,
         message: str | None = None,
     ) -> CopyErrorRecord:
-        """Mark an open error skipped or resolved (with the audit entry), or record a retry
-        that failed again (``status`` open, the new ``message``)."""
         with self._write() as conn:
             row = conn.execute(
                 self._locked(conn, select(t.copy_errors).where(t.copy_errors.c.id == error_id))

@@ -244,7 +244,6 @@ class SchedulingStore(StoreCore):
     def schedule_times(
         self, changed_since: datetime | None = None
     ) -> list[tuple[str, datetime | None, str]]:
-        """(migration, next fire, status) of every schedule, or of those changed since."""
         query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at, t.schedules.c.status)
         if changed_since is not None:
             query = query.where(t.schedules.c.updated_at > changed_since)
@@ -256,7 +255,6 @@ class SchedulingStore(StoreCore):
             return conn.execute(select(func.max(t.schedules.c.updated_at))).scalar()
 
     def fires_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-        """(migration, next fire) of active schedules whose next fire is in ``(start, end]``."""
         query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at).where(
             t.schedules.c.status == ScheduleStatus.ACTIVE.value,
             t.schedules.c.next_fire_at > start,
@@ -271,7 +269,6 @@ class SchedulingStore(StoreCore):
 
     @contextmanager
     def claim_due(self, now: datetime, *, limit: int = 500) -> Iterator[DueBatch]:
-        """Claim active schedules due by ``now``; what ``fire`` records commits together."""
         with self._write() as conn:
             query = (
                 select(t.schedules, t.migrations)
@@ -304,7 +301,6 @@ class SchedulingStore(StoreCore):
     def add_runs(
         self, migration_id: str, runs: Sequence[NewRun], *, actor: str, now: datetime
     ) -> list[RunRecord]:
-        """Create runs (skipping any whose identity exists); returns those created."""
         with self._write() as conn:
             self._migration_in(conn, migration_id, live=True)
             return [
@@ -375,7 +371,6 @@ class SchedulingStore(StoreCore):
     def runnable(
         self, now: datetime, *, limit: int = 1000
     ) -> list[tuple[RunRecord, MigrationRecord]]:
-        """Queued runs whose time has come, and paused runs, oldest fire first."""
         query = (
             select(t.runs, t.migrations)
             .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
@@ -409,13 +404,11 @@ class SchedulingStore(StoreCore):
         return found
 
     def working_runs(self) -> list[RunRecord]:
-        """Runs a worker holds (from analyzing to running)."""
         query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
 
     def next_not_before(self, now: datetime) -> datetime | None:
-        """The soonest a waiting run may be looked at again (a window opening, a backoff)."""
         query = select(func.min(t.runs.c.not_before)).where(
             t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]),
             t.runs.c.not_before > now,
@@ -424,7 +417,6 @@ class SchedulingStore(StoreCore):
             return conn.execute(query).scalar()
 
     def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
-        """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
         query = (
             select(t.runs)
             .where(t.runs.c.migration_id == migration_id, t.runs.c.nominal_time <= nominal)
@@ -436,14 +428,11 @@ class SchedulingStore(StoreCore):
             return _run(row) if row else None
 
     def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
-        """Take a queued or paused run for a worker; False if someone else has it."""
         return run_id in self.claim_runs([run_id], owner=owner, lease_until=lease_until, now=now)
 
     def claim_runs(
         self, run_ids: Sequence[int], *, owner: str, lease_until: datetime, now: datetime
     ) -> set[int]:
-        """Take queued or paused runs for workers in one transaction; returns those taken
-        (a run another daemon holds, or that has moved on, is left alone)."""
         claimed: set[int] = set()
         if not run_ids:
             return claimed
@@ -502,7 +491,6 @@ class SchedulingStore(StoreCore):
             )
 
     def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
-        """Ask the run's worker to pause, fail or stop at its next check."""
         with self._write() as conn:
             conn.execute(
                 update(t.runs)
@@ -524,7 +512,6 @@ class SchedulingStore(StoreCore):
     def latest_attempts(
         self, migration_id: str, start: datetime, end: datetime
     ) -> dict[datetime, RunRecord]:
-        """nominal time -> its latest attempt, for the fires in ``[start, end)``."""
         query = (
             select(t.runs)
             .where(t.runs.c.migration_id == migration_id)
@@ -546,7 +533,6 @@ class SchedulingStore(StoreCore):
         actor: str,
         now: datetime,
     ) -> tuple[BackfillRecord, list[RunRecord]]:
-        """A backfill and its runs, created together or not at all."""
         with self._write() as conn:
             self._migration_in(conn, migration_id, live=True)
             backfill_id = conn.execute(
@@ -579,7 +565,6 @@ class SchedulingStore(StoreCore):
             return self._backfill_in(conn, backfill_id)
 
     def backfill_counts(self, backfill_id: int) -> dict[str, int]:
-        """state -> how many of the backfill's runs are in it."""
         query = (
             select(t.runs.c.state, func.count())
             .where(t.runs.c.backfill_id == backfill_id)

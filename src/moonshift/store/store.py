@@ -36,6 +36,9 @@ class DuplicateRunError(Conflict):
 
 
 class StateStore(SchedulingStore, CopyStore):
+    """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
+    ``moonshift.seams``, where each method is documented."""
+
     @classmethod
     def open(cls, url: str) -> StateStore:
         """Connect, and upgrade the schema on first use."""
@@ -74,12 +77,6 @@ class StateStore(SchedulingStore, CopyStore):
         now: datetime,
         source_file: str | None = None,
     ) -> tuple[MigrationRecord, str, list[str]]:
-        """Create or update a migration from its canonical spec.
-
-        Returns the record, what happened (created, updated, restored, unchanged) and the
-        changed field paths. ``enabled`` follows the spec only where the spec changed it,
-        so an operator's ``disable`` survives a re-apply of the same file.
-        """
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         values = {
             "name": spec.get("name") or spec["id"],
@@ -180,10 +177,6 @@ class StateStore(SchedulingStore, CopyStore):
     def delete_migration(
         self, migration_id: str, *, actor: str, now: datetime, force: bool = False
     ) -> list[int]:
-        """Mark a migration deleted; with ``force`` cancel its active runs first.
-
-        Returns the ids of the runs it cancelled. Without ``force`` an active run refuses.
-        """
         with self._write() as conn:
             self._migration_in(conn, migration_id, lock=True, live=True)
             active = [r.id for r in self._runs_in(conn, migration_id, states=lifecycle.ACTIVE)]
@@ -243,7 +236,6 @@ class StateStore(SchedulingStore, CopyStore):
         logical_date: datetime | None = None,
         reason: str | None = None,
     ) -> RunRecord:
-        """Create a run in state ``created``; DuplicateRunError when its identity exists."""
         new = NewRun(nominal_time, trigger, logical_date=logical_date, reason=reason)
         with self._write() as conn:
             migration = self._migration_in(conn, migration_id, live=True)
@@ -265,7 +257,6 @@ class StateStore(SchedulingStore, CopyStore):
             return self._runs_in(conn, migration_id, states=states, limit=limit)
 
     def latest_runs(self) -> dict[str, RunRecord]:
-        """The newest run of every migration that has one."""
         newest = select(func.max(t.runs.c.id)).group_by(t.runs.c.migration_id).scalar_subquery()
         with self._read() as conn:
             rows = conn.execute(select(t.runs).where(t.runs.c.id.in_(newest)))
@@ -281,14 +272,12 @@ class StateStore(SchedulingStore, CopyStore):
         reason: str | None = None,
         **fields: Any,
     ) -> RunRecord:
-        """Move a run to ``to`` if the lifecycle allows it, and record why."""
         with self._write() as conn:
             return self._transition_in(
                 conn, run_id, to, actor=actor, now=now, reason=reason, **fields
             )
 
     def update_run(self, run_id: int, *, now: datetime, **fields: Any) -> RunRecord:
-        """Change fields that are not the state (exit code, progress, heartbeat, ...)."""
         if "state" in fields:
             raise ValueError("use transition_run to change a run's state")
         with self._write() as conn:
@@ -302,7 +291,6 @@ class StateStore(SchedulingStore, CopyStore):
     def history(
         self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
     ) -> list[AuditEntry]:
-        """Audit entries, newest first."""
         query = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
         if migration_id is not None:
             query = query.where(t.audit_log.c.migration_id == migration_id)
