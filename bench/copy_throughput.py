@@ -6,20 +6,15 @@ each committed with its checkpoint) beside a raw pipe between two psql processes
 kind of table. Prints the ratio (goal: at least 0.8) and moonshift's peak memory. Then rows
 per second for MariaDB to PostgreSQL and SQLite to SQLite.
 
-    .venv/bin/python bench/copy.py [--rows 5000000] [--cross-rows 500000]
+    .venv/bin/python bench/copy_throughput.py [--rows 5000000] [--cross-rows 500000]
 """
 
 from __future__ import annotations
 
-import sys
-
-# This file is named copy.py: keep its folder off the path so the standard library's copy
-# module is the one every other module imports.
-sys.path[:] = [p for p in sys.path if p != __import__("os").path.dirname(__file__)]
-
 import argparse
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
