@@ -15,6 +15,7 @@ from moonshift.app.context import Family
 from moonshift.domain.lifecycle import State
 from moonshift.errors import Conflict, NotFound
 from moonshift.jobs.command import log_paths
+from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import RunContext, log_dir
 from moonshift.store.records import AuditEntry, Trigger
 from moonshift.store.store import DuplicateRunError
@@ -83,6 +84,10 @@ class Runs(Family):
         # Keep the handle so that the finished worker is reaped, not left a zombie.
         _WORKERS[:] = [p for p in _WORKERS if p.poll() is None] + [process]
         return views.WorkerStarted(run=run_id, worker_pid=process.pid)
+
+    def reports_progress(self, migration_id: str) -> bool:
+        """Whether its runs report per-table progress while they run (copies do)."""
+        return kind_of(self.ctx.spec_of(migration_id).kind).reports_progress
 
     def get(self, run_id: int) -> views.Run:
         return views.Run.model_validate(self.store.get_run(run_id))

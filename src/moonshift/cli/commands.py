@@ -22,7 +22,7 @@ from moonshift.errors import Conflict, InvalidInput, MoonshiftError, Unavailable
 
 def run_here(app: Moonshift, run_id: int, migration_id: str) -> views.Run:
     """Execute a run in this process: a copy with a progress bar per table."""
-    if app.migrations.spec(migration_id).kind == "copy":
+    if app.runs.reports_progress(migration_id):
         return follow(lambda: app.runs.get(run_id).progress, lambda: app.runs.execute(run_id))
     with o.err.status(f"run {run_id} of {migration_id}: running"):
         return app.runs.execute(run_id)

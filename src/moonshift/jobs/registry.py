@@ -39,6 +39,8 @@ class JobKind:
     # A stop leaves a checkpoint the job resumes from: it pauses (for a window, a shutdown,
     # a takeover) instead of failing.
     can_pause: bool = False
+    # It reports per-table progress while it runs (``Progress``).
+    reports_progress: bool = False
 
 
 def _command(setup: JobSetup) -> Job:
@@ -78,7 +80,7 @@ KINDS: dict[str, JobKind] = {
     for kind in (
         JobKind("command", _command),
         JobKind("steps", _steps, can_pause=True),
-        JobKind("copy", _copy, can_pause=True),
+        JobKind("copy", _copy, can_pause=True, reports_progress=True),
     )
 }
 

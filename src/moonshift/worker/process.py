@@ -28,7 +28,7 @@ def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
     daemon claimed it for; without one the worker claims the run itself.
     """
     from moonshift.clock import SystemClock
-    from moonshift.domain.lifecycle import State
+    from moonshift.domain.lifecycle import SUCCEEDED, State
     from moonshift.runtime.runs import RunContext
     from moonshift.store import StateStore
     from moonshift.worker.execute import claim_and_execute
@@ -42,7 +42,7 @@ def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
         return 130
     finally:
         store.close()
-    return 0 if run is not None and run.state in (State.COMPLETED, State.PAUSED) else 1
+    return 0 if run is not None and (run.state in SUCCEEDED or run.state is State.PAUSED) else 1
 
 
 def work(run_id: int, owner: str | None, state_url: str, home: str, log_path: str) -> None:
