@@ -26,6 +26,18 @@ class InvalidInput(MoonshiftError):
         super().__init__(f"{field}: {reason}" if field else reason)
 
 
+class PreconditionFailed(Conflict):
+    """The caller changed something it had read, but it changed since (a stale version)."""
+
+
+class Unauthenticated(MoonshiftError):
+    """No credentials, or credentials that name no one (an unknown or revoked key)."""
+
+
+class Forbidden(MoonshiftError):
+    """Known credentials whose scope does not allow what was asked."""
+
+
 class Unavailable(MoonshiftError):
     """Something moonshift needs is not there: the state store, a running daemon."""
 

@@ -25,11 +25,14 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.store.records import (
+    ApiKeyRecord,
     AuditEntry,
     BackfillRecord,
+    ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
     MigrationRecord,
+    RequestKeyRecord,
     RollbackRecord,
     RunRecord,
     ScheduleRecord,
@@ -187,6 +190,10 @@ class RunStore(Protocol):
 
 
 class WorkerStore(RunStore, Protocol):
+    def connection_urls(self, connection_ids: Sequence[str]) -> dict[str, str]:
+        """id -> URL (as written, ``${ENV}`` references unresolved) of those that exist."""
+        ...
+
     def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         """Take a queued or paused run for a worker; False if someone else has it."""
         ...
@@ -304,8 +311,10 @@ class AppStore(WorkerStore, Protocol):
         actor: str,
         now: datetime,
         source_file: str | None = None,
+        expect: tuple[int, datetime] | None = None,
     ) -> tuple[MigrationRecord, str, list[str]]:
-        """Create or update a migration from its canonical spec.
+        """Create or update a migration from its canonical spec; with ``expect`` (version,
+        updated_at) only if it is still so (PreconditionFailed, checked under its lock).
 
         Returns the record, what happened (created, updated, restored, unchanged) and the
         changed field paths. ``enabled`` follows the spec only where the spec changed it,
@@ -348,8 +357,17 @@ class AppStore(WorkerStore, Protocol):
         ...
 
     def list_runs(
-        self, migration_id: str, *, limit: int = 20, states: Sequence[State] | None = None
-    ) -> list[RunRecord]: ...
+        self,
+        migration_id: str,
+        *,
+        limit: int = 20,
+        states: Sequence[State] | None = None,
+        before: int | None = None,
+    ) -> list[RunRecord]:
+        """Newest first; ``before``: only runs with a smaller id (the next page)."""
+        ...
+
+    def count_runs_by_state(self) -> dict[str, int]: ...
 
     def latest_runs(self) -> dict[str, RunRecord]:
         """The newest run of every migration that has one."""
@@ -419,8 +437,19 @@ class AppStore(WorkerStore, Protocol):
 
     # copies: the error queue and rollbacks
     def copy_errors(
-        self, migration_id: str, *, status: str | None = None, limit: int = 1000
-    ) -> list[CopyErrorRecord]: ...
+        self,
+        migration_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 1000,
+        after: int | None = None,
+    ) -> list[CopyErrorRecord]:
+        """Oldest first; ``after``: only errors with a larger id (the next page)."""
+        ...
+
+    def open_copy_error_counts(self) -> dict[str, int]:
+        """migration -> rows open in its error queue."""
+        ...
 
     def get_copy_error(self, error_id: int) -> CopyErrorRecord: ...
 
@@ -453,6 +482,53 @@ class AppStore(WorkerStore, Protocol):
     ) -> RollbackRecord: ...
 
     def rollbacks(self, migration_id: str, *, limit: int = 10) -> list[RollbackRecord]: ...
+
+    # the REST API: keys, named connections, request keys
+    def add_api_key(
+        self, *, name: str, scope: str, key_hash: str, prefix: str, actor: str, now: datetime
+    ) -> ApiKeyRecord:
+        """Conflict while a key of that name is not revoked (a revoked one is replaced)."""
+        ...
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    def api_keys(self) -> list[ApiKeyRecord]: ...
+
+    def revoke_api_key(self, name: str, *, actor: str, now: datetime) -> ApiKeyRecord: ...
+
+    def put_connection(
+        self,
+        *,
+        connection_id: str,
+        type_: str,
+        url: str,
+        name: str,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[ConnectionRecord, str]:
+        """Create or update; returns the record and created, updated or unchanged."""
+        ...
+
+    def get_connection(self, connection_id: str) -> ConnectionRecord: ...
+
+    def list_connections(self) -> list[ConnectionRecord]: ...
+
+    def delete_connection(self, connection_id: str, *, actor: str, now: datetime) -> None: ...
+
+    def claim_request_key(
+        self, scope: str, key: str, fingerprint: str, *, now: datetime, forget_before: datetime
+    ) -> RequestKeyRecord | None:
+        """Insert (scope, key), first forgetting keys made before ``forget_before``: None when
+        this call inserted it (a unique constraint decides between racing callers), else
+        the row as it is."""
+        ...
+
+    def answer_request_key(
+        self, scope: str, key: str, *, status_code: int, content_type: str | None, body: str
+    ) -> None: ...
+
+    def release_request_key(self, scope: str, key: str) -> None: ...
 
 
 class Waiter(Protocol):

@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from moonshift.domain.spec import MigrationSpec
+from moonshift.domain.secrets import references
+from moonshift.domain.spec import ConnectionSpec, MigrationSpec, SpecDocument
 from moonshift.domain.spec_base import FieldProblem
 from moonshift.errors import InvalidInput
 
@@ -70,10 +71,18 @@ class LoadedSpec:
     line: int
 
 
+@dataclass(frozen=True)
+class LoadedConnection:
+    spec: ConnectionSpec
+    file: str
+    line: int
+
+
 @dataclass
 class LoadResult:
     specs: list[LoadedSpec] = field(default_factory=list)
     warnings: list[SpecProblem] = field(default_factory=list)
+    connections: list[LoadedConnection] = field(default_factory=list)
 
 
 def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None) -> LoadResult:
@@ -81,37 +90,60 @@ def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     result, problems = LoadResult(), []
     for path in paths:
-        specs, found = _load_file(Path(path))
-        problems += found
-        result.specs += specs
-    problems += _duplicate_ids(result.specs)
+        found = _load_file(Path(path))
+        problems += found.warnings
+        result.specs += found.specs
+        result.connections += found.connections
+    return _checked(result, problems, env)
+
+
+def load_document(
+    text: str, name: str = "<request>", env: Mapping[str, str] | None = None
+) -> LoadResult:
+    """Validate a spec document given as text (YAML, or JSON, which YAML reads too)."""
+    found = _load_documents(text, name)
+    return _checked(found, found.warnings, os.environ if env is None else env)
+
+
+def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, str]) -> LoadResult:
+    problems = problems + _duplicate_ids(result.specs) + _duplicate_connections(result)
     if problems:
         raise SpecFileError(problems)
     result.warnings = [w for s in result.specs for w in _unset_variables(s, env) + _notes(s)]
+    result.warnings += [
+        SpecProblem(
+            c.file, c.line, "url", f"${{{n}}} is not set here; it must be set where runs use it"
+        )
+        for c in result.connections
+        for n in references(c.spec.url)
+        if n not in env
+    ]
     return result
 
 
 def load_text(text: str, name: str = "<string>") -> list[MigrationSpec]:
     """Validate specs given as YAML text (for the Python API and tests)."""
-    specs, problems = _load_documents(text, name)
-    if problems:
-        raise SpecFileError(problems)
-    return [s.spec for s in specs]
+    found = _load_documents(text, name)
+    if found.warnings:
+        raise SpecFileError(found.warnings)
+    return [s.spec for s in found.specs]
 
 
-def _load_file(path: Path) -> tuple[list[LoadedSpec], list[SpecProblem]]:
+def _load_file(path: Path) -> LoadResult:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return [], [SpecProblem(str(path), None, "", "no such file")]
+        return LoadResult(warnings=[SpecProblem(str(path), None, "", "no such file")])
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [SpecProblem(str(path), None, "", f"cannot read: {exc}")]
+        return LoadResult(warnings=[SpecProblem(str(path), None, "", f"cannot read: {exc}")])
     return _load_documents(text, str(path))
 
 
-def _load_documents(text: str, name: str) -> tuple[list[LoadedSpec], list[SpecProblem]]:
+def _load_documents(text: str, name: str) -> LoadResult:
+    """The specs and connections of every document; ``warnings`` holds the problems."""
     loader = SpecLoader(text)
     specs: list[LoadedSpec] = []
+    connections: list[LoadedConnection] = []
     problems: list[SpecProblem] = []
     try:
         while loader.check_node():
@@ -124,31 +156,59 @@ def _load_documents(text: str, name: str) -> tuple[list[LoadedSpec], list[SpecPr
                 SpecProblem(name, line, _dotted(loc), "duplicate key") for loc, line in duplicates
             ]
             document = loader.construct_document(node)
-            found, wrong = _migrations_in(document, node.start_mark.line + 1, lines, name)
+            first_line = node.start_mark.line + 1
+            found, wrong = _migrations_in(document, first_line, lines, name)
             specs += found
             problems += wrong
+            connections += _connections_in(document, first_line, lines, name, problems)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problems.append(SpecProblem(name, line, "", f"not valid YAML: {exc.problem or exc}"))
     finally:
         loader.dispose()
-    if not specs and not problems:
+    if not specs and not connections and not problems:
         problems.append(SpecProblem(name, None, "", "holds no migration"))
-    return specs, problems
+    return LoadResult(specs=specs, warnings=problems, connections=connections)
+
+
+def _connections_in(
+    document: Any, first_line: int, lines: dict[Loc, int], name: str, problems: list[SpecProblem]
+) -> list[LoadedConnection]:
+    """The ``connections:`` of a document (problems, located, are added to ``problems``)."""
+    if not isinstance(document, dict) or "connections" not in document:
+        return []
+    items = document["connections"]
+    if not isinstance(items, list):
+        problems.append(
+            SpecProblem(name, lines.get(("connections",)), "connections", "must be a list")
+        )
+        return []
+    found = []
+    for index, item in enumerate(items):
+        base: Loc = ("connections", index)
+        line = lines.get(base, first_line)
+        try:
+            found.append(LoadedConnection(ConnectionSpec.model_validate(item), name, line))
+        except ValidationError as exc:
+            problems += [
+                _problem(name, base, error, lines, line, ConnectionSpec) for error in exc.errors()
+            ]
+    return found
 
 
 def _migrations_in(
     document: Any, first_line: int, lines: dict[Loc, int], name: str
 ) -> tuple[list[LoadedSpec], list[SpecProblem]]:
     prefix: Loc | None
-    if isinstance(document, dict) and "migrations" in document:
-        extra = sorted(set(document) - {"migrations"})
+    if isinstance(document, dict) and set(document) & set(SpecDocument.model_fields):
+        extra = sorted(set(document) - set(SpecDocument.model_fields))
         if extra:
             loc: Loc = (extra[0],)
-            reason = f'unknown key "{extra[0]}" beside "migrations"'
+            known = '", "'.join(SpecDocument.model_fields)
+            reason = f'unknown key "{extra[0]}" beside "{known}"'
             return [], [SpecProblem(name, lines.get(loc, first_line), extra[0], reason)]
-        items, prefix = document["migrations"], ("migrations",)
+        items, prefix = document.get("migrations", []), ("migrations",)
         if not isinstance(items, list):
             return [], [SpecProblem(name, lines.get(prefix), "migrations", "must be a list")]
     elif isinstance(document, list):
@@ -169,22 +229,29 @@ def _migrations_in(
     return specs, problems
 
 
-def _problem(name: str, base: Loc, error: Any, lines: dict[Loc, int], fallback: int) -> SpecProblem:
+def _problem(
+    name: str,
+    base: Loc,
+    error: Any,
+    lines: dict[Loc, int],
+    fallback: int,
+    model: type[BaseModel] = MigrationSpec,
+) -> SpecProblem:
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
         loc = (*loc, *cause.path.split(".")) if cause.path else loc
         reason = cause.reason
     else:
-        reason = _reason(error, loc)
+        reason = _reason(error, loc, model)
     return SpecProblem(name, _line_of((*base, *loc), lines, fallback), _dotted(loc), reason)
 
 
-def _reason(error: Any, loc: Loc) -> str:
+def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str:
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        known = sorted(_fields_at(MigrationSpec, loc[:-1]))
+        known = sorted(_fields_at(model, loc[:-1]))
         close = difflib.get_close_matches(key, known, n=1)
         hint = f'; did you mean "{close[0]}"?' if close else f"; known keys: {', '.join(known)}"
         return f'unknown key "{key}"{hint}'
@@ -275,6 +342,17 @@ def _dotted(loc: Loc) -> str:
 
 def _shown(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _duplicate_connections(result: LoadResult) -> list[SpecProblem]:
+    seen: dict[str, LoadedConnection] = {}
+    problems = []
+    for c in result.connections:
+        earlier = seen.setdefault(c.spec.id, c)
+        if earlier is not c:
+            reason = f'connection "{c.spec.id}" is already defined at {earlier.file}:{earlier.line}'
+            problems.append(SpecProblem(c.file, c.line, "id", reason))
+    return problems
 
 
 def _duplicate_ids(specs: list[LoadedSpec]) -> list[SpecProblem]:

@@ -12,19 +12,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from moonshift.app import views
+from moonshift.app.agenda import Agenda
 from moonshift.app.backfills import Backfills
+from moonshift.app.connections import Connections
 from moonshift.app.context import Context
 from moonshift.app.copies import Copies
 from moonshift.app.daemons import Daemons, SchedulerConfig
+from moonshift.app.idempotency import Idempotency
+from moonshift.app.keys import SCOPES, Keys
+from moonshift.app.metrics import Metrics
 from moonshift.app.migrations import STATUSES, Migrations
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
 from moonshift.store.records import ScheduleStatus
 
 __all__ = [
+    "SCOPES",
     "STATUSES",
     "Moonshift",
     "ScheduleStatus",
@@ -46,12 +53,18 @@ class Moonshift:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.ctx = Context(settings, clock=clock, environ=environ)
-        self.migrations = Migrations(self.ctx)
+        self.connections = Connections(self.ctx)
+        self.migrations = Migrations(self.ctx, self.connections)
         self.runs = Runs(self.ctx)
         self.schedules = Schedules(self.ctx)
         self.backfills = Backfills(self.ctx)
         self.daemons = Daemons(self.ctx)
         self.copies = Copies(self.ctx, self.runs)
+        self.keys = Keys(self.ctx)
+        self.idempotency = Idempotency(self.ctx)
+        self.webhooks = Webhooks(self.ctx, self.runs)
+        self.agenda = Agenda(self.ctx)
+        self.metrics = Metrics(self.ctx)
 
     @property
     def settings(self) -> Settings:

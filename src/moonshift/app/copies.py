@@ -21,6 +21,7 @@ from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, TerminalError
 from moonshift.jobs.copy import connectors
+from moonshift.runtime.runs import with_connections
 from moonshift.store.records import RunRecord
 
 SETTABLE = {"batch_size": (1, 10_000_000), "parallel": (1, 64)}
@@ -48,7 +49,7 @@ class Copies(Family):
 
     def _sides(self, spec: MigrationSpec) -> tuple[Connector, Connector]:
         try:
-            return connectors(spec, self.ctx.environ)
+            return connectors(with_connections(self.store, spec), self.ctx.environ)
         except TerminalError as exc:
             raise InvalidInput(None, str(exc)) from None
 

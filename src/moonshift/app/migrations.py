@@ -6,22 +6,49 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from moonshift.app import views
-from moonshift.app.context import Family
-from moonshift.app.schedules import sync_schedule
+from moonshift.app.connections import Connections
+from moonshift.app.context import Context, Family
+from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
 from moonshift.domain.dag import find_cycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import InvalidInput
-from moonshift.specfile import LoadResult, SpecFileError, SpecProblem, load_files, load_text
+from moonshift.errors import InvalidInput, PreconditionFailed
+from moonshift.specfile import (
+    LoadResult,
+    SpecFileError,
+    SpecProblem,
+    load_document,
+    load_files,
+    load_text,
+)
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: mappings merge key by key, null removes, the rest
+    replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
 class Migrations(Family):
+    def __init__(self, ctx: Context, connections: Connections) -> None:
+        super().__init__(ctx)
+        self.connections = connections
+
     def validate(self, paths: Iterable[str | Path]) -> views.Validation:
         """Check spec files without touching the state store."""
         loaded = self._load(paths)
@@ -35,12 +62,25 @@ class Migrations(Family):
 
     def apply(self, paths: Iterable[str | Path], *, actor: str) -> views.ApplyReport:
         """Validate every file first (dependencies too); only when all is well, write."""
-        loaded = self._load(paths)
+        return self._apply_loaded(self._load(paths), actor)
+
+    def apply_document(self, text: str, *, actor: str) -> views.ApplyReport:
+        """Apply a spec document given as text (YAML, or JSON): its migrations and named
+        connections, all validated before anything is written."""
+        return self._apply_loaded(load_document(text, "<request>", self.ctx.environ), actor)
+
+    def _apply_loaded(self, loaded: LoadResult, actor: str) -> views.ApplyReport:
         self._check_references(loaded)
+        connections = [
+            self.connections.put(c.spec, actor=actor, source_file=c.file)
+            for c in loaded.connections
+        ]
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
-        return views.ApplyReport(results=results, warnings=[str(w) for w in loaded.warnings])
+        return views.ApplyReport(
+            results=results, warnings=[str(w) for w in loaded.warnings], connections=connections
+        )
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
         """Apply one migration given as YAML text."""
@@ -50,24 +90,41 @@ class Migrations(Family):
     def apply_spec(
         self, spec: MigrationSpec, *, actor: str, source_file: str | None = None
     ) -> views.Applied:
-        record, action, changed = self.store.apply_migration(
-            spec.canonical(), actor=actor, now=self.ctx.clock.now(), source_file=source_file
-        )
-        if action != "unchanged":
-            scheduling = ("schedule", "enabled")
-            moved = action != "updated" or any(c.split(".")[0] in scheduling for c in changed)
-            sync_schedule(self.ctx, record, reschedule=moved)
-            self.store.announce()
-        return views.Applied(id=record.id, action=action, version=record.version, changed=changed)
+        return save_spec(self.ctx, spec, actor=actor, source_file=source_file)
+
+    def patch(
+        self, migration_id: str, changes: dict[str, Any], *, actor: str, if_match: str | None
+    ) -> views.Applied:
+        """Change a migration's spec by a JSON merge patch (RFC 7396: a null removes a key).
+        With ``if_match`` (its etag as read) PreconditionFailed if it changed since."""
+        record = self.store.get_migration(migration_id)
+        if if_match is not None and if_match != views.etag(record):
+            raise PreconditionFailed(
+                f'migration "{migration_id}" changed since it was read; read it again'
+            )
+        merged = merge_patch(record.spec, changes)
+        if merged.get("id") != migration_id:
+            raise InvalidInput("id", "cannot be changed; create a migration with the new id")
+        expect = (record.version, record.updated_at) if if_match is not None else None
+        return save_spec(self.ctx, validated(merged), actor=actor, expect=expect)
 
     def _check_references(self, loaded: LoadResult) -> None:
-        """Dependencies and exclusions must name migrations that exist; no cycles."""
+        """Dependencies and exclusions must name migrations that exist, connections the
+        connections defined here or before; no cycles."""
         graph = self.dependency_edges()
         known = set(graph)
         for item in loaded.specs:
             graph[item.spec.id] = [d.migration for d in item.spec.depends_on]
             known.add(item.spec.id)
-        problems = []
+        connections = {c.spec.id for c in loaded.connections}
+        wanted = {n for item in loaded.specs for n in item.spec.connection_names().values()}
+        connections |= set(self.store.connection_urls(sorted(wanted - connections)))
+        problems = [
+            SpecProblem(item.file, item.line, path, f'no connection "{name}"')
+            for item in loaded.specs
+            for path, name in item.spec.connection_names().items()
+            if name not in connections
+        ]
         for item in loaded.specs:
             for key in ("depends_on", "exclude_concurrent"):
                 for i, ref in enumerate(getattr(item.spec, key)):

@@ -26,7 +26,14 @@ _WORKERS: list[subprocess.Popen[bytes]] = []
 
 
 class Runs(Family):
-    def run_now(self, migration_id: str, *, actor: str) -> views.Run:
+    def run_now(
+        self,
+        migration_id: str,
+        *,
+        actor: str,
+        trigger: Trigger = Trigger.MANUAL,
+        reason: str | None = None,
+    ) -> views.Run:
         """Record a MANUAL run of a migration; ``execute`` or a worker runs it."""
         now = self.ctx.clock.now()
         # A manual run's nominal time is only its request time: two requests in the same
@@ -35,11 +42,11 @@ class Runs(Family):
             try:
                 run = self.store.create_run(
                     migration_id,
-                    trigger=Trigger.MANUAL,
+                    trigger=trigger,
                     nominal_time=now + timedelta(microseconds=step),
                     actor=actor,
                     now=now,
-                    reason=f"run-now by {actor}",
+                    reason=reason or f"run-now by {actor}",
                 )
                 return views.Run.model_validate(run)
             except DuplicateRunError:

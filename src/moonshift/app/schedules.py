@@ -4,13 +4,17 @@ start migrations."""
 from __future__ import annotations
 
 import builtins
+import json
 from datetime import datetime
+from typing import Any
 
 from moonshift.app import views
 from moonshift.app.context import Context, Family
 from moonshift.domain.lifecycle import State
+from moonshift.domain.schedule import SCHEDULE_KINDS
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import Conflict
+from moonshift.errors import Conflict, InvalidInput, NotFound
+from moonshift.specfile import load_document
 from moonshift.store.records import MigrationRecord, ScheduleStatus, Trigger, TriggerEvent
 from moonshift.store.scheduling import NewRun
 from moonshift.timing import Event, Once, StartDecision, plan_next
@@ -64,7 +68,83 @@ def sync_schedule(ctx: Context, record: MigrationRecord, *, reschedule: bool) ->
     )
 
 
+def save_spec(
+    ctx: Context,
+    spec: MigrationSpec,
+    *,
+    actor: str,
+    source_file: str | None = None,
+    expect: tuple[int, datetime] | None = None,
+) -> views.Applied:
+    """Store a validated spec (a new version when it changed) and keep its schedule in step.
+    ``expect``: the (version, updated_at) it was read at; PreconditionFailed if it moved."""
+    missing = [
+        (path, name)
+        for path, name in spec.connection_names().items()
+        if name not in ctx.store.connection_urls([name])
+    ]
+    if missing:
+        raise InvalidInput(missing[0][0], f'no connection "{missing[0][1]}"')
+    record, action, changed = ctx.store.apply_migration(
+        spec.canonical(), actor=actor, now=ctx.clock.now(), source_file=source_file, expect=expect
+    )
+    if action != "unchanged":
+        scheduling = ("schedule", "enabled")
+        moved = action != "updated" or any(c.split(".")[0] in scheduling for c in changed)
+        sync_schedule(ctx, record, reschedule=moved)
+        ctx.store.announce()
+    return views.Applied(id=record.id, action=action, version=record.version, changed=changed)
+
+
+def validated(data: dict[str, Any]) -> MigrationSpec:
+    """A spec from data, checked as a spec file is (InvalidInput naming the field)."""
+    loaded = load_document(json.dumps(data, default=str), name="<request>", env={})
+    if len(loaded.specs) != 1:
+        raise InvalidInput(None, "must be one migration")
+    return loaded.specs[0].spec
+
+
 class Schedules(Family):
+    def detail(self, migration_id: str) -> views.ScheduleDetail:
+        """The schedule as the spec gives it and where it stands; NotFound without one."""
+        spec = self.ctx.spec_of(migration_id)
+        if spec.schedule is None:
+            raise NotFound(f'migration "{migration_id}" has no schedule')
+        row = self.store.get_schedule(migration_id)
+        return views.ScheduleDetail(
+            migration_id=migration_id,
+            kind=spec.schedule.kind,
+            schedule=self.store.get_migration(migration_id).spec["schedule"],
+            timezone=spec.schedule.timezone,
+            status=row.status if row else None,
+            next_fire_at=row.next_fire_at if row else None,
+            last_fire_at=row.last_fire_at if row else None,
+        )
+
+    def set(
+        self, migration_id: str, schedule: dict[str, Any], *, actor: str, merge: bool = False
+    ) -> views.ScheduleDetail:
+        """Give a migration this schedule (a new version of its spec); ``merge`` changes only
+        the keys given (another kind replaces the old one: ``start_at`` for a ``cron``)."""
+        record = self.store.get_migration(migration_id)
+        spec = dict(record.spec)
+        if merge:
+            old = dict(spec.get("schedule") or {})
+            if set(schedule) & set(SCHEDULE_KINDS):
+                old = {k: v for k, v in old.items() if k not in (*SCHEDULE_KINDS, "anchor")}
+            schedule = {**old, **schedule}
+        spec["schedule"] = {k: v for k, v in schedule.items() if v is not None}
+        save_spec(self.ctx, validated(spec), actor=actor)
+        return self.detail(migration_id)
+
+    def cancel(self, migration_id: str, *, actor: str) -> views.Applied:
+        """Take the schedule away (a new version of the spec): nothing fires any more."""
+        record = self.store.get_migration(migration_id)
+        if "schedule" not in record.spec:
+            raise NotFound(f'migration "{migration_id}" has no schedule')
+        spec = {k: v for k, v in record.spec.items() if k != "schedule"}
+        return save_spec(self.ctx, validated(spec), actor=actor)
+
     def get(self, migration_id: str) -> views.Schedule | None:
         found = self.store.get_schedule(migration_id)
         return None if found is None else views.Schedule.model_validate(found)

@@ -7,7 +7,7 @@ the REST API returns them as they are. Secrets are redacted before a view exists
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -16,7 +16,7 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.domain.secrets import redact_url
-from moonshift.store.records import MigrationRecord, ScheduleStatus, Trigger
+from moonshift.store.records import ConnectionRecord, MigrationRecord, ScheduleStatus, Trigger
 from moonshift.timing import OutsideWindow, StartAction
 
 # Instants as ISO 8601 with their offset, as moonshift has always printed them.
@@ -25,6 +25,16 @@ Instant = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), when_used
 
 class View(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(View, Generic[T]):
+    """A list: its items and, when there are more, the cursor that gives the next page."""
+
+    items: list[T]
+    next: str | None = None
 
 
 def redact_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -53,11 +63,17 @@ class Migration(View):
     created_at: Instant
     updated_at: Instant
     deleted_at: Instant | None
+    etag: str = ""  # changes whenever the migration does (HTTP If-Match compares it)
 
     @classmethod
     def of(cls, record: MigrationRecord) -> Migration:
         found = cls.model_validate(record)
-        return found.model_copy(update={"spec": redact_spec(record.spec)})
+        return found.model_copy(update={"spec": redact_spec(record.spec), "etag": etag(record)})
+
+
+def etag(record: MigrationRecord) -> str:
+    """A migration's entity tag: its version and the instant of its last change."""
+    return f'"{record.version}-{int(record.updated_at.timestamp() * 1_000_000)}"'
 
 
 class MigrationSummary(View):
@@ -85,9 +101,15 @@ class Applied(View):
     changed: list[str]
 
 
+class ConnectionApplied(View):
+    id: str
+    action: str  # created, updated, unchanged
+
+
 class ApplyReport(View):
     results: list[Applied]
     warnings: list[str]
+    connections: list[ConnectionApplied] = []
 
 
 class Enabled(View):
@@ -415,3 +437,115 @@ class Rollback(View):
     created_by: str
     started_at: Instant
     ended_at: Instant | None
+
+
+# -- connections, keys, schedules over HTTP -------------------------------------------------
+
+
+class Connection(View):
+    id: str
+    type: str
+    url: str  # as written: ${ENV} references, any literal password masked
+    name: str
+    source_file: str | None
+    created_at: Instant
+    updated_at: Instant
+
+    @classmethod
+    def of(cls, record: ConnectionRecord) -> Connection:
+        return cls.model_validate(record).model_copy(update={"url": redact_url(record.url)})
+
+
+class ConnectionTest(View):
+    ok: bool
+    reason: str | None  # why it could not connect; never a secret
+    seconds: float
+    connection: str | None  # the named connection tested, if any
+
+
+class ApiKey(View):
+    name: str
+    scope: str
+    prefix: str
+    created_by: str
+    created_at: Instant
+    revoked_at: Instant | None
+
+
+class KeyCreated(View):
+    """A new key: ``key`` is shown this once and never kept."""
+
+    name: str
+    scope: str
+    key: str
+
+
+class Principal(View):
+    """Who is calling, by key."""
+
+    name: str
+    scope: str
+
+    @property
+    def actor(self) -> str:
+        return f"api:{self.name}"
+
+
+class ScheduleDetail(View):
+    migration_id: str
+    kind: str  # immediate, start_at, cron, interval, event
+    schedule: dict[str, Any]  # as the spec gives it
+    timezone: str
+    status: ScheduleStatus | None  # None: nothing left to fire
+    next_fire_at: Instant | None
+    last_fire_at: Instant | None
+
+
+class Replay(View):
+    """The stored answer to a request made before with the same key."""
+
+    status_code: int
+    content_type: str | None
+    body: str
+
+
+class Health(View):
+    status: str  # ok, or what is wrong
+    store: str  # the state store, its password masked
+
+
+# -- calendar and metrics -------------------------------------------------------------------
+
+
+class AgendaEntry(View):
+    uid: str  # the same on every refresh for the same fire or window
+    migration_id: str
+    kind: str  # run, window
+    summary: str
+    description: str
+    starts_at: Instant
+    ends_at: Instant
+    timezone: str
+
+
+class Agenda(View):
+    items: list[AgendaEntry]
+
+
+class CopyNumbers(View):
+    """The latest run of a copy, as the metrics show it."""
+
+    migration_id: str
+    run: int
+    state: State
+    progress: Progress
+
+
+class Metrics(View):
+    runs_by_state: dict[str, int]
+    copies: list[CopyNumbers]
+    open_errors: dict[str, int]  # migration -> rows in its error queue
+    windows_open: dict[str, bool]  # migration (with windows) -> open now
+    incremental_lag_seconds: dict[str, float]  # since the latest good pass started
+    scheduler_lateness_seconds: float  # how far past due the most overdue fire is
+    daemons: int

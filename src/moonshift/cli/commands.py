@@ -139,7 +139,8 @@ def show(app: Moonshift, migration_id: str, as_json: bool) -> None:
     for side in ("source", "target"):
         if side in spec:
             o.out.print(
-                f"{side}: {escape(spec[side].get('name') or '')} {escape(spec[side]['url'])}"
+                f"{side}: {escape(spec[side].get('name') or '')} "
+                + escape(spec[side].get("url") or f"connection {spec[side].get('connection')}")
             )
     if "command" in spec:
         o.out.print(f"command: {escape(str(spec['command']))}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from moonshift.domain.progress import BATCH_BUCKETS, StageSeconds, TableProgress, bucket_of
 from moonshift.domain.progress import Progress as Snapshot
-from moonshift.domain.progress import StageSeconds, TableProgress
+
+STAGES = ("read", "transform", "write")
 
 
 @dataclass
@@ -23,6 +25,9 @@ class _Table:
     session_rows: int = 0  # copied by this worker (the rate is of these)
     started: float | None = None
     elapsed: float = 0.0
+    buckets: dict[str, list[int]] = field(
+        default_factory=lambda: {s: [0] * (len(BATCH_BUCKETS) + 1) for s in STAGES}
+    )
 
 
 class Progress:
@@ -51,6 +56,8 @@ class Progress:
             entry.read += read
             entry.transform += transform
             entry.write += write
+            for stage, seconds in zip(STAGES, (read, transform, write), strict=True):
+                entry.buckets[stage][bucket_of(seconds)] += 1
 
     def bad(self, table: str) -> None:
         with self._lock:
@@ -87,5 +94,6 @@ class Progress:
                         write=round(t.write, 4),
                     ),
                     elapsed=round(elapsed, 3),
+                    buckets={s: tuple(counts) for s, counts in t.buckets.items()},
                 )
         return Snapshot(kind="copy", tables=tables)

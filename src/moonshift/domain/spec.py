@@ -6,6 +6,7 @@ Later capabilities (schedule, windows, depends_on, copy, notifications) add fiel
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -27,48 +28,110 @@ from moonshift.domain.schedule import (
     WindowSpec,
     window_set,
 )
-from moonshift.domain.secrets import literal_secret_in_url, redact_url, references
+from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
 SUPPORTED_BACKENDS = ("postgresql", "mysql", "mariadb", "sqlite")
 
 
-class Endpoint(SpecModel):
-    """A database: an SQLAlchemy URL (``${ENV_VAR}`` allowed) and a display name."""
+def _check_url(url: str) -> str:
+    """A database URL moonshift supports, with no literal secret in it."""
+    backend = backend_of(url)
+    if backend is None:
+        raise ValueError(
+            "must be a database URL like postgresql+psycopg://user@host/db, "
+            f'got "{redact_url(url)}"'
+        )
+    if backend not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f'unsupported database "{backend}"; moonshift supports ' + ", ".join(SUPPORTED_BACKENDS)
+        )
+    where = literal_secret_in_url(url)
+    if where:
+        raise ValueError(
+            f"{where} is written in plain text; give it as an environment reference "
+            "such as ${PGPASSWORD} so that no secret is stored"
+        )
+    return url
 
-    url: str
+
+class Endpoint(SpecModel):
+    """A database: an SQLAlchemy URL (``${ENV_VAR}`` allowed) or a named connection, and a
+    display name. Where a run needs the URL, the connection's is filled in
+    (``MigrationSpec.with_connections``)."""
+
+    url: str | None = None
+    connection: Slug | None = None
     name: str | None = None
 
     @field_validator("url")
     @classmethod
-    def _check_url(cls, url: str) -> str:
-        backend = _backend_of(url)
-        if backend is None:
-            raise ValueError(
-                "must be a database URL like postgresql+psycopg://user@host/db, "
-                f'got "{redact_url(url)}"'
-            )
-        if backend not in SUPPORTED_BACKENDS:
-            raise ValueError(
-                f'unsupported database "{backend}"; moonshift supports '
-                + ", ".join(SUPPORTED_BACKENDS)
-            )
-        where = literal_secret_in_url(url)
-        if where:
-            raise ValueError(
-                f"{where} is written in plain text; give it as an environment reference "
-                "such as ${PGPASSWORD} so that no secret is stored"
-            )
-        return url
+    def _url(cls, url: str | None) -> str | None:
+        return None if url is None else _check_url(url)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Endpoint:
+        if (self.url is None) == (self.connection is None):
+            raise FieldProblem("url", "give either url or connection (a named connection's id)")
+        return self
+
+    @property
+    def location(self) -> str:
+        """The URL; TerminalError while it is a connection not yet filled in."""
+        if self.url is None:
+            raise TerminalError(f'connection "{self.connection}" was not looked up')
+        return self.url
 
     @property
     def backend(self) -> str:
-        return _backend_of(self.url) or ""
+        return backend_of(self.url or "") or ""
 
     @property
     def display(self) -> str:
-        return self.name or redact_url(self.url)
+        return self.name or (redact_url(self.url) if self.url else f"connection {self.connection}")
+
+
+CONNECTION_TYPES = SUPPORTED_BACKENDS
+
+
+class ConnectionSpec(SpecModel):
+    """A named connection (``connections:`` in a spec file): migrations name it by ``id``."""
+
+    id: Slug
+    type: Literal["postgresql", "mysql", "mariadb", "sqlite"]
+    url: str
+    name: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _check_url(url)
+
+    @model_validator(mode="after")
+    def _type_matches(self) -> ConnectionSpec:
+        backend = backend_of(self.url)
+        if backend != self.type and {backend, self.type} != {"mysql", "mariadb"}:
+            raise FieldProblem("url", f"is a {backend} URL, but type is {self.type}")
+        return self
+
+
+class WebhookSpec(SpecModel):
+    """``trigger: {type: webhook, secret: ${TRIGGER_SECRET}}``: signed requests start a run."""
+
+    type: Literal["webhook"]
+    secret: str
+
+    @field_validator("secret")
+    @classmethod
+    def _reference(cls, secret: str) -> str:
+        if not is_reference(secret):
+            raise ValueError(
+                "must be an environment reference such as ${TRIGGER_SECRET}, so that no "
+                "secret is stored"
+            )
+        return secret
 
 
 class CommandSpec(SpecModel):
@@ -141,6 +204,7 @@ class MigrationSpec(SpecModel):
     exclude_concurrent: tuple[ExclusionSpec, ...] = ()
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
+    trigger_: WebhookSpec | None = Field(default=None, alias="trigger")
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
@@ -185,6 +249,31 @@ class MigrationSpec(SpecModel):
     def trigger(self) -> Trigger | None:
         return self.schedule.trigger() if self.schedule else None
 
+    @property
+    def webhook(self) -> WebhookSpec | None:
+        return self.trigger_
+
+    def connection_names(self) -> dict[str, str]:
+        """Field path -> the named connection it refers to."""
+        return {
+            f"{side}.connection": endpoint.connection
+            for side in ("source", "target")
+            if (endpoint := getattr(self, side)) is not None and endpoint.connection
+        }
+
+    def with_connections(self, urls: Mapping[str, str]) -> MigrationSpec:
+        """This spec with each named connection's URL filled in; TerminalError naming the
+        field when a connection does not exist."""
+        update = {}
+        for side in ("source", "target"):
+            endpoint: Endpoint | None = getattr(self, side)
+            if endpoint is None or endpoint.connection is None:
+                continue
+            if endpoint.connection not in urls:
+                raise TerminalError(f'{side}.connection: no connection "{endpoint.connection}"')
+            update[side] = endpoint.model_copy(update={"url": urls[endpoint.connection]})
+        return self.model_copy(update=update) if update else self
+
     def window_set(self) -> WindowSet | None:
         return window_set(self.windows or (), self.timezone)
 
@@ -202,12 +291,14 @@ class MigrationSpec(SpecModel):
         found: dict[str, list[str]] = {}
         for side in ("source", "target"):
             endpoint: Endpoint | None = getattr(self, side)
-            if endpoint and references(endpoint.url):
+            if endpoint and endpoint.url and references(endpoint.url):
                 found[f"{side}.url"] = references(endpoint.url)
         if self.command:
             for key, value in self.command.env.items():
                 if references(value):
                     found[f"command.env.{key}"] = references(value)
+        if self.trigger_:
+            found["trigger.secret"] = references(self.trigger_.secret)
         return found
 
     def canonical(self) -> dict[str, Any]:
@@ -215,7 +306,7 @@ class MigrationSpec(SpecModel):
         return self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
 
 
-def _backend_of(url: str) -> str | None:
+def backend_of(url: str) -> str | None:
     match = re.match(r"^([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://", url)
     return match.group(1).lower() if match else None
 
@@ -231,3 +322,11 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -
         elif a != b:
             changed.append(path)
     return changed
+
+
+class SpecDocument(SpecModel):
+    """A spec file's top level: one field per sibling key. Each migration is validated on its
+    own, so that its problems are located within it."""
+
+    migrations: tuple[Any, ...] = ()
+    connections: tuple[ConnectionSpec, ...] = ()

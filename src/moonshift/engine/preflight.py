@@ -13,7 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from moonshift.domain.spec import MigrationSpec
-from moonshift.runtime.preflight import check, endpoints
+from moonshift.errors import TerminalError
+from moonshift.runtime.preflight import check
+from moonshift.runtime.runs import with_connections
 from moonshift.seams import Clock, EngineStore
 
 log = logging.getLogger("moonshift.preflight")
@@ -43,7 +45,7 @@ class Preflight:
             self._specs = load_specs({migration_id for migration_id, _ in fires}) if fires else {}
             for migration_id, fire in fires:
                 spec = self._specs.get(migration_id)
-                if spec is None or not endpoints(spec):
+                if spec is None or (spec.source is None and spec.target is None):
                     continue
                 key = (migration_id, fire)
                 check_at = fire - spec.preflight.connectivity
@@ -82,7 +84,10 @@ class Preflight:
         return hints
 
     def _run_check(self, migration_id: str, fire: datetime, spec: MigrationSpec) -> str | None:
-        reason = check(spec, self.environ)
+        try:
+            reason = check(with_connections(self.store, spec), self.environ)
+        except TerminalError as exc:
+            reason = str(exc)
         self.store.record_event(
             now=self.clock.now(),
             migration_id=migration_id,

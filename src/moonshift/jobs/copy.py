@@ -29,8 +29,8 @@ def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connect
     assert spec.source is not None and spec.target is not None
     try:
         return (
-            connector_for(spec.source.url, environ, "source.url"),
-            connector_for(spec.target.url, environ, "target.url"),
+            connector_for(spec.source.location, environ, "source.url"),
+            connector_for(spec.target.location, environ, "target.url"),
         )
     except (MissingVariableError, InvalidInput) as exc:
         raise TerminalError(str(exc)) from None

@@ -10,12 +10,13 @@ from moonshift.domain.spec import MigrationSpec
 
 
 def endpoints(spec: MigrationSpec) -> list[tuple[str, str, bool]]:
-    """(side, url, must already exist) for each endpoint the spec names."""
+    """(side, url, must already exist) for each endpoint the spec names; its named
+    connections must be filled in (``runs.with_connections``)."""
     found = []
     if spec.source is not None:
-        found.append(("source", spec.source.url, True))
+        found.append(("source", spec.source.location, True))
     if spec.target is not None:
-        found.append(("target", spec.target.url, False))
+        found.append(("target", spec.target.location, False))
     return found
 
 

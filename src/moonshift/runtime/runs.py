@@ -39,6 +39,15 @@ def spec_for(store: WorkerStore, run: RunRecord) -> MigrationSpec:
     )
 
 
+def with_connections(store: WorkerStore, spec: MigrationSpec) -> MigrationSpec:
+    """The spec with its named connections' URLs filled in (TerminalError naming the field
+    when one does not exist)."""
+    names = spec.connection_names()
+    if not names:
+        return spec
+    return spec.with_connections(store.connection_urls(sorted(set(names.values()))))
+
+
 def copy_id(store: WorkerStore, run: RunRecord) -> int:
     """A copy is a run and its retries: they share the first attempt's checkpoints."""
     while run.retry_of is not None:

@@ -48,7 +48,12 @@ class CopyStore(StoreCore):
         return added
 
     def copy_errors(
-        self, migration_id: str, *, status: str | None = None, limit: int = 1000
+        self,
+        migration_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 1000,
+        after: int | None = None,
     ) -> list[CopyErrorRecord]:
         query = (
             select(t.copy_errors)
@@ -58,6 +63,8 @@ class CopyStore(StoreCore):
         )
         if status is not None:
             query = query.where(t.copy_errors.c.status == status)
+        if after is not None:
+            query = query.where(t.copy_errors.c.id > after)
         with self._read() as conn:
             return [CopyErrorRecord(**row._mapping) for row in conn.execute(query)]
 
@@ -76,6 +83,15 @@ class CopyStore(StoreCore):
         )
         with self._read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
+
+    def open_copy_error_counts(self) -> dict[str, int]:
+        query = (
+            select(t.copy_errors.c.migration_id, func.count())
+            .where(t.copy_errors.c.status == OPEN)
+            .group_by(t.copy_errors.c.migration_id)
+        )
+        with self._read() as conn:
+            return {migration: int(n) for migration, n in conn.execute(query)}
 
     def settle_copy_error(
         self,

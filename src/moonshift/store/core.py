@@ -101,12 +101,15 @@ class StoreCore:
         *,
         states: Sequence[State] | frozenset[State] | None = None,
         limit: int | None = None,
+        before: int | None = None,
     ) -> list[RunRecord]:
         query = (
             select(t.runs).where(t.runs.c.migration_id == migration_id).order_by(t.runs.c.id.desc())
         )
         if states is not None:
             query = query.where(t.runs.c.state.in_([s.value for s in states]))
+        if before is not None:
+            query = query.where(t.runs.c.id < before)
         if limit is not None:
             query = query.limit(limit)
         return [_run(row) for row in conn.execute(query)]

@@ -166,3 +166,36 @@ class RollbackRecord:
     created_by: str
     started_at: datetime
     ended_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyRecord:
+    name: str
+    scope: str
+    key_hash: str
+    prefix: str  # the key's first characters, to recognise it; not enough to use it
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionRecord:
+    id: str
+    type: str
+    url: str  # as written: ${ENV} references, never a secret
+    name: str
+    source_file: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestKeyRecord:
+    scope: str
+    key: str
+    fingerprint: str
+    status_code: int | None  # None while the first request is still being answered
+    content_type: str | None
+    body: str | None
+    created_at: datetime

@@ -199,3 +199,48 @@ rollbacks = Table(
     Column("ended_at", UTCDateTime),
     Index(None, "migration_id", "id"),
 )
+
+# -- the REST API ---------------------------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", ID, primary_key=True),
+    Column("scope", String(16), nullable=False),
+    # SHA-256 of the key: the key itself is shown once, when it is made, and never kept.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("type", String(16), nullable=False),
+    # As written, with ${ENV} references unresolved: never a secret.
+    Column("url", Text, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("source_file", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A request that must take effect once: a POST's Idempotency-Key, a webhook's id. The
+# unique (scope, key) lets one of any number of racing API processes claim it.
+request_keys = Table(
+    "request_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(200), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer),  # None while the first request is being answered
+    Column("content_type", String(100)),
+    Column("body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("scope", "key"),
+    Index(None, "created_at"),
+)

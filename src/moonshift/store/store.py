@@ -20,8 +20,9 @@ from moonshift.dburl import shown
 from moonshift.domain import lifecycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import changed_fields
-from moonshift.errors import Conflict, NotFound, Unavailable
+from moonshift.errors import Conflict, NotFound, PreconditionFailed, Unavailable
 from moonshift.store import schema as t
+from moonshift.store.access import AccessStore
 from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
@@ -35,7 +36,7 @@ class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore):
+class StateStore(SchedulingStore, CopyStore, AccessStore):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 
@@ -76,6 +77,7 @@ class StateStore(SchedulingStore, CopyStore):
         actor: str,
         now: datetime,
         source_file: str | None = None,
+        expect: tuple[int, datetime] | None = None,
     ) -> tuple[MigrationRecord, str, list[str]]:
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         values = {
@@ -92,6 +94,12 @@ class StateStore(SchedulingStore, CopyStore):
             row = self._first(
                 conn, select(t.migrations).where(t.migrations.c.id == spec["id"]), lock=True
             )
+            if expect is not None and (
+                row is None or (row._mapping["version"], row._mapping["updated_at"]) != expect
+            ):
+                raise PreconditionFailed(
+                    f'migration "{spec["id"]}" changed since it was read; read it again'
+                )
             if row is None:
                 conn.execute(
                     insert(t.migrations).values(
@@ -251,10 +259,20 @@ class StateStore(SchedulingStore, CopyStore):
             return self._run_in(conn, run_id)
 
     def list_runs(
-        self, migration_id: str, *, limit: int = 20, states: Sequence[State] | None = None
+        self,
+        migration_id: str,
+        *,
+        limit: int = 20,
+        states: Sequence[State] | None = None,
+        before: int | None = None,
     ) -> list[RunRecord]:
         with self._read() as conn:
-            return self._runs_in(conn, migration_id, states=states, limit=limit)
+            return self._runs_in(conn, migration_id, states=states, limit=limit, before=before)
+
+    def count_runs_by_state(self) -> dict[str, int]:
+        query = select(t.runs.c.state, func.count()).group_by(t.runs.c.state)
+        with self._read() as conn:
+            return {state: int(n) for state, n in conn.execute(query)}
 
     def latest_runs(self) -> dict[str, RunRecord]:
         newest = select(func.max(t.runs.c.id)).group_by(t.runs.c.migration_id).scalar_subquery()

@@ -18,7 +18,15 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError
 from moonshift.jobs.registry import JobSetup, kind_of
 from moonshift.runtime.preflight import check as preflight_check
-from moonshift.runtime.runs import LEASE, RunContext, copy_id, end_run, log_dir, spec_for
+from moonshift.runtime.runs import (
+    LEASE,
+    RunContext,
+    copy_id,
+    end_run,
+    log_dir,
+    spec_for,
+    with_connections,
+)
 from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
 from moonshift.store.records import RunRecord
 
@@ -72,7 +80,7 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     run = ctx.store.get_run(run_id)
     spec = spec_for(ctx.store, run)
     try:
-        job = start_run(ctx, run, spec)
+        job = start_run(ctx, run, with_connections(ctx.store, spec))
     except TerminalError as exc:
         return end_run(ctx, run.id, State.FAILED, str(exc), spec=spec)
     except IllegalTransitionError:
