@@ -3,6 +3,8 @@ verification, rollback, progress and bottlenecks."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from moonshift.app import views
 from moonshift.app.context import Context, Family
 from moonshift.app.runs import Runs
@@ -19,13 +21,15 @@ from moonshift.domain.copy_spec import Mode
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import Conflict, InvalidInput, TerminalError
+from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError
 from moonshift.jobs.copy import connectors
 from moonshift.runtime.runs import with_connections
 from moonshift.store.records import RunRecord
 
 SETTABLE = {"batch_size": (1, 10_000_000), "parallel": (1, 64)}
 STRATEGIES = ("truncate", "point-in-time")
+# The runbooks' spelling of the same strategies.
+STRATEGY_ALIASES = {"point_in_time": "point-in-time"}
 # The seed's advice for each bottleneck.
 ADVICE = {
     "read": "source read: reduce parallel readers, check the source's load and its key index",
@@ -159,6 +163,8 @@ class Copies(Family):
 
     def configure(self, migration_id: str, settings: dict[str, str], *, actor: str) -> views.Run:
         """Change batch_size or parallel of the active run; it takes them at its next batch."""
+        if not settings:
+            raise InvalidInput(None, f"give a setting to change: {', '.join(SETTABLE)}")
         values = {}
         for name, text in settings.items():
             if name not in SETTABLE:
@@ -189,6 +195,23 @@ class Copies(Family):
             views.CopyError.model_validate(e)
             for e in self.store.copy_errors(migration_id, status=status)
         ]
+
+    def error_page(
+        self, migration_id: str, *, status: str | None, limit: int, after: int | None
+    ) -> views.Page[views.CopyError]:
+        """A page of the queue, oldest first; ``next`` is the ``after`` of the next page."""
+        self.spec(migration_id)
+        found = self.store.copy_errors(migration_id, status=status, limit=limit + 1, after=after)
+        items = [views.CopyError.model_validate(e) for e in found[:limit]]
+        more = len(found) > limit
+        return views.Page[views.CopyError](items=items, next=str(items[-1].id) if more else None)
+
+    def error(self, migration_id: str, error_id: int) -> views.CopyError:
+        """One queued row of this migration (NotFound when it is another's)."""
+        record = self.store.get_copy_error(error_id)
+        if record.migration_id != migration_id:
+            raise NotFound(f"no error {error_id} in the error queue of {migration_id}")
+        return views.CopyError.model_validate(record)
 
     def skip_error(self, error_id: int, *, actor: str, reason: str) -> views.CopyError:
         if not reason.strip():
@@ -240,10 +263,15 @@ class Copies(Family):
 
     # -- incremental ----------------------------------------------------------------------
 
-    def sync(self, migration_id: str, *, actor: str) -> views.Run:
-        """An incremental pass now (the cutover's final sync)."""
+    def sync(self, migration_id: str, *, actor: str, require_daemon: bool = False) -> views.Run:
+        """An incremental pass now (the cutover's final sync); ``require_daemon``: for a
+        daemon to run (Unavailable when none runs)."""
         self._incremental(self.spec(migration_id))
-        return self.runs.run_now(migration_id, actor=actor)
+        if require_daemon:
+            self.ctx.require_daemon("run the pass")
+        run = self.runs.run_now(migration_id, actor=actor)
+        self.store.announce()
+        return run
 
     def lag(self, migration_id: str) -> list[views.TableLag]:
         """How far an incremental target is behind: rows past the watermark, cursor
@@ -271,10 +299,18 @@ class Copies(Family):
     # -- rollback -------------------------------------------------------------------------
 
     def rollback(
-        self, migration_id: str, *, strategy: str, actor: str, reason: str | None = None
+        self,
+        migration_id: str,
+        *,
+        strategy: str,
+        actor: str,
+        reason: str | None = None,
+        restore_to: datetime | None = None,
     ) -> views.Rollback:
         """Undo a copy in the target, children first: ``truncate`` its tables, or restore
-        them from the snapshot taken before the run (``point-in-time``)."""
+        them from the snapshot taken before the run (``point-in-time``; ``restore_to``, if
+        given, must not be after that snapshot: it is the only saved state)."""
+        strategy = STRATEGY_ALIASES.get(strategy, strategy)
         if strategy not in STRATEGIES:
             raise InvalidInput("strategy", f'one of {", ".join(STRATEGIES)}, got "{strategy}"')
         spec, plan, _source, target = self._ready_plan(migration_id)
@@ -288,6 +324,8 @@ class Copies(Family):
                 f'"{migration_id}" has no saved target tables; point-in-time needs '
                 "copy.snapshot: true before the run"
             )
+        if restore_to is not None:
+            self._check_restore_to(migration_id, strategy, restore_to)
         now = self.ctx.clock.now()
         record = self.store.start_rollback(
             migration_id, strategy, actor=actor, reason=reason, now=now
@@ -307,6 +345,20 @@ class Copies(Family):
             record.id, state="completed", tables=tables, now=self.ctx.clock.now(), actor=actor
         )
         return views.Rollback.model_validate(done)
+
+    def _check_restore_to(self, migration_id: str, strategy: str, restore_to: datetime) -> None:
+        if strategy != "point-in-time":
+            raise InvalidInput("restore_to", "only goes with the point-in-time strategy")
+        if restore_to.tzinfo is None:
+            raise InvalidInput("restore_to", "must carry its offset, like 2026-02-02T07:59:00Z")
+        latest = self.store.list_runs(migration_id, limit=1)
+        started = latest[0].started_at if latest else None
+        if started is not None and restore_to > started:
+            raise InvalidInput(
+                "restore_to",
+                f"the only saved state is the snapshot taken when run {latest[0].id} started "
+                f"({started.isoformat()}); give a time at or before it",
+            )
 
     def rollback_status(self, migration_id: str) -> list[views.Rollback]:
         self.spec(migration_id)

@@ -51,6 +51,14 @@ class Daemons(Family):
         launcher = ProcessLauncher(home=settings.home, state_url=settings.state_url)
         run_daemon(settings.state_url, settings.home, config, launcher, stop=stop)
 
+    def ready(self) -> views.Health:
+        """Whether the state store answers; Unavailable when it does not."""
+        try:
+            self.store.count_runs_by_state()
+        except Exception as exc:  # whatever the driver raises, the answer is "not ready"
+            raise Unavailable(f"the state store does not answer: {type(exc).__name__}") from None
+        return views.Health(status="ok", store=self.ctx.store.engine.dialect.name)
+
     def status(self) -> views.DaemonStatus:
         return views.DaemonStatus(
             pid_file=_pid_view(read_pid(self.ctx.settings.home)),

@@ -106,6 +106,17 @@ class Runs(Family):
             views.Run.model_validate(r) for r in self.store.list_runs(migration_id, limit=limit)
         ]
 
+    def page(
+        self, migration_id: str, *, limit: int = 20, before: int | None = None
+    ) -> views.Page[views.Run]:
+        """A page of a migration's runs, newest first; ``next`` is the ``before`` of the
+        next page."""
+        self.store.get_migration(migration_id, include_deleted=True)
+        found = self.store.list_runs(migration_id, limit=limit + 1, before=before)
+        items = [views.Run.model_validate(r) for r in found[:limit]]
+        more = len(found) > limit
+        return views.Page[views.Run](items=items, next=str(items[-1].id) if more else None)
+
     def cancel(self, run_id: int, *, actor: str, reason: str | None = None) -> views.Run:
         """Cancel a run that has not ended; its worker stops the job at its next check."""
         run = self.store.transition_run(

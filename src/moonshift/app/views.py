@@ -511,7 +511,7 @@ class Replay(View):
 
 class Health(View):
     status: str  # ok, or what is wrong
-    store: str  # the state store, its password masked
+    store: str  # the state store's kind (sqlite, postgresql)
 
 
 # -- calendar and metrics -------------------------------------------------------------------

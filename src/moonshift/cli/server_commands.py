@@ -1,0 +1,117 @@
+"""The commands of the REST API: ``serve``, and ``keys`` to make, list and revoke API keys."""
+
+from __future__ import annotations
+
+import click
+
+from moonshift.api.serve import serve as run_server
+from moonshift.app import SCOPES, Moonshift, current_user
+from moonshift.cli import output as o
+from moonshift.cli.core import cli, command, json_option
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8420, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@click.option(
+    "--with-daemon", is_flag=True, help="Run the scheduler in this process too (a single box)."
+)
+@click.option(
+    "--max-concurrent",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="With --with-daemon: runs executed at once.",
+)
+@command
+def serve(app: Moonshift, host: str, port: int, with_daemon: bool, max_concurrent: int) -> None:
+    """Serve the REST API (under /v1; docs at /docs) until SIGTERM or Ctrl-C.
+
+    Without --with-daemon, any number of API processes and daemons share one state store.
+    Make a key first: moonshift keys create --name ci --scope operate.
+
+    \b
+    Example:
+      moonshift serve --port 8420 --with-daemon
+    """
+    config = app.daemons.config(max_concurrent=max_concurrent) if with_daemon else None
+    run_server(app, host=host, port=port, daemon=config)
+
+
+@cli.group()
+def keys() -> None:
+    """API keys: make one (shown once), list them, revoke one.
+
+    Scopes: feed (the calendar feed), read (every GET), operate (start and steer
+    migrations), admin (define migrations, connections and keys).
+
+    \b
+    Example:
+      moonshift keys create --name ci --scope operate
+      moonshift keys list
+      moonshift keys revoke ci
+    """
+
+
+@keys.command(name="create")
+@click.option("--name", required=True, help="Who or what uses it; the audit log says api:NAME.")
+@click.option("--scope", required=True, type=click.Choice(SCOPES), help="What it may do.")
+@json_option
+@command(flags={"name": "--name", "scope": "--scope"})
+def keys_create(app: Moonshift, name: str, scope: str, as_json: bool) -> None:
+    """Make a key and print it, this once: only its hash is kept.
+
+    \b
+    Example:
+      moonshift keys create --name ci --scope operate --json
+    """
+    made = app.keys.create(name, scope, actor=current_user())
+    if as_json:
+        o.print_json(made)
+        return
+    o.err.print(f"key {made.name} ({made.scope}); it is shown only now:")
+    print(made.key)
+
+
+@keys.command(name="list")
+@json_option
+@command
+def keys_list(app: Moonshift, as_json: bool) -> None:
+    """List keys (their names, scopes and first characters; never the keys).
+
+    \b
+    Example:
+      moonshift keys list
+    """
+    found = app.keys.list()
+    if as_json:
+        o.print_json(found)
+        return
+    grid = o.table("name", "scope", "starts with", "created", "by", "revoked")
+    for k in found:
+        grid.add_row(
+            k.name,
+            k.scope,
+            k.prefix + "…",
+            o.when(k.created_at),
+            k.created_by,
+            o.when(k.revoked_at),
+        )
+    o.out.print(grid if found else "no keys")
+
+
+@keys.command(name="revoke")
+@click.argument("name")
+@json_option
+@command
+def keys_revoke(app: Moonshift, name: str, as_json: bool) -> None:
+    """Revoke a key: requests with it are refused from now on.
+
+    \b
+    Example:
+      moonshift keys revoke ci
+    """
+    revoked = app.keys.revoke(name, actor=current_user())
+    o.print_json(revoked) if as_json else o.out.print(f"key {name} is revoked")
