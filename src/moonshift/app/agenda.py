@@ -10,7 +10,6 @@ from moonshift.app.context import Family
 from moonshift.domain.spec import MigrationSpec
 from moonshift.timing import StartAction, plan_next
 
-HORIZON = timedelta(days=31)
 PER_MIGRATION = 60
 # A run has no end we know of before it runs: it shows as long as max_duration, or this.
 RUN_SHOWN_FOR = timedelta(minutes=30)
@@ -21,23 +20,25 @@ def _uid(migration_id: str, kind: str, at: datetime) -> str:
 
 
 class Agenda(Family):
-    def upcoming(self) -> views.Agenda:
-        """Every enabled migration's fires and window openings in the next month."""
+    def upcoming(self, days: int = 31) -> views.Agenda:
+        """Every enabled migration's fires and window openings in the next ``days`` (at most
+        PER_MIGRATION of each per migration)."""
         now = self.ctx.clock.now()
+        until = now + timedelta(days=days)
         items: list[views.AgendaEntry] = []
         for record in self.store.list_migrations():
             if record.enabled:
                 spec = MigrationSpec.model_validate(record.spec)
-                items += self._runs(spec, now) + self._windows(spec, now)
+                items += self._runs(spec, now, until) + self._windows(spec, now, until)
         return views.Agenda(items=sorted(items, key=lambda e: (e.starts_at, e.uid)))
 
-    def _runs(self, spec: MigrationSpec, now: datetime) -> list[views.AgendaEntry]:
+    def _runs(self, spec: MigrationSpec, now: datetime, until: datetime) -> list[views.AgendaEntry]:
         trigger, windows = spec.trigger(), spec.window_set()
         found: list[views.AgendaEntry] = []
         after = now
         while trigger is not None and len(found) < PER_MIGRATION:
             decision = plan_next(trigger, windows, spec.behavior(), after)
-            if decision is None or decision.due > now + HORIZON:
+            if decision is None or decision.due > until:
                 break
             after = decision.due
             if decision.action is StartAction.FAIL or decision.start_at is None:
@@ -57,7 +58,9 @@ class Agenda(Family):
             )
         return found
 
-    def _windows(self, spec: MigrationSpec, now: datetime) -> list[views.AgendaEntry]:
+    def _windows(
+        self, spec: MigrationSpec, now: datetime, until: datetime
+    ) -> list[views.AgendaEntry]:
         windows = spec.window_set()
         if windows is None:
             return []
@@ -73,5 +76,5 @@ class Agenda(Family):
                 timezone=spec.timezone,
             )
             for span in windows.upcoming(now, PER_MIGRATION)
-            if span.opens_at <= now + HORIZON
+            if span.opens_at <= until
         ]

@@ -3,9 +3,10 @@ subscribe to (with the key in `?token=`, since calendar apps send no headers).""
 
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from icalendar import Calendar, Event
 
 from moonshift import __version__
@@ -20,9 +21,14 @@ router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "an iCalendar feed"}},
 )
-def migrations_ics(app: App, _: Feed) -> Response:
-    """Every enabled migration's runs and windows of the next month, each in its zone."""
-    return Response(ics(app.agenda.upcoming()), media_type="text/calendar; charset=utf-8")
+def migrations_ics(
+    app: App,
+    _: Feed,
+    days: Annotated[int, Query(ge=1, le=366, description="How far ahead")] = 31,
+) -> Response:
+    """Every enabled migration's runs and windows of the next `days`, each in its zone."""
+    feed = ics(app.agenda.upcoming(days))
+    return Response(feed, media_type="text/calendar; charset=utf-8")
 
 
 def ics(agenda: views.Agenda) -> bytes:
