@@ -7,8 +7,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from moonshift.api.factory import create_app
 from moonshift.app import Moonshift, SchedulerConfig
@@ -31,6 +35,8 @@ class RedactTokens(logging.Filter):
 
 def serve(app: Moonshift, *, host: str, port: int, daemon: SchedulerConfig | None = None) -> None:
     api = create_app(app.settings, app=app)
+    if daemon is not None:
+        with_scheduler(api, app, daemon)
     config = uvicorn.Config(
         api,
         host=host,
@@ -39,18 +45,27 @@ def serve(app: Moonshift, *, host: str, port: int, daemon: SchedulerConfig | Non
         log_level="info",
         server_header=False,
     )
-    server = uvicorn.Server(config)
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
-    stop = threading.Event()
-    scheduler = None
-    if daemon is not None:
-        scheduler = threading.Thread(
-            target=app.daemons.run, args=(daemon,), kwargs={"stop": stop}, name="scheduler"
+    uvicorn.Server(config).run()
+
+
+def with_scheduler(api: FastAPI, app: Moonshift, config: SchedulerConfig) -> None:
+    """Run the scheduler in a thread for as long as the API runs: it starts with the app and
+    stops (pausing its checkpointing runs) in the app's shutdown, before the process ends."""
+    served = api.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=app.daemons.run, args=(config,), kwargs={"stop": stop}, name="scheduler"
         )
-        scheduler.start()
-    try:
-        server.run()
-    finally:
-        stop.set()
-        if scheduler is not None:
-            scheduler.join(DAEMON_STOP_SECONDS)
+        thread.start()
+        try:
+            async with served(a):
+                yield
+        finally:
+            stop.set()
+            await run_in_threadpool(thread.join, DAEMON_STOP_SECONDS)
+
+    api.router.lifespan_context = lifespan
