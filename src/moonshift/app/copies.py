@@ -21,7 +21,7 @@ from moonshift.domain.copy_spec import Mode
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError
+from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError, Unavailable
 from moonshift.jobs.copy import connectors
 from moonshift.runtime.runs import with_connections
 from moonshift.store.records import RunRecord
@@ -79,6 +79,11 @@ class Copies(Family):
     def _planned(self, migration_id: str) -> tuple[MigrationSpec, CopyPlan, Connector, Connector]:
         spec = self.spec(migration_id)
         source, target = self._sides(spec)
+        for side, connector in (("source", source), ("target", target)):
+            try:
+                connector.connect().close()
+            except Exception as exc:  # the driver's own kinds: its translation says which
+                raise Unavailable(f"{side}: {connector.translate(exc)}") from None
         return spec, Planner(spec.copy_spec, source, target).plan(), source, target
 
     def _ready_plan(
