@@ -26,6 +26,9 @@ from moonshift.domain.spec_base import FieldProblem
 from moonshift.errors import InvalidInput
 
 Loc = tuple[str | int, ...]
+LONE_SURROGATE = (
+    "holds a \\ud800-\\udfff escape alone, which is half a character; write the character"
+)
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -157,10 +160,13 @@ def _load_documents(text: str, name: str) -> LoadResult:
             ]
             document = loader.construct_document(node)
             first_line = node.start_mark.line + 1
-            found, wrong = _migrations_in(document, first_line, lines, name)
+            try:
+                found, wrong = _migrations_in(document, first_line, lines, name)
+                connections += _connections_in(document, first_line, lines, name, problems)
+            except UnicodeEncodeError:  # a "\udXXX" escape: half of a character, not text
+                found, wrong = [], [SpecProblem(name, first_line, "", LONE_SURROGATE)]
             specs += found
             problems += wrong
-            connections += _connections_in(document, first_line, lines, name, problems)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -124,6 +124,7 @@ def test_keys_scopes_and_the_actor_in_the_audit_log(server: Server) -> None:
 BAD_REQUESTS = [
     ("POST", "/v1/migrations", {"content": b'{"id": "x", "kind":'}, 400, "body"),
     ("POST", "/v1/migrations", {"content": b"\xff\xfe"}, 400, "body"),
+    ("POST", "/v1/migrations/quick/pause", {"content": b'{"reason": "\\udb35"}'}, 400, "body"),
     (
         "POST",
         "/v1/migrations",

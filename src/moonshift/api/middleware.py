@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import anyio
@@ -57,7 +58,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyLimit:
-    """413 for a body over MAX_BODY_BYTES, by its Content-Length or as it streams in."""
+    """413 for a body over MAX_BODY_BYTES, by its Content-Length or as it streams in; 400
+    for JSON whose escapes make half a character (a lone surrogate), which no store keeps."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -75,7 +77,24 @@ class BodyLimit:
         except BodyTooLarge:
             await _too_large(scope, send, self.limit)
             return
+        if _lone_surrogate(body):
+            await _problem(
+                scope, send, 400, "body", "holds a \\ud800-\\udfff escape alone (half a character)"
+            )
+            return
         await self.app(scope, _replaying(body), send)
+
+
+def _lone_surrogate(body: bytes) -> bool:
+    if b"\\ud" not in body.lower():
+        return False
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    except ValueError:  # not JSON: the route says so
+        return False
+    return False
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
