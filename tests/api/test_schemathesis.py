@@ -29,7 +29,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     document = {
         "connections": [{"id": "shop", "type": "sqlite", "url": f"sqlite:///{folder / 'shop.db'}"}],
         "migrations": [
-            {"id": "nightly", "kind": "command", "command": "true", "schedule": {"cron": "0 2 * * *"}},
+            {
+                "id": "nightly",
+                "kind": "command",
+                "command": "true",
+                "schedule": {"cron": "0 2 * * *"},
+            },
             {
                 "id": "shop-copy",
                 "kind": "copy",

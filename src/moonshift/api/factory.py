@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from moonshift import __version__
 from moonshift.api import problems
-from moonshift.api.middleware import BodyLimit, IdempotencyKeys
+from moonshift.api.middleware import IdempotencyKeys, RequestBodies
 from moonshift.api.routes import (
     calendar_feed,
     connections,
@@ -86,7 +86,7 @@ def create_app(settings: Settings, *, app: Moonshift | None = None) -> FastAPI:
     for module in ROUTERS:
         api.include_router(module.router)
     api.add_middleware(IdempotencyKeys, moonshift=service)
-    api.add_middleware(BodyLimit)
+    api.add_middleware(RequestBodies)
     api.openapi = lambda: openapi(api)  # type: ignore[method-assign]
     return api
 

@@ -15,6 +15,7 @@ from moonshift.errors import MoonshiftError
 
 MAX_BODY_BYTES = 1 << 20  # a spec document is far smaller
 MAX_KEY_LENGTH = 255
+FORM = "application/x-www-form-urlencoded"
 
 
 class BodyTooLarge(Exception):
@@ -57,9 +58,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodyLimit:
+class RequestBodies:
     """413 for a body over MAX_BODY_BYTES, by its Content-Length or as it streams in; 400
-    for JSON whose escapes make half a character (a lone surrogate), which no store keeps."""
+    for JSON whose escapes make half a character (a lone surrogate), which no store keeps.
+    A JSON body sent as ``curl -d`` sends it (as a form, which this API never takes) is
+    read as the JSON it is."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -82,6 +85,9 @@ class BodyLimit:
                 scope, send, 400, "body", "holds a \\ud800-\\udfff escape alone (half a character)"
             )
             return
+        if _header(scope, b"content-type") in (None, FORM) and body.lstrip()[:1] in (b"{", b"["):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, _replaying(body), send)
 
 
