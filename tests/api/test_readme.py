@@ -160,12 +160,11 @@ def test_every_curl_line_of_the_readme_does_what_the_runbook_says(tmp_path: Path
 
 
 def started(runbook: Runbook, output: str) -> None:
-    tests, postgres = _answers(output)[:2], None
+    tests = _answers(output)[:2]
     assert [t["ok"] for t in tests] == [True, True], tests
     assert "not-kept" not in output
     assert "event: progress" in output
     assert runbook.get("/v1/migrations/shop-copy")["runs"][0]["created_by"] == "api:admin"
-    del postgres
     wait_for(
         lambda: len(runbook.get("/v1/migrations/shop-copy/errors")["items"]) == 2,
         "the refused rows",
@@ -207,12 +206,21 @@ def reconfigured(runbook: Runbook, output: str) -> None:
     assert run["overrides"] == {"parallel": 2}
 
 
+def reachable(_runbook: Runbook, output: str) -> None:
+    [tested] = _answers(output)
+    assert (tested["ok"], tested["connection"]) == (True, "shop"), output
+
+
 def synced(runbook: Runbook, output: str) -> None:
     assert _answers(output)[0]["trigger"] == "MANUAL"
-    caught_up = lambda: all(
-        t["rows_behind"] == 0 for t in runbook.get("/v1/migrations/shop-sync/lag")["items"]
-    )  # noqa: E731
-    wait_for(lambda: runbook.run_state("shop-sync") == "completed" and caught_up(), "lag 0", 120)
+
+    def caught_up() -> bool:
+        lag = runbook.get("/v1/migrations/shop-sync/lag")["items"]
+        return runbook.run_state("shop-sync") == "completed" and all(
+            t["rows_behind"] == 0 for t in lag
+        )
+
+    wait_for(caught_up, "lag 0", 120)
     assert count(runbook.folder / "replica.db") == ROWS
 
 
