@@ -31,6 +31,7 @@ from moonshift.store.records import (
     ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
+    MigrationHeader,
     MigrationRecord,
     RequestKeyRecord,
     RollbackRecord,
@@ -323,6 +324,12 @@ class AppStore(WorkerStore, Protocol):
         ...
 
     def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]: ...
+
+    def migration_headers(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> list[MigrationHeader]:
+        """Live migrations without their specs, by id (``after``: those past that id)."""
+        ...
 
     def set_enabled(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 from moonshift.app import views
 from moonshift.app.connections import Connections
 from moonshift.app.context import Context, Family
+from moonshift.app.paging import page
 from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
 from moonshift.domain.dag import find_cycle
@@ -165,15 +166,31 @@ class Migrations(Family):
             self.store.get_migration(migration_id)
         return views.DependencyGraph(depends_on=edges, dependents=dag.dependents(edges))
 
+    def page(
+        self, *, status: str | None = None, tag: str | None = None, limit: int, after: str | None
+    ) -> views.Page[views.MigrationSummary]:
+        """A page of ``list``; ``next`` is the ``after`` of the next page."""
+        filtered = status is not None or tag is not None
+        found = self.list(
+            status=status, tag=tag, after=after, limit=None if filtered else limit + 1
+        )
+        return page(found, limit=limit, after=after, key=lambda m: m.id)
+
     def list(
-        self, *, status: str | None = None, tag: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        tag: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> builtins.list[views.MigrationSummary]:
-        """Migrations with the state of their latest run (``idle`` if none)."""
+        """Migrations with the state of their latest run (``idle`` if none), by id
+        (``after``: those past that id; ``limit``: at most that many, before filtering)."""
         if status is not None and status not in STATUSES:
             raise InvalidInput("status", f'unknown status "{status}"; one of {", ".join(STATUSES)}')
         latest = self.store.latest_runs()
         summaries = []
-        for m in self.store.list_migrations():
+        for m in self.store.migration_headers(after=after, limit=limit):
             run = latest.get(m.id)
             summary = views.MigrationSummary(
                 id=m.id,

@@ -37,6 +37,18 @@ class MigrationRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MigrationHeader:
+    """A migration without its spec: what a list shows."""
+
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    version: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRecord:
     id: int
     migration_id: str

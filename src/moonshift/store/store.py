@@ -27,7 +27,14 @@ from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
-from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
+from moonshift.store.records import (
+    AuditEntry,
+    MigrationHeader,
+    MigrationRecord,
+    RunRecord,
+    Trigger,
+    TriggerEvent,
+)
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
 
@@ -153,6 +160,25 @@ class StateStore(SchedulingStore, CopyStore, AccessStore):
             query = query.where(t.migrations.c.deleted_at.is_(None))
         with self._read() as conn:
             return [_migration(row) for row in conn.execute(query)]
+
+    def migration_headers(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> list[MigrationHeader]:
+        c = t.migrations.c
+        query = (
+            select(c.id, c.name, c.kind, c.enabled, c.version, c.tags)
+            .where(c.deleted_at.is_(None))
+            .order_by(c.id)
+        )
+        if after is not None:
+            query = query.where(c.id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [
+                MigrationHeader(**{**row._mapping, "tags": tuple(row.tags)})
+                for row in conn.execute(query)
+            ]
 
     def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]:
         found: list[MigrationRecord] = []

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from moonshift.api.auth import Admin, App, Reader
-from moonshift.api.params import MigrationId
+from moonshift.api.params import MigrationId, as_json
 from moonshift.app import Moonshift, views
 from moonshift.domain import lifecycle
 
@@ -40,10 +40,10 @@ def verify(migration_id: MigrationId, app: App, _: Reader) -> views.Page[views.T
     return views.Page(items=app.copies.verify(migration_id))
 
 
-@router.get("/progress")
-def progress(migration_id: MigrationId, app: App, _: Reader) -> views.CopyStatus:
+@router.get("/progress", response_model=views.CopyStatus)
+def progress(migration_id: MigrationId, app: App, _: Reader) -> Response:
     """The latest run's progress per table: rows, rate, time left."""
-    return app.copies.status(migration_id)
+    return as_json(app.copies.status(migration_id))
 
 
 @router.get(

@@ -10,16 +10,15 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from moonshift.api.auth import Admin, App, Reader
-from moonshift.api.params import Limit, MigrationId
+from moonshift.api.params import Limit, MigrationId, as_json
 from moonshift.api.problems import MalformedBody
 from moonshift.app import STATUSES, views
-from moonshift.app.paging import page
 
 router = APIRouter(prefix="/v1", tags=["migrations"])
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
-@router.get("/migrations")
+@router.get("/migrations", response_model=views.Page[views.MigrationSummary])
 def list_migrations(
     app: App,
     _: Reader,
@@ -27,10 +26,9 @@ def list_migrations(
     tag: str | None = None,
     limit: Limit = 100,
     after: Annotated[str | None, Query(description="The `next` of the previous page")] = None,
-) -> views.Page[views.MigrationSummary]:
+) -> Response:
     """Migrations with the state of their latest run, by id."""
-    found = app.migrations.list(status=status, tag=tag)
-    return page(found, limit=limit, after=after, key=lambda m: m.id)
+    return as_json(app.migrations.page(status=status, tag=tag, limit=limit, after=after))
 
 
 @router.post("/migrations", status_code=201, openapi_extra={"x-spec-document": True})
@@ -59,14 +57,11 @@ async def create_migrations(
     return report
 
 
-@router.get("/migrations/{migration_id}")
-def show_migration(
-    migration_id: MigrationId, app: App, _: Reader, response: Response
-) -> views.MigrationDetail:
+@router.get("/migrations/{migration_id}", response_model=views.MigrationDetail)
+def show_migration(migration_id: MigrationId, app: App, _: Reader) -> Response:
     """A migration (its spec redacted) and its latest runs; `ETag` for a later `If-Match`."""
     detail = app.migrations.show(migration_id)
-    response.headers["ETag"] = detail.migration.etag
-    return detail
+    return as_json(detail, headers={"ETag": detail.migration.etag})
 
 
 @router.patch("/migrations/{migration_id}")

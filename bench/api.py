@@ -1,0 +1,130 @@
+"""REST API latency: p50 and p99 of listing, showing and reading the progress of migrations,
+with 1,000 of them in the state store, beside a bare endpoint (/healthz) of the same server
+measured in the same run (the floor: HTTP, uvicorn and the client). The goal is a p99 under
+50 ms on this machine.
+
+    make bench            # or: .venv/bin/python bench/api.py [--migrations 1000] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from moonshift.app import Moonshift, Settings
+from moonshift.domain.progress import Progress, TableProgress
+from moonshift.domain.spec import MigrationSpec
+from moonshift.store.records import Trigger
+
+
+def populate(app: Moonshift, count: int) -> str:
+    """``count`` copy migrations; the last has a run with progress. Returns its id."""
+    for i in range(count):
+        spec = MigrationSpec.model_validate(
+            {
+                "id": f"copy-{i:05d}",
+                "kind": "copy",
+                "source": {"url": f"sqlite:///source-{i}.db"},
+                "target": {"url": f"sqlite:///target-{i}.db"},
+                "schedule": {"cron": f"{i % 60} 2 * * *", "timezone": "America/New_York"},
+            }
+        )
+        app.migrations.apply_spec(spec, actor="bench")
+    last = f"copy-{count - 1:05d}"
+    now = datetime.now(UTC)
+    run = app.store.create_run(
+        last, trigger=Trigger.MANUAL, nominal_time=now, actor="bench", now=now
+    )
+    tables = {
+        f"t{n}": TableProgress(state="copying", rows=500 * n, total=10_000) for n in range(20)
+    }
+    app.store.update_run(run.id, now=now, progress=Progress(tables=tables))
+    return last
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def timings(client: httpx.Client, path: str, count: int) -> list[float]:
+    client.get(path).raise_for_status()  # warm
+    found = []
+    for _ in range(count):
+        began = time.perf_counter()
+        client.get(path).raise_for_status()
+        found.append((time.perf_counter() - began) * 1000)
+    return found
+
+
+def percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--migrations", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        settings = Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home)
+        app = Moonshift(settings, environ={})
+        began = time.perf_counter()
+        busy = populate(app, args.migrations)
+        key = app.keys.create("bench", "read", actor="bench").key
+        app.close()
+        print(f"{args.migrations} migrations stored in {time.perf_counter() - began:.1f} s")
+        port = free_port()
+        env = {**os.environ, "MOONSHIFT_STATE": settings.state_url, "MOONSHIFT_HOME": folder}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moonshift.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            headers = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+                paths = {
+                    "bare (/healthz)": "/healthz",
+                    "list (100 a page)": "/v1/migrations?limit=100",
+                    "list (all 1000)": "/v1/migrations?limit=1000",
+                    "show": f"/v1/migrations/{busy}",
+                    "progress": f"/v1/migrations/{busy}/progress",
+                }
+                print(f"{'endpoint':<20} {'p50 ms':>8} {'p99 ms':>8} {'p99 / bare':>11}")
+                bare = 0.0
+                for name, path in paths.items():
+                    found = timings(client, path, args.requests)
+                    p50, p99 = percentile(found, 0.50), percentile(found, 0.99)
+                    bare = bare or p99
+                    print(f"{name:<20} {p50:>8.1f} {p99:>8.1f} {p99 / bare:>10.1f}x")
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
