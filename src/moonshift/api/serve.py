@@ -33,7 +33,15 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def serve(app: Moonshift, *, host: str, port: int, daemon: SchedulerConfig | None = None) -> None:
+def serve(
+    app: Moonshift,
+    *,
+    host: str,
+    port: int,
+    daemon: SchedulerConfig | None = None,
+    log_handler: logging.Handler | None = None,
+) -> None:
+    """Serve until SIGTERM; ``log_handler``: where uvicorn logs too (else its own format)."""
     api = create_app(app.settings, app=app)
     if daemon is not None:
         with_scheduler(api, app, daemon)
@@ -44,7 +52,13 @@ def serve(app: Moonshift, *, host: str, port: int, daemon: SchedulerConfig | Non
         timeout_graceful_shutdown=GRACE_SECONDS,
         log_level="info",
         server_header=False,
+        log_config=None if log_handler else uvicorn.config.LOGGING_CONFIG,
     )
+    if log_handler is not None:
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers[:] = [log_handler]
+            logging.getLogger(name).propagate = False
+            logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     uvicorn.Server(config).run()
 

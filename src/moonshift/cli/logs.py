@@ -7,7 +7,7 @@ import logging
 import sys
 
 
-def setup_logging(json_lines: bool) -> None:
+def setup_logging(json_lines: bool) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         _JsonFormatter()
@@ -17,6 +17,7 @@ def setup_logging(json_lines: bool) -> None:
     root = logging.getLogger("moonshift")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    return handler
 
 
 class _JsonFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ from moonshift.api.serve import serve as run_server
 from moonshift.app import SCOPES, Moonshift, current_user
 from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, json_option
+from moonshift.cli.logs import setup_logging
 
 
 @cli.command()
@@ -25,8 +26,11 @@ from moonshift.cli.core import cli, command, json_option
     type=click.IntRange(1, 1000),
     help="With --with-daemon: runs executed at once.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Log JSON lines instead of text.")
 @command
-def serve(app: Moonshift, host: str, port: int, with_daemon: bool, max_concurrent: int) -> None:
+def serve(
+    app: Moonshift, host: str, port: int, with_daemon: bool, max_concurrent: int, as_json: bool
+) -> None:
     """Serve the REST API (under /v1; docs at /docs) until SIGTERM or Ctrl-C.
 
     Without --with-daemon, any number of API processes and daemons share one state store.
@@ -37,11 +41,13 @@ def serve(app: Moonshift, host: str, port: int, with_daemon: bool, max_concurren
       moonshift serve --port 8420 --with-daemon
     """
     config = app.daemons.config(max_concurrent=max_concurrent) if with_daemon else None
-    run_server(app, host=host, port=port, daemon=config)
+    handler = setup_logging(as_json)
+    run_server(app, host=host, port=port, daemon=config, log_handler=handler if as_json else None)
 
 
 @cli.group()
-def keys() -> None:
+@json_option
+def keys(as_json: bool) -> None:
     """API keys: make one (shown once), list them, revoke one.
 
     Scopes: feed (the calendar feed), read (every GET), operate (start and steer
