@@ -1,7 +1,8 @@
 """REST API latency: p50 and p99 of listing, showing and reading the progress of migrations,
 with 1,000 of them in the state store, beside a bare endpoint (/healthz) of the same server
 measured in the same run (the floor: HTTP, uvicorn and the client). The goal is a p99 under
-50 ms on this machine.
+50 ms on this machine. Then the progress stream: from a progress write in the store to its
+server-sent event (the goal: within a second).
 
     make bench            # or: .venv/bin/python bench/api.py [--migrations 1000] [--requests 300]
 """
@@ -9,6 +10,7 @@ measured in the same run (the floor: HTTP, uvicorn and the client). The goal is 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -68,6 +70,35 @@ def timings(client: httpx.Client, path: str, count: int) -> list[float]:
     return found
 
 
+def stream_delays(base: str, key: str, state_url: str, migration: str, updates: int) -> list[float]:
+    """Milliseconds from a progress write in the store to its event on the SSE stream."""
+    app = Moonshift(Settings(state_url=state_url, home=Path(tempfile.gettempdir())), environ={})
+    run = app.store.list_runs(migration, limit=1)[0]
+    written: dict[int, float] = {}
+    delays: list[float] = []
+    url = f"{base}/v1/migrations/{migration}/progress/stream?timeout=120"
+    with httpx.stream("GET", url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as events:
+        lines = events.iter_lines()
+
+        def next_rows() -> int:
+            for line in lines:
+                if line.startswith("data: "):
+                    return int(json.loads(line[6:])["progress"]["tables"]["t0"]["rows"])
+            raise RuntimeError("the stream ended")
+
+        next_rows()  # the current state, sent at once
+        for n in range(1, updates + 1):
+            tables = {"t0": TableProgress(state="copying", rows=n, total=updates)}
+            written[n] = time.perf_counter()
+            app.store.update_run(run.id, now=datetime.now(UTC), progress=Progress(tables=tables))
+            while (rows := next_rows()) != n:
+                pass
+            delays.append((time.perf_counter() - written[rows]) * 1000)
+            time.sleep(0.05)
+    app.close()
+    return delays
+
+
 def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
@@ -76,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--migrations", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    parser.add_argument("--stream-updates", type=int, default=30, help="progress writes streamed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
@@ -121,6 +153,9 @@ def main() -> None:
                     p50, p99 = percentile(found, 0.50), percentile(found, 0.99)
                     bare = bare or p99
                     print(f"{name:<20} {p50:>8.1f} {p99:>8.1f} {p99 / bare:>10.1f}x")
+            found = stream_delays(base, key, settings.state_url, busy, args.stream_updates)
+            p50, p99 = percentile(found, 0.50), percentile(found, 0.99)
+            print(f"{'stream (write->event)':<20} {p50:>7.1f} {p99:>8.1f}   goal: under 1000 ms")
         finally:
             server.terminate()
             server.wait(30)
