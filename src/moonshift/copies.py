@@ -82,8 +82,8 @@ class Copies:
 
     def verify(self, migration_id: str) -> list[TableCheck]:
         """Row counts and order-free checksums of every table, source beside target."""
-        _spec, plan, source, target = self._ready_plan(migration_id)
-        return verify(plan, source, target)
+        spec, plan, source, target = self._ready_plan(migration_id)
+        return verify(plan, source, target, self._book(spec, target))
 
     # -- a running copy ----------------------------------------------------------------------
 

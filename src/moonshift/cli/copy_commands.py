@@ -14,6 +14,7 @@ from moonshift.cli import output as o
 from moonshift.cli.main import _print_outcome, cli, command, json_option
 from moonshift.cli.progress import TableBars, bars, follow
 from moonshift.copies import Copies
+from moonshift.copy.planview import plan_view
 from moonshift.domain.lifecycle import State
 from moonshift.errors import InputError
 from moonshift.service import Moonshift, current_user
@@ -58,8 +59,11 @@ class RollbackGroup(_DefaultGroup):
 @json_option
 @command
 def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
-    """Show what a copy would do: tables in load order, rows, and every problem; writes nothing.
+    """Show what a copy would do; writes nothing.
 
+    Per table, in load order: rows, key, how it moves, every column's source type, target
+    type and conversion (lossy or not), and what is created (types, tables, partitions,
+    keys, indexes, constraints, sequences). Then every problem, with what resolves it.
     Exit code 1 if the copy could not start.
 
     \b
@@ -67,37 +71,48 @@ def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
       moonshift plan shop-copy
     """
     found = Copies(app).plan(migration_id)
+    view = plan_view(found)
     if as_json:
-        o.print_json(
-            {
-                "tables": [
-                    {
-                        "source": t.source,
-                        "target": t.target,
-                        "rows": t.rows,
-                        "key": t.key,
-                        "create": t.create_sql is not None,
-                        "binary": t.binary,
-                    }
-                    for t in found.tables
-                ],
-                "errors": [str(i) for i in found.errors],
-                "warnings": [str(i) for i in found.warnings],
-            }
-        )
+        o.print_json(view)
     else:
-        grid = o.table("#", "source", "target", "rows", "key", "how")
-        for index, t in enumerate(found.tables, 1):
-            how = ("create, " if t.create_sql else "") + ("COPY binary" if t.binary else "batches")
-            key = ", ".join(t.key) or "[yellow]none: one transaction[/]"
-            grid.add_row(str(index), t.source, t.target, f"{t.rows:,}", key, how)
-        o.out.print(grid)
-        for issue in found.warnings:
-            o.err.print(f"[yellow]warning:[/] {escape(str(issue))}", highlight=False)
-        for issue in found.errors:
-            o.err.print(f"[red]error:[/] {escape(str(issue))}", highlight=False)
+        _print_plan(view)
     if found.errors:
         sys.exit(1)
+
+
+def _print_plan(view: dict[str, Any]) -> None:
+    for kind in view["types"]:
+        o.out.print(f"type {escape(kind['name'])}: created before the tables")
+    for index, t in enumerate(view["tables"], 1):
+        key = ", ".join(t["key"]) or "[yellow]none: one transaction[/]"
+        o.out.print(
+            f"\n[bold]{index}. {escape(t['source'])} -> {escape(t['target'])}[/]  "
+            f"{t['rows']:,} rows, key {key}, {'created, ' if t['create'] else ''}{t['how']}"
+        )
+        grid = o.table("column", "source type", "target column", "target type", "conversion")
+        for c in t["columns"]:
+            conversion = escape(c["conversion"])
+            if c["lossy"]:
+                conversion += f" [yellow](lossy: {escape(c['lossy'])})[/]"
+            if not c["written"]:
+                conversion = f"generated: {escape(c['generated'] or '')}"
+            grid.add_row(
+                escape(c["source"] or "(expr)"),
+                escape(c["source_type"]),
+                escape(c["target"]),
+                escape(c["target_type"]),
+                conversion,
+            )
+        o.out.print(grid)
+        made = [f"{escape(s['kind'])} {escape(s['name'])}" for s in t["objects"]]
+        if made:
+            o.out.print("  creates: " + "; ".join(made))
+        for note in t["notes"]:
+            o.out.print(f"  [dim]not recreated:[/] {escape(note)}")
+    for issue in view["warnings"]:
+        o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
+    for issue in view["errors"]:
+        o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
 
 
 @cli.command()
@@ -107,7 +122,10 @@ def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
 def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
     """Count and checksum every copied table on both sides; exit 1 if any differs.
 
-    The checksum is order-free and engine-neutral: equal values give equal sums.
+    The checksum is order-free and engine-neutral: each source value goes through the
+    documented rule of its type, so a target that holds what the rule says matches. A copy
+    that did not finish (rows, or a phase after them: an index, a foreign key) never
+    matches: verify names what is left.
 
     \b
     Example:
@@ -121,7 +139,13 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
             "table", "source rows", "target rows", "source checksum", "target checksum", "result"
         )
         for c in checks:
-            mark = "[green]match[/]" if c.matches else "[red]DIFFERS[/]"
+            mark = (
+                "[green]match[/]"
+                if c.matches
+                else "[red]UNFINISHED[/]"
+                if c.unfinished
+                else "[red]DIFFERS[/]"
+            )
             grid.add_row(
                 c.table,
                 f"{c.source_rows:,}",
@@ -131,6 +155,9 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
                 mark,
             )
         o.out.print(grid)
+        for c in checks:
+            for left in c.unfinished:
+                o.err.print(f"[red]{escape(c.table)}:[/] {escape(left)}", highlight=False)
     if not all(c.matches for c in checks):
         sys.exit(1)
 

@@ -53,7 +53,7 @@ def lag(plan: CopyPlan, source: Connector, target: Connector, book: Bookkeeping)
                 params.append(watermark)
             where = (" WHERE " + " AND ".join(cond)) if cond else ""
             cursor.execute(
-                f"SELECT COUNT(*), MAX({q(table.cursor)}) FROM {q(table.source)}{where}", params
+                f"SELECT COUNT(*), MAX({q(table.cursor)}) FROM {table.source_from}{where}", params
             )
             behind, newest = cursor.fetchone()
             src.rollback()

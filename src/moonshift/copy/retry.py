@@ -20,9 +20,7 @@ def retry_row(
         return "the row has no key to read it by; copy its table again"
     q, p = source.quote, source.placeholder
     where = " AND ".join(f"{q(k)} = {p}" for k in plan.key)
-    sql = (
-        f"SELECT {', '.join(q(c) for c in plan.source_columns)} FROM {q(plan.source)} WHERE {where}"
-    )
+    sql = f"SELECT {', '.join(plan.reads)} FROM {plan.source_from} WHERE {where}"
     src = source.connect()
     try:
         cursor = src.cursor()

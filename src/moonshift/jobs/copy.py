@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, Unreachable
 from moonshift.connectors.registry import connector_for
 from moonshift.connectors.values import comparable
 from moonshift.copy import keys
@@ -80,7 +80,11 @@ class CopyJob:
                     raise JobError(f"source: {_first_line(exc)}") from None
                 self.unavailable = f"{side}_unavailable: {_first_line(exc)}"
                 return
-        self.plan = plan_copy(self.spec, self.source, self.target)
+        try:
+            self.plan = plan_copy(self.spec, self.source, self.target)
+        except Unreachable as exc:
+            self.unavailable = f"{exc.side}_unavailable: {exc.reason}"
+            return
         for warning in self.plan.warnings:
             self.note(str(warning))
 
