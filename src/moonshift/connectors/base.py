@@ -185,6 +185,11 @@ class Connector(ABC):
     def catalog(self, conn: Any) -> Schema:
         """``read_schema`` through an open connection."""
 
+    def stored_type(self, conn: Any, table: str, column: Column) -> str | None:
+        """For a column declared without a type (SQLite), the type its values have; None
+        where every column has its type."""
+        return None
+
     @abstractmethod
     def parse_type(self, column: Column) -> SqlType:
         """A column's type as a family with its size (``connectors.types``); raises

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -11,6 +12,7 @@ from psycopg import errors as pg_errors
 from moonshift.connectors import pgcatalog, pgwire
 from moonshift.connectors.base import Column, Connector, Schema, SequenceDef, UserType
 from moonshift.connectors.introspect import CAPABILITIES
+from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.types import SqlType, parse_postgres
 
@@ -41,6 +43,10 @@ class PostgresConnector(SqlConnector):
     identity_kind = "by default"
 
     text_read = "{}::text"
+
+    def column_sql(self, column: ColumnDef) -> str:
+        # PostgreSQL stores every generated column
+        return super().column_sql(replace(column, stored=True))
 
     def compare_sql(self, expression: str) -> str | None:
         return f"({expression})::text"

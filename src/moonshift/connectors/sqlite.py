@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from moonshift.connectors import sqlitecatalog
-from moonshift.connectors.base import Schema
+from moonshift.connectors.base import Column, Schema
 from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
@@ -33,6 +33,22 @@ class SqliteConnector(SqlConnector):
 
     def catalog(self, conn: Any) -> Schema:
         return sqlitecatalog.read_schema(conn)
+
+    def stored_type(self, conn: Any, table: str, column: Column) -> str | None:
+        if column.type.strip():
+            return None
+        q = self.quote
+        found = {
+            str(kind)
+            for (kind,) in conn.execute(f"SELECT DISTINCT typeof({q(column.name)}) FROM {q(table)}")
+        } - {"null"}
+        if found <= {"integer"} and found:
+            return "INTEGER"
+        if found <= {"integer", "real"} and found:
+            return "REAL"
+        if found and "blob" not in found:
+            return "TEXT"
+        return "BLOB"
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")

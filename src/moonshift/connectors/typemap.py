@@ -376,6 +376,7 @@ class Probe:
     condition: str  # SQL on the source; "{}" is the column
     what: str  # what those rows hold, for the message
     blank: bool = False  # allowed, such values are written as NULL
+    on_read: bool = False  # "{}" is the value as read (money as numeric), not the column
 
     def sql(self, column: str) -> str:
         return self.condition.replace("{}", column)
@@ -406,6 +407,12 @@ def probe(src: SqlType, dst: SqlType, source_engine: str, target_engine: str) ->
             condition,
             f"numbers with more than {SQLITE_EXACT_DIGITS} significant digits, which SQLite "
             "keeps only as REAL",
+            on_read=True,
+        )
+    if source_engine == "mysql" and src.family is F.TIME:
+        return Probe(
+            "{} < '00:00:00' OR {} >= '24:00:00'",
+            "times outside one day (MySQL's TIME is also a duration)",
         )
     if source_engine == "mysql" and src.family is F.SPATIAL:
         return Probe("ST_SRID({}) <> 0", "geometries with an SRID, which WKB does not keep")

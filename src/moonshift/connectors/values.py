@@ -192,6 +192,7 @@ _DECODE: dict[str, dict[Family, Convert]] = {
         F.SET: _members,
     },
     "sqlite": {
+        F.TEXT: _text_of,  # a column without a declared type may hold numbers too
         F.DECIMAL: _decimal_of,
         F.FLOAT: float,
         F.BOOL: bool,

@@ -184,7 +184,13 @@ class ColumnMapper:
         return plan
 
     def _parse(self, column: Column, option: ColumnSpec) -> SqlType | None:
+        stored = None if self.same else self.p.source.stored_type(self.conn, self.name, column)
         try:
+            if stored is not None:
+                found = self.p.source.parse_type(replace(column, type=stored))
+                return replace(
+                    found, raw=column.type, note=f"no declared type: its values are {stored}"
+                )
             return self.p.source.parse_type(column)
         except UnknownTypeError as exc:
             if self.same:
@@ -226,6 +232,13 @@ class ColumnMapper:
         """The target expression of a generated column that stays generated; None when it
         is copied as plain values (or is not generated)."""
         if column.generated is None:
+            return None
+        if self.existing is None and not self.same and not column.type.strip():
+            self.p.warn(
+                self.name,
+                column.name,
+                "generated column without a declared type: copied as plain values",
+            )
             return None
         if self.existing is not None:
             found = next((c for c in self.existing.columns if c.name == target_name), None)
@@ -415,7 +428,7 @@ class ColumnMapper:
         found = found or self.key_probes.get(column.name)
         if found is None:
             return None
-        condition = found.sql(self.p.source.quote(column.name))
+        condition = found.sql(plan.read if found.on_read else self.p.source.quote(column.name))
         count = self.p.count(self.conn, self.table, condition, self.ts.where)
         return (count, found) if count else None
 

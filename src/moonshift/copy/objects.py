@@ -191,6 +191,10 @@ class ObjectBuilder:
             if t.create:
                 for c in t.columns:
                     need(c.user_type)
+        if self.same and any(t.create for t in tables):  # the schema's other types too
+            for user_type in self.p.source_schema.types.values():
+                if user_type.kind in ("enum", "domain", "composite"):
+                    need(user_type)
         used = {str(c.target_type.raw if c.target_type else "") for t in tables for c in t.columns}
         used |= {
             str(c.target_type.element.raw)

@@ -37,6 +37,7 @@ class TablePlan:
     key: tuple[str, ...]  # source names; empty for a table without a key
     where: str | None
     source_from: str  # the source's FROM clause (ONLY for a table others inherit from)
+    target_from: str  # the target's
     binary: bool  # PostgreSQL to PostgreSQL: streamed COPY
     copy_format: str  # of a streamed COPY: "binary", or "text" (types only text carries)
     create: bool  # moonshift creates it
@@ -230,6 +231,7 @@ class Planner:
             key=tuple(key),
             where=ts.where,
             source_from=source_from,
+            target_from=self.target.from_sql(ts.target_name, table.only and same),
             binary=binary,
             copy_format="text" if text_only else "binary",
             create=create,

@@ -113,6 +113,8 @@ class CopyRunner:
             states, watermarks = self._open()
         except Exception as exc:
             failure = exc if isinstance(exc, SideError) else SideError("target", exc, False)
+            if isinstance(failure.error, PhaseFailed):
+                return CopyResult(failure=f"the target refused {failure.error}")
             if not (failure.transient or self.target.is_transient(exc)):
                 raise
             return CopyResult(pause=str(Unavailable("target", failure)))
@@ -189,7 +191,15 @@ class CopyRunner:
         for name in self.plan.drops:
             cursor.execute(f"DROP TABLE {q(name)}")
         for step in self.plan.before:
-            cursor.execute(step.sql)
+            try:
+                cursor.execute(step.sql)
+            except Exception as exc:
+                if target.is_transient(exc):
+                    raise
+                _rollback(conn)
+                raise SideError(
+                    "target", PhaseFailed(f"{step}: {_first_line(exc)}"), False
+                ) from exc
         ranges = [r for table in self.plan.tables for r in self._ranges(table)]
         self.book.forget_other_copies(conn)
         self.book.insert(conn, ranges)

@@ -107,7 +107,7 @@ def sides(table: TablePlan, source: Connector, target: Connector) -> tuple[Side,
         tgt_canon = [_decoded(target, c.target_type) for c in columns]
     return (
         Side(source, table.source_from, tuple(reads), tuple(src_canon), table.where),
-        Side(target, target.from_sql(table.target), tuple(tgt_reads), tuple(tgt_canon)),
+        Side(target, table.target_from, tuple(tgt_reads), tuple(tgt_canon)),
     )
 
 
