@@ -92,8 +92,10 @@ POSTGRES_COLUMNS = [
     Col("u"),
     Col("m"),
     Col("dom", number),
-    Col("arr_t", same, {e: ('["a", "b c", null]', "[]") for e in ("mariadb", "sqlite")}, document),
-    Col("arr_i", same, {e: ("[[1, 2], [3, 4]]", "[]") for e in ("mariadb", "sqlite")}, document),
+    Col(
+        "arr_t", same, dict.fromkeys(("mariadb", "sqlite"), ('["a", "b c", null]', "[]")), document
+    ),
+    Col("arr_i", same, dict.fromkeys(("mariadb", "sqlite"), ("[[1, 2], [3, 4]]", "[]")), document),
     Col("r"),
     Col("tr"),
     Col("iv"),
@@ -101,7 +103,7 @@ POSTGRES_COLUMNS = [
     Col("ip"),
     Col("mac"),
     Col("x"),
-    Col("mo", same, {e: ("12.34", "-1234567890123.45") for e in ("mariadb", "sqlite")}, number),
+    Col("mo", same, dict.fromkeys(("mariadb", "sqlite"), ("12.34", "-1234567890123.45")), number),
     Col("bits"),
     Col("vb"),
     Col("pt"),

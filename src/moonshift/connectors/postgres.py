@@ -11,8 +11,8 @@ from psycopg import errors as pg_errors
 
 from moonshift.connectors import pgcatalog, pgwire
 from moonshift.connectors.base import Column, Connector, Schema, SequenceDef, UserType
-from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.ddl import ColumnDef
+from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.types import SqlType, parse_postgres
 
