@@ -186,15 +186,15 @@ def target_type(source: SqlType, source_engine: str, target_engine: str) -> str:
 
 _CONVERSIONS: Mapping[tuple[Family, Family], str] = MappingProxyType(
     {
-        (F.ARRAY, F.JSON): "a JSON array",
-        (F.ARRAY, F.TEXT): "a JSON array, as text",
+        (F.ARRAY, F.JSON): "a JSON array, as to_jsonb writes it",
+        (F.ARRAY, F.TEXT): "a JSON array, as to_jsonb writes it, as text",
         (F.SET, F.ARRAY): "an array of its members",
         (F.SET, F.TEXT): "its members, comma-separated",
         (F.ENUM, F.TEXT): "the label, checked against the labels",
         (F.ENUM, F.ENUM): "the label",
         (F.BITS, F.TEXT): "its bits as 0 and 1",
         (F.BITS, F.BITS): "the same bits",
-        (F.SPATIAL, F.BYTES): "the geometry's WKB",
+        (F.SPATIAL, F.BYTES): "its WKB (ST_AsBinary)",
         (F.TIMESTAMPTZ, F.TIMESTAMP): "the instant in UTC, without zone",
         (F.JSON, F.TEXT): "JSON text",
         (F.UUID, F.TEXT): "its canonical text",

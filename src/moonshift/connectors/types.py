@@ -189,9 +189,7 @@ def parse_postgres(raw: str, user_type: UserType | None = None) -> SqlType:
     text = raw.strip()
     if text.endswith("]"):
         element = parse_postgres(text[: text.index("[")].strip(), user_type)
-        return SqlType(
-            F.ARRAY, element=element, raw=raw, read="to_jsonb({})::text", note="to_jsonb"
-        )
+        return SqlType(F.ARRAY, element=element, raw=raw, read="to_jsonb({})::text")
     if user_type is not None:
         return _postgres_user_type(raw, user_type)
     name, a, b, rest = _split(raw)
@@ -300,7 +298,7 @@ def parse_mysql(raw: str) -> SqlType:
     if name == "tinyint" and a == 1 and "unsigned" not in rest:
         return SqlType(F.BOOL, raw=raw)
     if name in _SPATIAL:
-        return SqlType(F.SPATIAL, raw=raw, read="ST_AsBinary({})", note="WKB (ST_AsBinary)")
+        return SqlType(F.SPATIAL, raw=raw, read="ST_AsBinary({})")
     base = MYSQL_NAMES.get(name)
     if base is None:
         raise UnknownTypeError(f'MySQL type "{raw}" has no mapping; {RESOLVE}')
