@@ -99,7 +99,7 @@ class Copies:
     def pause(self, migration_id: str, *, actor: str, reason: str | None = None) -> RunRecord:
         """The current batch finishes, its checkpoint commits, the run pauses until resumed."""
         run = self.current_run(migration_id, frozenset({State.RUNNING}))
-        return self._control(run, "pause", reason or f"paused by {actor}", manual=True)
+        return self._control(run, "pause", reason or f"paused by {actor}", actor, manual=True)
 
     def stop(
         self, migration_id: str, *, actor: str, immediate: bool = False, reason: str | None = None
@@ -108,9 +108,11 @@ class Copies:
         Either way the run keeps its checkpoint (paused), to resume or roll back."""
         run = self.current_run(migration_id, frozenset({State.RUNNING}))
         why = reason or f"stopped by {actor}" + (" (immediate)" if immediate else "")
-        return self._control(run, "halt", why, immediate=immediate)
+        return self._control(run, "halt", why, actor, immediate=immediate)
 
-    def _control(self, run: RunRecord, action: str, reason: str, **extra: Any) -> RunRecord:
+    def _control(
+        self, run: RunRecord, action: str, reason: str, actor: str, **extra: Any
+    ) -> RunRecord:
         control = {"action": action, "reason": reason, **extra}
         record = self.app.store.update_run(run.id, now=self.app.clock.now(), control=control)
         self.app.store.record_event(
@@ -120,6 +122,7 @@ class Copies:
             outcome=action,
             run_id=run.id,
             reason=reason,
+            payload={"actor": actor},
         )
         return record
 
@@ -135,6 +138,7 @@ class Copies:
             outcome="resume",
             run_id=run.id,
             reason=f"resumed by {actor}",
+            payload={"actor": actor},
         )
         announce(self.app.store.engine)
         return record
@@ -158,7 +162,7 @@ class Copies:
             event_type="config",
             outcome="changed",
             run_id=run.id,
-            payload=values,
+            payload={**values, "actor": actor},
             reason=f"by {actor}: " + ", ".join(f"{k}={v}" for k, v in values.items()),
         )
         return record

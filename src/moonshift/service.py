@@ -315,7 +315,7 @@ class Moonshift:
                 "no moonshift daemon is running: start one with `moonshift daemon --detach`, "
                 f"or run in the foreground with `moonshift run-now {migration_id} --wait`"
             )
-        run = self.run_now(migration_id, actor=actor)
+        run = self.run_now(migration_id, actor=actor, how="start")
         announce(self.store.engine)
         return run
 
@@ -391,7 +391,7 @@ class Moonshift:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run_now(self, migration_id: str, *, actor: str) -> RunRecord:
+    def run_now(self, migration_id: str, *, actor: str, how: str = "run-now") -> RunRecord:
         """Record a MANUAL run of a migration; it is executed by ``execute_run`` or a worker."""
         now = self.clock.now()
         # A manual run's nominal time is only its request time: two requests in the same
@@ -404,7 +404,7 @@ class Moonshift:
                     nominal_time=now + timedelta(microseconds=step),
                     actor=actor,
                     now=now,
-                    reason=f"run-now by {actor}",
+                    reason=f"{how} by {actor}",
                 )
             except DuplicateRunError:
                 continue
@@ -519,7 +519,7 @@ class Moonshift:
             AuditEntry(
                 id=-e.id,
                 at=e.at,
-                actor="scheduler",
+                actor=str((e.payload or {}).get("actor") or "scheduler"),
                 migration_id=e.migration_id,
                 run_id=e.run_id,
                 action=f"{e.event_type} {e.outcome}",

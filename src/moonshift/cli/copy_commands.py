@@ -41,7 +41,8 @@ class _DefaultGroup(click.Group):
     default = ""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        first = next((a for a in args if not a.startswith("-")), None)  # options may come first
+        if first is not None and first not in self.commands:
             args = [self.default, *args]
         return super().parse_args(ctx, args)
 
@@ -478,9 +479,8 @@ def lag(app: Moonshift, migration_id: str, as_json: bool) -> None:
         return
     grid = o.table("table", "watermark", "source newest", "rows behind", "distance")
     for t in found:
-        grid.add_row(
-            t.table, str(t.watermark), str(t.newest), f"{t.rows_behind:,}", str(t.distance or 0)
-        )
+        distance = "-" if t.distance is None else str(t.distance)
+        grid.add_row(t.table, str(t.watermark), str(t.newest), f"{t.rows_behind:,}", distance)
     o.out.print(grid)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.plan import TablePlan
@@ -21,7 +21,7 @@ def retry_row(
     q, p = source.quote, source.placeholder
     where = " AND ".join(f"{q(k)} = {p}" for k in plan.key)
     sql = f"SELECT {', '.join(plan.reads)} FROM {plan.source_from} WHERE {where}"
-    src = source.connect()
+    src = connect(source, "source")
     try:
         cursor = src.cursor()
         cursor.execute(sql, list(key))
@@ -31,7 +31,7 @@ def retry_row(
     if not rows:
         return "the row is no longer in the source"
     values: list[Any] = convert_rows(rows, plan.converters)
-    conn = target.connect()
+    conn = connect(target, "target")
     try:
         target.begin(conn)
         conn.cursor().executemany(

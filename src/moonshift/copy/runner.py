@@ -68,6 +68,7 @@ class Controls:
     record_bad_rows: Callable[[list[BadRow]], None]
     report: Callable[[dict[str, Any]], None]
     heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
+    retried: Callable[[str], None] = lambda _text: None  # kept in the run's history
 
 
 @dataclass
@@ -416,9 +417,9 @@ class CopyRunner:
                     raise Unavailable(exc.side, exc) from exc
                 delay = self.spec.retry_backoff.total_seconds() * 2 ** (failures - 1)
                 delay *= 1 + random.random() / 2  # jitter: several ranges do not retry in step
-                log.warning(
-                    "%s; retry %d of %d in %.1fs", exc, failures, self.spec.max_retries, delay
-                )
+                said = f"{exc}; retry {failures} of {self.spec.max_retries} in {delay:.1f}s"
+                log.warning("%s", said)
+                self.controls.retried(f"{table.target} range {state.range_id}: {said}")
                 if self.flags.stop.wait(delay):
                     return
                 state = self._reload(state)

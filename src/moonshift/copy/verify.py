@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import (
     Convert,
     canonical,
@@ -49,6 +49,7 @@ class Side:
     """How one side of a table is read for its checksum."""
 
     connector: Connector
+    name: str  # "source" or "target"
     table: str  # FROM clause
     columns: tuple[str, ...]  # SQL per column
     canon: tuple[Convert, ...]  # driver value -> canonical text
@@ -60,7 +61,7 @@ def checksum(side: Side) -> tuple[int, str]:
     and two engines that hold the same values agree."""
     sql = f"SELECT {', '.join(side.columns)} FROM {side.table}"
     sql += f" WHERE {side.where}" if side.where else ""
-    conn = side.connector.connect()
+    conn = connect(side.connector, side.name)
     total, count = 0, 0
     try:
         cursor = conn.cursor()
@@ -106,8 +107,8 @@ def sides(table: TablePlan, source: Connector, target: Connector) -> tuple[Side,
         ]
         tgt_canon = [_decoded(target, c.target_type) for c in columns]
     return (
-        Side(source, table.source_from, tuple(reads), tuple(src_canon), table.where),
-        Side(target, table.target_from, tuple(tgt_reads), tuple(tgt_canon)),
+        Side(source, "source", table.source_from, tuple(reads), tuple(src_canon), table.where),
+        Side(target, "target", table.target_from, tuple(tgt_reads), tuple(tgt_canon)),
     )
 
 
@@ -160,7 +161,7 @@ def verify(
 
 def unfinished(target: Connector, book: Bookkeeping) -> dict[str, list[str]]:
     """Per target table: the key ranges and phases the latest copy has not finished."""
-    conn = target.connect()
+    conn = connect(target, "target")
     try:
         try:
             ranges, phases = book.pending(conn)

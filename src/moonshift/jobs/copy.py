@@ -60,6 +60,7 @@ class CopyJob:
         record_errors: Callable[[int, list[dict[str, Any]]], None],
         now: Callable[[], datetime],
         note: Callable[[str], None] = lambda _text: None,
+        retried: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.spec = spec
         self.run_id, self.copy_id = run_id, copy_id
@@ -67,6 +68,7 @@ class CopyJob:
         self.record_errors = record_errors
         self.now = now
         self.note = note  # kept in the run's history
+        self.retried = retried  # a transient failure retried: kept in the history too
         self.plan: CopyPlan | None = None
         self.unavailable: str | None = None
 
@@ -99,6 +101,7 @@ class CopyJob:
             record_bad_rows=self._queue,
             report=ctx.report,
             heartbeat=ctx.heartbeat,
+            retried=self.retried,
         )
         runner = CopyRunner(
             self.spec.copy_spec,

@@ -78,7 +78,8 @@ def make_job(ctx: WorkerContext, run: RunRecord, spec: MigrationSpec) -> Job:
             environ=ctx.environ,
             record_errors=lambda run_id, rows: _queue_errors(ctx, spec.id, run_id, rows),
             now=ctx.clock.now,
-            note=lambda text: _plan_warning(ctx, run, text),
+            note=lambda text: _copy_event(ctx, run, "plan", "warning", text),
+            retried=lambda text: _copy_event(ctx, run, "copy", "retry", text),
         )
     raise JobError(f"kind {spec.kind}: this version of moonshift cannot run it yet")
 
@@ -89,14 +90,17 @@ def _queue_errors(
     ctx.store.add_copy_errors(migration_id, run_id, rows, now=ctx.clock.now())
 
 
-def _plan_warning(ctx: WorkerContext, run: RunRecord, text: str) -> None:
+def _copy_event(
+    ctx: WorkerContext, run: RunRecord, event_type: str, outcome: str, text: str
+) -> None:
     ctx.store.record_event(
         now=ctx.clock.now(),
         migration_id=run.migration_id,
-        event_type="plan",
-        outcome="warning",
+        event_type=event_type,
+        outcome=outcome,
         run_id=run.id,
         reason=text,
+        payload={"actor": ctx.actor},
     )
 
 
