@@ -50,7 +50,8 @@ POSTGRES = [
     vc varchar(20), ch char(3), by bytea, b boolean, d date, tm time(6), ts timestamp(6),
     tz timestamptz(6), j json, jb jsonb, u uuid, m mood, dom posint, arr_t text[],
     arr_i integer[], r int4range, tr tsrange, iv interval, tv tsvector, ip inet, mac macaddr,
-    x xml, mo money, bits bit(5), vb bit varying(8), pt point, ttz time with time zone)""",
+    x xml, mo money, bits bit(5), vb bit varying(8), pt point, ttz time with time zone,
+    ma mood[])""",
     """INSERT INTO corpus VALUES (1, 1, -2, 3, 12.34, 12345.6789012345, 1.5, 0.1,
     'naïve café — 日本語 — 🚀👩‍💻', 'ünïcödé', 'abc', '\\x00ff10', true, '2026-02-28',
     '12:34:56.789012', '2026-03-08 02:30:15.123456', '2026-11-01 01:30:00.000001-05',
@@ -58,13 +59,13 @@ POSTGRES = [
     '12345678-1234-5678-1234-567812345678', 'happy ☺', 7, '{a,"b c",NULL}',
     '{{1,2},{3,4}}', '[1,10)', '[2020-01-01 10:00,2020-01-02)',
     '1 year 2 mons 3 days 04:05:06.789', 'the fat cat', '10.0.0.1/8', '08:00:2b:01:02:03',
-    '<a>ü</a>', 12.34, B'10101', B'101', '(1.5,-2)', '12:34:56+02')""",
+    '<a>ü</a>', 12.34, B'10101', B'101', '(1.5,-2)', '12:34:56+02', '{"happy ☺",sad}')""",
     """INSERT INTO corpus VALUES (2, -32768, 2147483647, -9223372036854775808, 9999999999.99,
     -0.0000000001, 3.40282e38, -1.7976931348623157e308, '', '', 'xyz', '\\x', false,
     '1000-01-01', '23:59:59.999999', '9999-12-31 23:59:59.999999', '1970-01-01 00:00:00+00',
     '[]', '{}', '00000000-0000-0000-0000-000000000000', 'sad', 2147483647, '{}', '{}',
     'empty', '(,)', '-178000000 years', '', '::1', 'ff:ff:ff:ff:ff:ff', '',
-    -1234567890123.45, B'00000', B'', '(0,0)', '00:00:00-12')""",
+    -1234567890123.45, B'00000', B'', '(0,0)', '00:00:00-12', '{}')""",
     """UPDATE corpus SET by = (SELECT decode(string_agg(lpad(to_hex(g), 2, '0'), ''), 'hex')
     FROM generate_series(0, 255) g) WHERE id = 2""",
     "INSERT INTO corpus (id) VALUES (3)",
@@ -108,6 +109,7 @@ POSTGRES_COLUMNS = [
     Col("vb"),
     Col("pt"),
     Col("ttz"),
+    Col("ma", same, {e: ('["happy ☺", "sad"]', "[]") for e in ("mariadb", "sqlite")}, document),
 ]
 
 MARIADB = [

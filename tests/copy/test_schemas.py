@@ -99,6 +99,8 @@ def test_the_same_schema_copies_to_mariadb_and_sqlite_by_the_documented_mappings
             ["in 2025", "in the default partition", "last of 2025"]
         )
         assert all(c.matches for c in Copies(copy_app).verify("c"))
+        run_sql(target, "INSERT INTO film (title, len) VALUES ('new', 1)")  # numbering goes on
+        assert texts(target, "film")["id"] == ["1", "2", "3"]
     ddl = scalar(sqlite, "SELECT sql FROM sqlite_master WHERE name = 'film'")
     assert "CHECK (\"m\" IN ('sad', 'ok', 'happy'))" in ddl  # the enum's labels
     assert '("len" > 0)' in ddl  # the domain's check

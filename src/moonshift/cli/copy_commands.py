@@ -183,6 +183,8 @@ def status(app: Moonshift, migration_id: str, watch: bool, as_json: bool) -> Non
         )
         return
     o.out.print(f"run {run.id}: {o.styled_state(run.state.value)} {escape(run.reason or '')}")
+    if (run.progress or {}).get("phase"):
+        o.out.print(f"after the rows: {escape(run.progress['phase'])}")
     with bars() as progress:
         view = TableBars(progress)
         view.update(run.progress)

@@ -272,8 +272,8 @@ class ColumnMapper:
         if option.cast:
             user = self.p.target_schema.types.get(option.cast)
             return self._parse_target(option.cast, user, target_name), option.cast
-        if self.same:
-            return src, column.type
+        if self.same:  # a new column an expression fills has the expression's type
+            return src, column.type or (src.raw if src is not None else "")
         assert src is not None
         try:
             spelled = target_type(src, self.p.source.engine, self.p.target.engine)
