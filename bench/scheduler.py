@@ -28,7 +28,7 @@ from sqlalchemy import insert
 
 from moonshift.clock import SystemClock
 from moonshift.domain.lifecycle import State
-from moonshift.scheduler.engine import Engine, SchedulerConfig
+from moonshift.engine.loop import Engine, SchedulerConfig
 from moonshift.store import StateStore
 from moonshift.store import schema as t
 from moonshift.store.records import ScheduleStatus

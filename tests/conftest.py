@@ -10,7 +10,7 @@ import pymysql
 import pytest
 from hypothesis import HealthCheck, settings
 
-from moonshift.service import Moonshift, Settings
+from moonshift.app import Moonshift, Settings
 from moonshift.store import StateStore
 from tests.helpers import MARIADB, PG_ADMIN, FakeClock, unavailable
 

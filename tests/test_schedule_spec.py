@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.service import Moonshift
+from moonshift.app import Moonshift
 from moonshift.specfile import SpecFileError, load_files, load_text
 from moonshift.timing import Cron, Event, Interval, Once
 from tests.helpers import FakeClock
@@ -167,9 +167,9 @@ def test_next_moves_runs_outside_the_nightly_window_to_its_opening(
         + "schedule: {cron: '0 */6 * * *', timezone: America/New_York}\n"
         + "windows: [{name: nightly, days: [daily], start: 22:00, end: 06:00}]\n"
     )
-    app.apply_spec(spec, actor="user:test")
+    app.migrations.apply_spec(spec, actor="user:test")
     clock.current = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)  # 07:30 in New York
-    up = app.upcoming("nightly", count=4)
+    up = app.schedules.upcoming("nightly", count=4)
     rows = [
         (d.due.isoformat(), d.start_at.isoformat() if d.start_at else None, d.delayed)
         for d in up.decisions

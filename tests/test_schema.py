@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from moonshift.errors import StateStoreError
+from moonshift.errors import Unavailable
 from moonshift.store import StateStore
 from moonshift.store.engine import make_engine
 from moonshift.store.schema import metadata
@@ -52,7 +52,7 @@ def test_a_newer_schema_is_refused(empty_url: str) -> None:
     engine = make_engine(empty_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
-    with pytest.raises(StateStoreError, match="9999_future, newer than this moonshift knows"):
+    with pytest.raises(Unavailable, match="9999_future, newer than this moonshift knows"):
         StateStore.open(empty_url)
     engine.dispose()
 
@@ -67,7 +67,7 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
 
 def test_unreachable_store_is_a_clear_error() -> None:
     with pytest.raises(
-        StateStoreError,
+        Unavailable,
         match=r"cannot open the state store postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x",
     ):
         StateStore.open("postgresql://u:pw@127.0.0.1:1/x")

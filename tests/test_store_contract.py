@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from moonshift.domain.lifecycle import IllegalTransitionError, State
-from moonshift.errors import NotFoundError, OperationFailedError
+from moonshift.errors import Conflict, NotFound
 from moonshift.store import StateStore
 from moonshift.store.records import Trigger
 from moonshift.store.store import DuplicateRunError
@@ -160,12 +160,12 @@ def test_delete_is_refused_while_a_run_is_active(store: StateStore, clock: FakeC
     run = store.create_run(
         "users", trigger=Trigger.MANUAL, nominal_time=clock.now(), actor=ACTOR, now=clock.now()
     )
-    with pytest.raises(OperationFailedError, match="has active runs"):
+    with pytest.raises(Conflict, match="has active runs"):
         store.delete_migration("users", actor=ACTOR, now=clock.now())
     assert store.get_migration("users").deleted_at is None
     assert store.delete_migration("users", actor=ACTOR, now=clock.now(), force=True) == [run.id]
     assert store.get_run(run.id).state is State.CANCELLED
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFound):
         store.get_migration("users")
     assert [m.id for m in store.list_migrations()] == []
 
@@ -196,11 +196,11 @@ def test_latest_runs_and_unknown_ids(store: StateStore, clock: FakeClock) -> Non
             "a", trigger=Trigger.MANUAL, nominal_time=clock.advance(1), actor=ACTOR, now=clock.now()
         )
     assert {k: v.id for k, v in store.latest_runs().items()} == {"a": last.id}
-    with pytest.raises(NotFoundError, match='no migration "zzz"'):
+    with pytest.raises(NotFound, match='no migration "zzz"'):
         store.create_run(
             "zzz", trigger=Trigger.MANUAL, nominal_time=clock.now(), actor=ACTOR, now=clock.now()
         )
-    with pytest.raises(NotFoundError, match="no run 999"):
+    with pytest.raises(NotFound, match="no run 999"):
         store.get_run(999)
 
 

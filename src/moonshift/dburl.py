@@ -6,7 +6,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from moonshift.domain.secrets import redact_url
-from moonshift.errors import InputError
+from moonshift.errors import InvalidInput
 
 DEFAULT_DRIVERS = {
     "postgresql": "psycopg",
@@ -21,10 +21,10 @@ def normalize(url: str, field: str = "url") -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"{field}: not a database URL: {redact_url(url)}") from None
+        raise InvalidInput(field, f"not a database URL: {redact_url(url)}") from None
     backend = parsed.get_backend_name()
     if backend not in DEFAULT_DRIVERS:
-        raise InputError(f'{field}: unsupported database "{backend}"')
+        raise InvalidInput(field, f'unsupported database "{backend}"')
     if "+" not in parsed.drivername:
         parsed = parsed.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
     return parsed

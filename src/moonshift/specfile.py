@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from moonshift.domain.spec import MigrationSpec
 from moonshift.domain.spec_base import FieldProblem
-from moonshift.errors import InputError
+from moonshift.errors import InvalidInput
 
 Loc = tuple[str | int, ...]
 
@@ -55,12 +55,12 @@ class SpecProblem:
         return f"{where}: {self.path}: {self.reason}" if self.path else f"{where}: {self.reason}"
 
 
-class SpecFileError(InputError):
+class SpecFileError(InvalidInput):
     """One or more spec files are invalid; ``problems`` lists every problem found."""
 
     def __init__(self, problems: Sequence[SpecProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__(None, "\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.service import Moonshift, Settings
+from moonshift.app import Moonshift, Settings
 
 ENGINES = [
     "sqlite",

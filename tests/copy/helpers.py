@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from moonshift.app import Moonshift
+from moonshift.app.views import Run as RunRecord
 from moonshift.connectors.registry import connector_for
 from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.values import canonical, decoder, encoder
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.service import Moonshift
-from moonshift.store import RunRecord
 
 
 def connector(url: str) -> SqlConnector:
@@ -88,7 +88,7 @@ def count(url: str, table: str) -> int:
 
 
 def apply(app: Moonshift, spec: dict[str, Any]) -> None:
-    app.apply_spec(MigrationSpec.model_validate(spec), actor="test")
+    app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="test")
 
 
 def copy_spec(source: str, target: str, id_: str = "c", **copy: Any) -> dict[str, Any]:
@@ -102,8 +102,8 @@ def copy_spec(source: str, target: str, id_: str = "c", **copy: Any) -> dict[str
 
 
 def run_copy(app: Moonshift, migration_id: str = "c") -> RunRecord:
-    run = app.run_now(migration_id, actor="test")
-    return app.execute_run(run.id)
+    run = app.runs.run_now(migration_id, actor="test")
+    return app.runs.execute(run.id)
 
 
 def completed(run: RunRecord) -> bool:

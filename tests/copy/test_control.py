@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
+from moonshift.domain.control import Action, ControlRequest
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import (
     apply,
     connector,
@@ -45,16 +45,19 @@ def _checkpointed_rows(url: str) -> int:
 
 
 def _rows_of(app: Moonshift, run_id: int, table: str) -> int:
-    return int((app.get_run(run_id).progress or {}).get("tables", {}).get(table, {}).get("rows", 0))
+    progress = app.runs.get(run_id).progress
+    return progress.tables[table].rows if progress and table in progress.tables else 0
 
 
 def _start(app: Moonshift, tmp_path: Path, batch_size: int) -> tuple[int, str]:
     """A shop copy started in a background worker, once its first rows are in."""
     source, target = _shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}"
     apply(app, copy_spec(source, target, batch_size=batch_size, parallel=1))
-    run = app.run_now("c", actor="test")
-    app.start_worker(run.id)
-    until(lambda: _rows_of(app, run.id, "customers"), 60)
+    run = app.runs.run_now("c", actor="test")
+    app.runs.start_worker(run.id)
+    # the first batch is in (read from the target: the run's progress is reported a second
+    # late, and by then a fast machine has copied the whole shop)
+    until(lambda: _exists(target, "_moonshift_checkpoints") and _checkpointed_rows(target), 60)
     return run.id, target
 
 
@@ -72,32 +75,32 @@ def _exists(url: str, table: str) -> bool:
 def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes(
     tmp_path: Path, copy_app: Moonshift, immediate: bool
 ) -> None:
-    run_id, target = _start(copy_app, tmp_path, 50)
-    copies = Copies(copy_app)
+    run_id, target = _start(copy_app, tmp_path, 10)
+    copies = copy_app.copies
     if immediate:
         copies.stop("c", actor="test", immediate=True)
     else:
         copies.pause("c", actor="test")
     # within a batch or two of the request: nothing waits for the reader thread
-    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r, 5)
+    paused = until(lambda: (r := copy_app.runs.get(run_id)).state is State.PAUSED and r, 5)
     assert paused.not_before is None  # an operator's pause waits for resume
     done = _target_rows(target)
     assert 0 < done < SHOP_ROWS
     assert done == _checkpointed_rows(target)  # nothing partial, nothing lost
     copies.resume("c", actor="test")
-    finished = copy_app.execute_run(run_id)
+    finished = copy_app.runs.execute(run_id)
     assert finished.state is State.COMPLETED, finished.reason
     assert all(c.matches for c in copies.verify("c"))
 
 
 def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: Moonshift) -> None:
     run_id, _target = _start(copy_app, tmp_path, 20)
-    Copies(copy_app).configure("c", {"batch_size": "5000"}, actor="test")
-    finished = until(lambda: (r := copy_app.get_run(run_id)).state is State.COMPLETED and r)
-    items = finished.progress["tables"]["order_items"]
-    assert items["batches"] < items["rows"] / 20  # it took the larger batches
+    copy_app.copies.configure("c", {"batch_size": "5000"}, actor="test")
+    finished = until(lambda: (r := copy_app.runs.get(run_id)).state is State.COMPLETED and r)
+    items = finished.progress.tables["order_items"]
+    assert items.batches < items.rows / 20  # it took the larger batches
     with pytest.raises(Exception, match="batch_size: must be a whole number from 1 to 10000000"):
-        Copies(copy_app).configure("c", {"batch_size": "0"}, actor="test")
+        copy_app.copies.configure("c", {"batch_size": "0"}, actor="test")
 
 
 @pytest.mark.postgres
@@ -131,7 +134,7 @@ def test_bisection_isolates_exactly_the_bad_rows(
     run = run_copy(copy_app)
     assert run.state is State.COMPLETED, run.reason
     assert count(pg_database, "items") == 997
-    copies = Copies(copy_app)
+    copies = copy_app.copies
     queued = copies.errors("c")
     assert sorted(e.row_values["id"] for e in queued) == ["500", "7", "999"]
     assert all(e.row_values["secret"] == "***" and "check" in e.message for e in queued)
@@ -185,9 +188,9 @@ def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
         ),
     )
     boundary = start + timedelta(seconds=20_000)
-    run = copy_app.run_now("c", actor="test")
-    copy_app.start_worker(run.id)
-    until(lambda: copy_app.get_run(run.id).state is State.RUNNING)
+    run = copy_app.runs.run_now("c", actor="test")
+    copy_app.runs.start_worker(run.id)
+    until(lambda: copy_app.runs.get(run.id).state is State.RUNNING)
     # while the pass runs: a row at exactly its upper bound, a newer one, an old row updated
     insert(
         pg_database,
@@ -203,17 +206,17 @@ def test_incremental_pass_loses_no_row_inserted_at_the_boundary(
     conn.close()
     assert (
         until(
-            lambda: (r := copy_app.get_run(run.id)).state in (State.COMPLETED, State.FAILED) and r
+            lambda: (r := copy_app.runs.get(run.id)).state in (State.COMPLETED, State.FAILED) and r
         ).state
         is State.COMPLETED
     )
-    lag = Copies(copy_app).lag("c")
+    lag = copy_app.copies.lag("c")
     assert lag[0].rows_behind >= 2
     second = run_copy(copy_app)
     assert second.state is State.COMPLETED, second.reason
     columns = ["id", "updated_at", "v"]
     assert read(pg_database_2, "events", columns) == read(pg_database, "events", columns)
-    assert Copies(copy_app).lag("c")[0].rows_behind == 0
+    assert copy_app.copies.lag("c")[0].rows_behind == 0
 
 
 @pytest.mark.postgres
@@ -227,7 +230,7 @@ def test_rollback_truncate_and_point_in_time(
     apply(copy_app, copy_spec(pg_database, pg_database_2, snapshot=True, target_prep="truncate"))
     assert run_copy(copy_app).state is State.COMPLETED
     assert count(pg_database_2, "t") == 100
-    copies = Copies(copy_app)
+    copies = copy_app.copies
     record = copies.rollback("c", strategy="point-in-time", actor="test", reason="bad data")
     assert record.state == "completed"
     assert record.tables == [{"table": "t", "rows_before": 100, "rows_after": 1}]
@@ -241,16 +244,18 @@ def test_a_closing_window_pauses_the_copy_to_resume_on_its_own(
     tmp_path: Path, copy_app: Moonshift
 ) -> None:
     """What the scheduler does when a copy's window closes, against a real worker."""
-    run_id, target = _start(copy_app, tmp_path, 50)
+    run_id, target = _start(copy_app, tmp_path, 10)
     now = copy_app.clock.now()
-    copy_app.store.request_control(run_id, action="pause", reason="window_closed", now=now)
-    paused = until(lambda: (r := copy_app.get_run(run_id)).state is State.PAUSED and r, 5)
+    copy_app.store.request_control(
+        run_id, ControlRequest(action=Action.PAUSE, reason="window_closed"), now=now
+    )
+    paused = until(lambda: (r := copy_app.runs.get(run_id)).state is State.PAUSED and r, 5)
     assert paused.reason == "window_closed"
     assert paused.not_before is not None  # the scheduler resumes it when a window opens
     assert _target_rows(target) == _checkpointed_rows(target)
-    finished = copy_app.execute_run(run_id)
+    finished = copy_app.runs.execute(run_id)
     assert finished.state is State.COMPLETED, finished.reason
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
 
 
 @pytest.mark.postgres
@@ -268,11 +273,11 @@ def test_rows_added_during_the_copy_and_refused_are_isolated_in_the_last_batch(
     conn.close()
     create(pg_database_2, "CREATE TABLE t (id BIGINT PRIMARY KEY, qty BIGINT CHECK (qty >= 0))")
     apply(copy_app, copy_spec(pg_database, pg_database_2, batch_size=50, parallel=1))
-    run = copy_app.run_now("c", actor="test")
-    copy_app.start_worker(run.id)
+    run = copy_app.runs.run_now("c", actor="test")
+    copy_app.runs.start_worker(run.id)
     until(lambda: _rows_of(copy_app, run.id, "t"), 60)
     insert(pg_database, "t", ["id", "qty"], [(300_000, 5), (300_001, -5)])
-    done = until(lambda: (r := copy_app.get_run(run.id)).state is State.COMPLETED and r, 60)
-    assert done.progress["tables"]["t"]["rows"] < 200_002  # it was still copying when they came
+    done = until(lambda: (r := copy_app.runs.get(run.id)).state is State.COMPLETED and r, 60)
+    assert done.progress.tables["t"].rows < 200_002  # it was still copying when they came
     assert count(pg_database_2, "t") == 200_001
-    assert [e.row_values["id"] for e in Copies(copy_app).errors("c")] == ["300001"]
+    assert [e.row_values["id"] for e in copy_app.copies.errors("c")] == ["300001"]

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.conftest import ENGINES, database_url
 from tests.copy.helpers import apply, copy_spec, run_copy
 from tests.copy.readers import (
@@ -109,7 +108,7 @@ POSTGRES_COLUMNS = [
     Col("vb"),
     Col("pt"),
     Col("ttz"),
-    Col("ma", same, {e: ('["happy ☺", "sad"]', "[]") for e in ("mariadb", "sqlite")}, document),
+    Col("ma", same, dict.fromkeys(("mariadb", "sqlite"), ('["happy ☺", "sad"]', "[]")), document),
 ]
 
 MARIADB = [
@@ -229,7 +228,7 @@ def test_the_type_corpus_of_each_engine_copies_to_every_engine_by_the_documented
     assert run.state is State.COMPLETED, run.reason
     before, after = texts(source, "corpus"), texts(target, "corpus")
     assert list(after) == [c.name for c in columns]  # every column, in order
-    assert len(after["id"]) == 3, (src, dst, [e.message for e in Copies(copy_app).errors("c")])
+    assert len(after["id"]) == 3, (src, dst, [e.message for e in copy_app.copies.errors("c")])
     for col in columns:
         assert after[col.name][2] is None or col.name == "id", col.name  # the NULL row
         compare = real_number if col.decimal and "sqlite" in (src, dst) else col.compare
@@ -241,4 +240,4 @@ def test_the_type_corpus_of_each_engine_copies_to_every_engine_by_the_documented
             assert compare(want, got), f"{col.name} row {row + 1}: {want!r} -> {got!r}"
         if dst == "sqlite" and col.decimal:  # numbers, not text: they compare as numbers
             assert set(sqlite_storage(target, "corpus", col.name)) <= {"integer", "real", "null"}
-    assert all(check.matches for check in Copies(copy_app).verify("c"))
+    assert all(check.matches for check in copy_app.copies.verify("c"))

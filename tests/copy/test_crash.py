@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift, Settings
 from tests.copy.helpers import connector, count, execute
 from tests.helpers import moonshift
 
@@ -40,7 +39,7 @@ def _kill_until_done(
     done, killed = 0, set()
     deadline = time.monotonic() + 240
     while done < kills and time.monotonic() < deadline:
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         if run.state is State.COMPLETED:
             break
         if run.state is State.RUNNING and run.worker_pid and run.worker_pid not in killed:
@@ -53,7 +52,7 @@ def _kill_until_done(
             done += 1
         time.sleep(0.02)
     while (
-        app.get_run(run_id).state not in (State.COMPLETED, State.FAILED)
+        app.runs.get(run_id).state not in (State.COMPLETED, State.FAILED)
         and time.monotonic() < deadline
     ):
         time.sleep(0.2)
@@ -77,15 +76,17 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
     env = {"MOONSHIFT_LEASE_SECONDS": "5"}
     app, run_id, kills = _kill_until_done(tmp_path, spec, "big", KILLS, 20261123, env)
     try:
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         assert run.state is State.COMPLETED, run.reason
         assert kills == KILLS, f"the copy finished after {kills} kills"
         takeovers = [
-            e for e in app.history("big", limit=1000) if (e.reason or "").startswith("taken over")
+            e
+            for e in app.runs.history("big", limit=1000)
+            if (e.reason or "").startswith("taken over")
         ]
         assert len(takeovers) >= KILLS
         assert count(pg_database_2, "big") == ROWS
-        assert all(check.matches for check in Copies(app).verify("big"))
+        assert all(check.matches for check in app.copies.verify("big"))
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()
@@ -113,7 +114,7 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
     env = {"MOONSHIFT_LEASE_SECONDS": "3"}
     app, run_id, kills = _kill_until_done(tmp_path, spec, "pets", 6, 9, env)
     try:
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         assert run.state is State.COMPLETED, run.reason
         assert kills >= 1
         pg = connector(pg_database_2).connect()
@@ -125,7 +126,7 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
         pg.close()
         assert found == [("owner", "p"), ("owner", "u"), ("pet", "f"), ("pet", "p")]
         assert ("pet_by_name",) in indexes
-        assert all(check.matches for check in Copies(app).verify("pets"))
+        assert all(check.matches for check in app.copies.verify("pets"))
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()

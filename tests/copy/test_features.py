@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from moonshift.app import Moonshift
 from moonshift.copy.bookkeeping import Bookkeeping, CheckpointMoved, RangeState
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.conftest import ENGINES, database_url
 from tests.copy.helpers import (
     apply,

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import apply, copy_spec, count, create, insert, read, run_copy
 
 
@@ -37,12 +36,12 @@ def test_lossy_mappings_are_refused_before_any_row_moves(
     assert count(mariadb_database, "money") == 0
 
     apply(copy_app, copy_spec(pg_database, mariadb_database, allow_lossy=["money.amount", "n"]))
-    plan = Copies(copy_app).plan("c")
+    plan = copy_app.copies.plan("c")
     assert not plan.errors
     assert [str(w).split(":")[0] for w in plan.warnings] == ["money.amount", "money.n"]
     assert run_copy(copy_app).state is State.COMPLETED
     assert read(mariadb_database, "money", ["id", "amount", "n"]) == [["1", "1.5", "7"]]
-    warned = [e.reason for e in copy_app.history("c") if e.action == "plan warning"]
+    warned = [e.reason for e in copy_app.runs.history("c") if e.action == "plan warning"]
     assert len(warned) == 2 and "allowed by copy.allow_lossy" in (warned[0] or "")
 
 

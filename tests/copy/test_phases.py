@@ -9,9 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import apply, copy_spec, run_copy
 from tests.copy.readers import run_sql
 from tests.helpers import moonshift
@@ -57,18 +56,18 @@ def test_keys_indexes_and_foreign_keys_exist_after_a_copy_paused_or_stopped_and_
     source = f"sqlite:///{tmp_path / 'shop.db'}"
     run_sql(source, "CREATE INDEX orders_by_customer ON orders (customer_id)")
     apply(copy_app, copy_spec(source, pg_database, batch_size=20, parallel=1))
-    run = copy_app.run_now("c", actor="test")
-    copy_app.start_worker(run.id)
-    until(lambda: copy_app.get_run(run.id).state is State.RUNNING, 60)
-    copies = Copies(copy_app)
+    run = copy_app.runs.run_now("c", actor="test")
+    copy_app.runs.start_worker(run.id)
+    until(lambda: copy_app.runs.get(run.id).state is State.RUNNING, 60)
+    copies = copy_app.copies
     if immediate:
         copies.stop("c", actor="test", immediate=True)
     else:
         copies.pause("c", actor="test")
-    until(lambda: copy_app.get_run(run.id).state is State.PAUSED, 30)
+    until(lambda: copy_app.runs.get(run.id).state is State.PAUSED, 30)
     assert catalog(pg_database) == []  # nothing of it yet: built once the rows are in
     copies.resume("c", actor="test")
-    finished = copy_app.execute_run(run.id)  # its plan finds every table there already
+    finished = copy_app.runs.execute(run.id)  # its plan finds every table there already
     assert finished.state is State.COMPLETED, finished.reason
     assert catalog(pg_database) == EXPECTED
     assert all(c.matches for c in copies.verify("c"))
@@ -94,11 +93,11 @@ def test_a_phase_the_target_refuses_leaves_verify_unfinished_until_a_copy_finish
     assert 'foreign key to_parent on child: insert or update on table "child"' in (
         failed.reason or ""
     )
-    checks = {c.table: c for c in Copies(copy_app).verify("c")}
+    checks = {c.table: c for c in copy_app.copies.verify("c")}
     assert checks["parent"].matches
     assert not checks["child"].matches
     assert checks["child"].source_rows == checks["child"].target_rows == 2
-    assert checks["child"].unfinished == ("phase foreign key to_parent did not finish",)
+    assert checks["child"].unfinished == ["phase foreign key to_parent did not finish"]
     (tmp_path / "m.yaml").write_text(
         f"id: c\nkind: copy\nsource: {{url: '{mariadb_database}'}}\n"
         f"target: {{url: '{pg_database}'}}\n"
@@ -113,7 +112,7 @@ def test_a_phase_the_target_refuses_leaves_verify_unfinished_until_a_copy_finish
     apply(copy_app, copy_spec(mariadb_database, pg_database, target_prep="truncate"))
     again = run_copy(copy_app)  # a new copy: the tables exist, the foreign key is still due
     assert again.state is State.COMPLETED, again.reason
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
     with psycopg.connect(pg_database) as conn:
         found = conn.execute("SELECT conname FROM pg_constraint WHERE contype = 'f'")
         assert found.fetchall() == [("to_parent",)]

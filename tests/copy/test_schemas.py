@@ -16,9 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import apply, copy_spec, run_copy, scalar
 from tests.copy.readers import run_sql, texts
 from tests.helpers import moonshift
@@ -63,14 +62,14 @@ def test_a_postgres_schema_copies_to_postgres_with_the_same_ddl_and_each_row_onc
 ) -> None:
     run_sql(pg_database, *SHOWCASE)
     apply(copy_app, copy_spec(pg_database, pg_database_2, tables="*", batch_size=1))
-    plan = Copies(copy_app).plan("c")
+    plan = copy_app.copies.plan("c")
     assert [t.source for t in plan.tables] == ["film", "ev"]  # partitions come with ev
     run = run_copy(copy_app)
     assert run.state is State.COMPLETED, run.reason
     assert _ddl(pg_database_2) == _ddl(pg_database)
     for table in ("film", "ev", "ev_2025", "ev_other"):  # each row once, where it was
         assert texts(pg_database_2, table) == texts(pg_database, table), table
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
     with psycopg.connect(pg_database_2, autocommit=True) as conn:  # numbering goes on
         film = conn.execute("INSERT INTO film (title, len) VALUES ('new', 1) RETURNING id")
         assert film.fetchone() == (3,)
@@ -86,9 +85,9 @@ def test_the_same_schema_copies_to_mariadb_and_sqlite_by_the_documented_mappings
     sqlite = f"sqlite:///{tmp_path / 't.db'}"
     for target in (mariadb_database, sqlite):
         apply(copy_app, copy_spec(pg_database, target, tables="*"))
-        plan = Copies(copy_app).plan("c")
+        plan = copy_app.copies.plan("c")
         ev = next(t for t in plan.tables if t.source == "ev")
-        assert ev.notes == ("partitioned in the source (RANGE (at)): one table here",)
+        assert ev.notes == ["partitioned in the source (RANGE (at)): one table here"]
         assert run_copy(copy_app).state is State.COMPLETED
         film = texts(target, "film")
         assert film["m"] == ["happy", None]
@@ -98,7 +97,7 @@ def test_the_same_schema_copies_to_mariadb_and_sqlite_by_the_documented_mappings
         assert sorted(texts(target, "ev")["v"]) == sorted(  # one table, each row once
             ["in 2025", "in the default partition", "last of 2025"]
         )
-        assert all(c.matches for c in Copies(copy_app).verify("c"))
+        assert all(c.matches for c in copy_app.copies.verify("c"))
         run_sql(target, "INSERT INTO film (title, len) VALUES ('new', 1)")  # numbering goes on
         assert texts(target, "film")["id"] == ["1", "2", "3"]
     ddl = scalar(sqlite, "SELECT sql FROM sqlite_master WHERE name = 'film'")
@@ -134,7 +133,7 @@ def test_a_mariadb_schema_copies_to_postgres_and_the_next_insert_gets_a_key(
     assert film["special_features"] == ['{"Deleted Scenes","Behind the Scenes"}', "{}"]
     assert film["release_year"] == ["2006", "2155"]
     assert film["length"] == ["86", "65535"]
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
     with psycopg.connect(pg_database, autocommit=True) as conn:
         new = conn.execute("INSERT INTO film (title) VALUES ('NEW') RETURNING film_id, rating")
         assert new.fetchone() == (3, "G")
@@ -156,7 +155,7 @@ def test_sqlite_declared_types_map_by_affinity_and_keys_number_on(
         "INSERT INTO artist (Name, Born, Fee, Odd) VALUES ('AC/DC', '1973-11-01 00:00:00', 9.5, 3)",
     )
     apply(copy_app, copy_spec(source, target, tables="*"))
-    plan = Copies(copy_app).plan("c")
+    plan = copy_app.copies.plan("c")
     assert not plan.errors
     assert run_copy(copy_app).state is State.COMPLETED
     run_sql(target, "INSERT INTO artist (Name) VALUES ('Accept')")
@@ -191,11 +190,11 @@ def test_decimals_in_a_sqlite_target_compare_as_numbers_and_stay_exact_by_the_ru
     assert (
         scalar(target, "SELECT big FROM orders WHERE id = 2") == "12345678901234567890.0123456789"
     )
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
     apply(copy_app, copy_spec(pg_database, target, target_prep="drop_create", allow_lossy=True))
     assert run_copy(copy_app).state is State.COMPLETED
     assert scalar(target, "SELECT typeof(big) FROM orders WHERE id = 2") == "real"
-    assert all(c.matches for c in Copies(copy_app).verify("c"))  # by the rule: 15 digits
+    assert all(c.matches for c in copy_app.copies.verify("c"))  # by the rule: 15 digits
 
 
 def test_column_options_exclude_rename_cast_and_expr_without_listing_tables(
@@ -216,9 +215,9 @@ def test_column_options_exclude_rename_cast_and_expr_without_listing_tables(
         "shout": {"expr": "upper(title) || '!'", "cast": "VARCHAR(40)"},
     }
     apply(copy_app, copy_spec(source, target, overrides={"film": {"columns": options}}))
-    plan = Copies(copy_app).plan("c")
+    plan = copy_app.copies.plan("c")
     film = next(t for t in plan.tables if t.source == "film")
-    assert [(c.source, c.target, c.target_spelled) for c in film.columns] == [
+    assert [(c.source, c.target, c.target_type) for c in film.columns] == [
         ("id", "id", "INTEGER"),
         ("title", "name", "TEXT"),
         ("rating", "rating", "TEXT"),
@@ -238,7 +237,7 @@ def test_column_options_exclude_rename_cast_and_expr_without_listing_tables(
     ):
         fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
         apply(copy_app, copy_spec(source, fresh, overrides={"film": {"columns": columns}}))
-        assert [str(e) for e in Copies(copy_app).plan("c").errors] == [error]
+        assert [str(e) for e in copy_app.copies.plan("c").errors] == [error]
 
 
 @pytest.mark.postgres
@@ -256,14 +255,14 @@ def test_a_foreign_key_gets_one_type_on_both_ends_or_is_refused_before_the_copy(
         "INSERT INTO child VALUES (1, 1)",
     )
     apply(copy_app, copy_spec(pg_database, mariadb_database, tables=["parent", "child"]))
-    plan = Copies(copy_app).plan("c")
+    plan = copy_app.copies.plan("c")
     child = next(t for t in plan.tables if t.source == "child")
-    assert child.columns[1].target_spelled == "INT"  # aligned with parent.id
+    assert child.columns[1].target_type == "INT"  # aligned with parent.id
     assert run_copy(copy_app).state is State.COMPLETED
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))
     run_sql(pg_database, "ALTER TABLE big ADD CONSTRAINT wide FOREIGN KEY (id) REFERENCES small")
     apply(copy_app, copy_spec(pg_database, mariadb_database, tables=["small", "big"]))
-    assert [str(e) for e in Copies(copy_app).plan("c").errors] == [
+    assert [str(e) for e in copy_app.copies.plan("c").errors] == [
         "big.id: foreign key wide maps it to BIGINT but small.id to INT, which cannot hold "
         "every value; give both one type with cast: TYPE"
     ]

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import apply, connector, copy_spec, count, execute, run_copy
 from tests.copy.proxy import Proxy
 
@@ -43,8 +42,8 @@ def _when_copying(app: Moonshift, action: object) -> threading.Thread:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             runs = app.store.list_runs("c", limit=1)
-            progress = (runs[0].progress or {}) if runs else {}
-            if progress.get("tables", {}).get("t", {}).get("rows", 0) > 0:
+            progress = runs[0].progress if runs else None
+            if progress and "t" in progress.tables and progress.tables["t"].rows > 0:
                 action()  # type: ignore[operator]
                 return
             time.sleep(0.01)
@@ -67,8 +66,8 @@ def test_a_lost_connection_is_retried_from_the_checkpoint(
     watcher.join()
     assert run.state is State.COMPLETED, run.reason
     assert count(pg_database_2, "t") == ROWS
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
-    retries = [e for e in copy_app.history("c") if e.action == "copy retry"]
+    assert all(c.matches for c in copy_app.copies.verify("c"))
+    retries = [e for e in copy_app.runs.history("c") if e.action == "copy retry"]
     assert retries and (retries[0].reason or "").startswith("t range 0: ")
     assert "retry 1 of 5 in" in (retries[-1].reason or "")
 
@@ -92,9 +91,9 @@ def test_past_max_retries_the_run_pauses_as_source_unavailable_then_resumes(
     done = count(pg_database_2, "t")
     assert 0 < done < ROWS
     # still down: the retry finds it so, and pauses again without writing
-    assert copy_app.execute_run(run.id).state is State.PAUSED
+    assert copy_app.runs.execute(run.id).state is State.PAUSED
     assert count(pg_database_2, "t") == done
     proxy.start()
-    finished = copy_app.execute_run(run.id)
+    finished = copy_app.runs.execute(run.id)
     assert finished.state is State.COMPLETED, finished.reason
-    assert all(c.matches for c in Copies(copy_app).verify("c"))
+    assert all(c.matches for c in copy_app.copies.verify("c"))

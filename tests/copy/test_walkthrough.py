@@ -9,9 +9,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from moonshift.copies import Copies
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.service import Moonshift
 from tests.copy.helpers import apply, copy_spec, run_copy
 from tests.copy.readers import run_sql
 from tests.helpers import moonshift
@@ -42,9 +41,9 @@ def test_lag_measures_a_sqlite_text_timestamp_cursor(tmp_path: Path, copy_app: M
     apply(copy_app, copy_spec(source, target, mode="incremental", cursor="at"))
     assert run_copy(copy_app).state is State.COMPLETED
     run_sql(source, "INSERT INTO events VALUES (2, '2026-01-01 00:00:00')")
-    (found,) = Copies(copy_app).lag("c")
+    (found,) = copy_app.copies.lag("c")
     assert found.rows_behind == 1
-    assert found.distance == timedelta(days=2192)
+    assert found.distance == str(timedelta(days=2192))
 
 
 def test_a_start_and_a_users_pause_are_recorded_as_what_and_who_they_were(
@@ -57,16 +56,16 @@ def test_a_start_and_a_users_pause_are_recorded_as_what_and_who_they_were(
     apply(copy_app, copy_spec(source, target, batch_size=10, parallel=1))
     now = copy_app.clock.now()
     copy_app.store.register_daemon("d", host="here", pid=os.getpid(), now=now)
-    run = copy_app.start("c", actor="ann")
-    assert [e.reason for e in copy_app.history("c") if e.run_id == run.id] == ["start by ann"]
+    run = copy_app.runs.start("c", actor="ann")
+    assert [e.reason for e in copy_app.runs.history("c") if e.run_id == run.id] == ["start by ann"]
     copy_app.store.transition_run(run.id, State.ANALYZING, actor="t", now=now)
     for state in (State.PLANNING, State.AWAITING_APPROVAL, State.APPROVED, State.RUNNING):
         copy_app.store.transition_run(run.id, state, actor="t", now=now)
-    Copies(copy_app).pause("c", actor="bob")
-    Copies(copy_app).configure("c", {"batch_size": "20"}, actor="cy")
+    copy_app.copies.pause("c", actor="bob")
+    copy_app.copies.configure("c", {"batch_size": "20"}, actor="cy")
     actors = {
         e.action: e.actor
-        for e in copy_app.history("c")
+        for e in copy_app.runs.history("c")
         if e.action.startswith(("control", "config"))
     }
     assert actors == {"control pause": "bob", "config changed": "cy"}

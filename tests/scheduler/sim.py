@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from moonshift.domain.lifecycle import State
-from moonshift.jobs.base import JobOutcome
-from moonshift.scheduler.engine import Engine, SchedulerConfig
+from moonshift.engine.loop import Engine, SchedulerConfig
+from moonshift.runtime.runs import LEASE, RunContext, spec_for
+from moonshift.seams import Outcome
 from moonshift.store import StateStore
-from moonshift.worker.execute import LEASE, WorkerContext, finish_run, spec_for, start_run
+from moonshift.worker.execute import finish_run, start_run
 from tests.helpers import FakeClock
 
 COMMAND_TIME = timedelta(hours=1)
@@ -34,7 +35,7 @@ class _Worker:
 class SimLauncher:
     def __init__(self, store: StateStore, clock: FakeClock, home: Path, owner: str) -> None:
         self.store, self.clock, self.owner = store, clock, owner
-        self.ctx = WorkerContext(store, home, clock, {}, "sim-worker")
+        self.ctx = RunContext(store, home, clock, {}, "sim-worker")
         self.workers: dict[int, _Worker] = {}
         self.launched: list[int] = []
 
@@ -68,9 +69,9 @@ class SimLauncher:
             spec = spec_for(self.store, run)
             if run.state is State.CANCELLED or run.control or done >= worker.count:
                 outcome = (
-                    JobOutcome(stopped=str((run.control or {}).get("reason", "cancelled")))
+                    Outcome(stopped=run.control.reason if run.control else "cancelled")
                     if (run.state is State.CANCELLED or run.control)
-                    else JobOutcome()
+                    else Outcome()
                 )
                 finish_run(self.ctx, run_id, outcome, spec.kind == "steps", spec)
                 del self.workers[run_id]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from moonshift.scheduler.daemon import process_alive
+from moonshift.engine.pidfile import process_alive
 from tests.helpers import moonshift
 
 SPECS = """

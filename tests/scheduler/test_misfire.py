@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.service import Moonshift
+from moonshift.app import Moonshift
 from moonshift.specfile import load_text
 from tests.helpers import FakeClock
 from tests.scheduler.sim import make_engine, simulate
@@ -23,7 +23,7 @@ def setup(
         "id: every10\nkind: steps\nsteps: {count: 1, every: 1m}\n"
         f"schedule: {{cron: '*/10 * * * *'}}\nmisfire: {{policy: {policy}, grace: {grace}{extra}}}\n"
     )
-    app.apply_spec(spec, actor="user:test")
+    app.migrations.apply_spec(spec, actor="user:test")
 
 
 def outage(app: Moonshift, clock: FakeClock, tmp_path: Path) -> list[datetime]:
@@ -33,7 +33,7 @@ def outage(app: Moonshift, clock: FakeClock, tmp_path: Path) -> list[datetime]:
     clock.current = START + timedelta(minutes=80)  # the daemon was down
     engine, launcher = make_engine(app.store, clock, tmp_path)
     simulate(engine, launcher, clock, START + timedelta(minutes=85))
-    return sorted(r.nominal_time for r in app.list_runs("every10", limit=100))
+    return sorted(r.nominal_time for r in app.runs.list("every10", limit=100))
 
 
 def dropped(app: Moonshift) -> list[str]:
@@ -57,7 +57,7 @@ def test_latest_runs_the_fires_within_grace_and_drops_the_rest(
         "2026-03-02T13:00:00+00:00",
     ]
     assert dropped(app)[0].endswith("missed by 1h (grace 15m); misfire policy latest")
-    history = [e.action for e in app.history("every10", limit=1000)]
+    history = [e.action for e in app.runs.history("every10", limit=1000)]
     assert history.count("SCHEDULED dropped") == 5
 
 
@@ -70,7 +70,7 @@ def test_latest_runs_the_newest_when_every_fire_is_late(
     clock.current = START + timedelta(minutes=69)  # the 12:10 .. 13:00 fires are all late
     engine, launcher = make_engine(app.store, clock, tmp_path)
     simulate(engine, launcher, clock, START + timedelta(minutes=70))
-    assert minutes(sorted(r.nominal_time for r in app.list_runs("every10"))) == [60]
+    assert minutes(sorted(r.nominal_time for r in app.runs.list("every10"))) == [60]
     assert len(dropped(app)) == 5
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
-from moonshift.errors import InputError
-from moonshift.service import Backfills, Moonshift
+from moonshift.errors import InvalidInput
 from moonshift.specfile import load_text
 from tests.helpers import FakeClock
 from tests.scheduler.sim import make_engine, simulate
@@ -21,7 +21,7 @@ T0 = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
 def apply(app: Moonshift, clock: FakeClock, text: str) -> None:
     clock.current = T0
     for spec in load_text(text):
-        app.apply_spec(spec, actor="user:test")
+        app.migrations.apply_spec(spec, actor="user:test")
 
 
 def play(app: Moonshift, clock: FakeClock, tmp_path: Path, minutes: int) -> None:
@@ -32,7 +32,7 @@ def play(app: Moonshift, clock: FakeClock, tmp_path: Path, minutes: int) -> None
 def starts(app: Moonshift, migration: str) -> list[tuple[int, int, str]]:
     """(minute the run started, minute it was due, its final state) for each run."""
     found = []
-    for run in sorted(app.list_runs(migration, limit=1000), key=lambda r: r.id):
+    for run in sorted(app.runs.list(migration, limit=1000), key=lambda r: r.id):
         started = int((run.started_at - T0).total_seconds() // 60) if run.started_at else -1
         found.append((started, int((run.nominal_time - T0).total_seconds() // 60), run.state.value))
     return found
@@ -80,7 +80,7 @@ def test_skip_records_the_skipped_fires(app: Moonshift, clock: FakeClock, tmp_pa
 def test_cancel_running_stops_the_old_run(app: Moonshift, clock: FakeClock, tmp_path: Path) -> None:
     apply(app, clock, job("cancel_running"))
     play(app, clock, tmp_path, 35)
-    runs = sorted(app.list_runs("j"), key=lambda r: r.id)
+    runs = sorted(app.runs.list("j"), key=lambda r: r.id)
     assert [r.state for r in runs] == [State.CANCELLED, State.CANCELLED, State.RUNNING]
     assert runs[0].reason is not None
     assert runs[0].reason.startswith("cancelled: fire 2026-02-02T12:20:00+00:00 replaces it")
@@ -101,9 +101,9 @@ def test_max_duration_stops_and_fails_the_run(
         "id: j\nkind: steps\nsteps: {count: 10, every: 10m}\nschedule: {interval: 1d}\nmax_duration: 30m\n",
     )
     clock.current = T0
-    app.run_now("j", actor="user:test")
+    app.runs.run_now("j", actor="user:test")
     play(app, clock, tmp_path, 60)
-    [run] = app.list_runs("j")
+    [run] = app.runs.list("j")
     assert (run.state, run.reason) == (State.FAILED, "max_duration")
     assert run.ended_at == T0 + timedelta(minutes=30)
 
@@ -118,7 +118,7 @@ def test_a_command_fails_when_its_window_closes(
         "windows: [{name: w, start: '12:30', end: '13:20'}]\n",
     )
     play(app, clock, tmp_path, 120)
-    [run] = app.list_runs("c")
+    [run] = app.runs.list("c")
     assert (run.state, run.reason) == (State.FAILED, "window_closed")
     assert run.ended_at == T0 + timedelta(minutes=80)
 
@@ -132,9 +132,9 @@ def test_retries_queue_a_new_attempt_after_the_backoff(
         "id: j\nkind: steps\nsteps: {count: 9, every: 10m}\nmax_duration: 20m\n"
         "retries: {max: 2, backoff: 5m}\n",
     )
-    app.run_now("j", actor="user:test")
+    app.runs.run_now("j", actor="user:test")
     play(app, clock, tmp_path, 120)
-    runs = sorted(app.list_runs("j"), key=lambda r: r.id)
+    runs = sorted(app.runs.list("j"), key=lambda r: r.id)
     assert [(r.attempt, r.state.value) for r in runs] == [
         (1, "failed"),
         (2, "failed"),
@@ -156,21 +156,23 @@ def test_backfill_runs_each_fire_with_its_logical_date_in_parallel(
         clock,
         "id: d\nkind: steps\nsteps: {count: 1, every: 30m}\nschedule: {cron: '0 3 * * *'}\n",
     )
-    backfills = Backfills(app)
+    backfills = app.backfills
     plan = backfills.plan("d", date(2026, 1, 1), date(2026, 1, 5))
     assert [f.day for f in plan.fires] == [1, 2, 3, 4, 5]
-    record = backfills.create(plan, parallel=2, actor="user:test")
-    app.run_now("d", actor="user:test")  # a live run: the backfill yields to it
+    record = backfills.create(
+        "d", date(2026, 1, 1), date(2026, 1, 5), parallel=2, actor="user:test", require_daemon=False
+    )
+    app.runs.run_now("d", actor="user:test")  # a live run: the backfill yields to it
     play(app, clock, tmp_path, 200)
-    assert backfills.counts(record.id) == {"completed": 5}
-    runs = sorted(app.list_runs("d", limit=100), key=lambda r: r.started_at or T0)
+    assert backfills.progress(record.id).counts == {"completed": 5}
+    runs = sorted(app.runs.list("d", limit=100), key=lambda r: r.started_at or T0)
     assert runs[0].trigger.value == "MANUAL"
     assert [int((r.started_at - T0).total_seconds() // 60) for r in runs] == [0, 30, 30, 60, 60, 90]
     assert {r.logical_date for r in runs[1:]} == set(plan.fires)
     again = backfills.plan("d", date(2026, 1, 1), date(2026, 1, 5))
     assert again.runs == []
     redo = backfills.plan("d", date(2026, 1, 1), date(2026, 1, 5), reprocess="all")
-    assert [r.attempt for r in redo.runs] == [2] * 5
+    assert redo.runs == plan.fires and redo.reprocessed == 5  # each as its attempt 2
 
 
 def test_backfill_refusals(app: Moonshift, clock: FakeClock) -> None:
@@ -180,12 +182,12 @@ def test_backfill_refusals(app: Moonshift, clock: FakeClock) -> None:
         "- {id: d, kind: steps, steps: {count: 1}, schedule: {cron: '* * * * *'}}\n"
         "- {id: e, kind: steps, steps: {count: 1}, schedule: {event: {type: x}}}\n",
     )
-    with pytest.raises(InputError, match="more than 10000 fires"):
-        Backfills(app).plan("d", date(2026, 1, 1), date(2026, 1, 31))
-    with pytest.raises(InputError, match="cannot be backfilled"):
-        Backfills(app).plan("e", date(2026, 1, 1), date(2026, 1, 2))
-    with pytest.raises(InputError, match="--end: must be after --start"):
-        Backfills(app).plan("d", date(2026, 1, 2), date(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="more than 10000 fires"):
+        app.backfills.plan("d", date(2026, 1, 1), date(2026, 1, 31))
+    with pytest.raises(InvalidInput, match="cannot be backfilled"):
+        app.backfills.plan("e", date(2026, 1, 1), date(2026, 1, 2))
+    with pytest.raises(InvalidInput, match="end: must be after start"):
+        app.backfills.plan("d", date(2026, 1, 2), date(2026, 1, 1))
 
 
 def test_events_match_filters_and_debounce_folds_a_burst(
@@ -197,23 +199,28 @@ def test_events_match_filters_and_debounce_folds_a_burst(
         "id: e\nkind: steps\nsteps: {count: 1, every: 1m}\n"
         "schedule: {event: {type: data_ready, debounce: 5m, filter: {bucket: b}}}\n",
     )
-    assert app.trigger_event("data_ready", {"bucket": "other"}, actor="t")[0].outcome == "unmatched"
+    assert (
+        app.schedules.trigger_event("data_ready", {"bucket": "other"}, actor="t")[0].outcome
+        == "unmatched"
+    )
     outcomes = []
     for minute in (0, 1, 2):
         clock.current = T0 + timedelta(minutes=minute)
-        outcomes += [e.outcome for e in app.trigger_event("data_ready", {"bucket": "b"}, actor="t")]
+        outcomes += [
+            e.outcome for e in app.schedules.trigger_event("data_ready", {"bucket": "b"}, actor="t")
+        ]
     assert outcomes == ["started", "debounced", "debounced"]
     play(app, clock, tmp_path, 10)
-    [run] = app.list_runs("e")
+    [run] = app.runs.list("e")
     assert (run.trigger.value, run.state.value, run.started_at) == (
         "EVENT",
         "completed",
         T0 + timedelta(minutes=5),
     )
     clock.current = T0 + timedelta(minutes=11)
-    assert [e.outcome for e in app.trigger_event("data_ready", {"bucket": "b"}, actor="t")] == [
-        "started"
-    ]
+    assert [
+        e.outcome for e in app.schedules.trigger_event("data_ready", {"bucket": "b"}, actor="t")
+    ] == ["started"]
 
 
 def test_a_pool_limits_runs_across_migrations(
@@ -228,12 +235,12 @@ def test_a_pool_limits_runs_across_migrations(
         ),
     )
     for i in range(3):
-        app.run_now(f"p{i}", actor="user:test")
+        app.runs.run_now(f"p{i}", actor="user:test")
     engine, launcher = make_engine(app.store, clock, tmp_path, pools={"warehouse": 2})
     simulate(engine, launcher, clock, T0 + timedelta(minutes=25))
     begun = sorted(
         int((r.started_at - T0).total_seconds() // 60)
         for i in range(3)
-        for r in app.list_runs(f"p{i}")
+        for r in app.runs.list(f"p{i}")
     )
     assert begun == [0, 0, 10]

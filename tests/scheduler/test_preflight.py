@@ -6,11 +6,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from moonshift.app import Moonshift
 from moonshift.connectors.probe import unreachable
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.scheduler.preflight import Preflight
-from moonshift.service import Moonshift
+from moonshift.engine.preflight import Preflight
 from moonshift.specfile import load_text
 from tests.helpers import PG_ADMIN, FakeClock
 
@@ -41,10 +41,10 @@ def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
         f"- {{id: ok, kind: command, command: 'true', source: {{url: 'sqlite:///{source}'}}, schedule: {{cron: '0 2 * * *'}}}}\n"
         f"- {{id: down, kind: command, command: 'true', target: {{url: '{DOWN}'}}, schedule: {{cron: '0 2 * * *'}}}}\n"
     ):
-        app.apply_spec(spec, actor="user:test")
+        app.migrations.apply_spec(spec, actor="user:test")
 
     def specs(ids: set[str]) -> dict[str, MigrationSpec]:
-        return {m: app.spec_of(m) for m in ids}
+        return {m: app.migrations.spec(m) for m in ids}
 
     preflight = Preflight(app.store, clock, {"PW": "hunter2"})
     clock.current = datetime(2026, 5, 4, 1, 20, tzinfo=UTC)  # 40 minutes before: too early
@@ -72,8 +72,8 @@ def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
 
 def test_the_start_checks_again_and_fails_clearly(app: Moonshift, clock: FakeClock) -> None:
     [spec] = load_text(f"id: down\nkind: command\ncommand: 'true'\ntarget: {{url: '{DOWN}'}}\n")
-    app.apply_spec(spec, actor="user:test")
-    run = app.execute_run(app.run_now("down", actor="user:test").id)
+    app.migrations.apply_spec(spec, actor="user:test")
+    run = app.runs.execute(app.runs.run_now("down", actor="user:test").id)
     assert run.state is State.FAILED
     assert run.reason is not None
     assert run.reason.startswith("target unreachable: environment variable PW is not set")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from moonshift.service import Moonshift
+from moonshift.app import Moonshift
 from moonshift.specfile import load_text
 from tests.helpers import FakeClock
 from tests.scheduler.sim import make_engine, simulate
@@ -64,7 +64,7 @@ def day_b(day: int) -> list[tuple[str, str, str]]:
 def timeline(app: Moonshift) -> list[tuple[str, str, str]]:
     found = []
     for migration in ("nightly", "report", "vacuum"):
-        for e in app.history(migration, limit=10_000):
+        for e in app.runs.history(migration, limit=10_000):
             kind = None
             if e.to_state == "running":
                 kind = "resume" if e.from_state == "paused" else "start"
@@ -80,7 +80,7 @@ def timeline(app: Moonshift) -> list[tuple[str, str, str]]:
 def test_a_simulated_week(app: Moonshift, clock: FakeClock, tmp_path: Path) -> None:
     clock.current = MONDAY
     for spec in load_text(SPECS):
-        app.apply_spec(spec, actor="user:test")
+        app.migrations.apply_spec(spec, actor="user:test")
     engine, launcher = make_engine(app.store, clock, tmp_path)
     ticks = simulate(engine, launcher, clock, MONDAY + timedelta(days=7))
     expected = sorted(
@@ -91,7 +91,7 @@ def test_a_simulated_week(app: Moonshift, clock: FakeClock, tmp_path: Path) -> N
     nominal = [
         (r.migration_id, r.nominal_time, r.attempt)
         for m in ("nightly", "report", "vacuum")
-        for r in app.list_runs(m, limit=100)
+        for r in app.runs.list(m, limit=100)
     ]
     assert len(nominal) == len(set(nominal))
     assert ticks < 2000  # it jumps from event to event instead of polling

@@ -1,1 +1,2 @@
-"""The command-line face: parses, calls the service, renders. No rules live here."""
+"""The command-line face: parses, calls the application layer, renders its views. No rules
+live here."""

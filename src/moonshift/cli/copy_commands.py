@@ -1,38 +1,25 @@
 """The CLI's copy commands: plan, verify, status, perf, pause, resume, stop, config, errors,
-sync, lag and rollback. Each is a thin face over ``moonshift.copies.Copies``."""
+sync, lag and rollback. Each is a thin face over ``app.copies``."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 import click
 from rich.markup import escape
 
+from moonshift.app import Moonshift, current_user, views
 from moonshift.cli import output as o
-from moonshift.cli.main import _print_outcome, cli, command, json_option
+from moonshift.cli.core import cli, command, finish, json_option
 from moonshift.cli.progress import TableBars, bars, follow
-from moonshift.copies import Copies
-from moonshift.copy.planview import plan_view
-from moonshift.domain.lifecycle import State
-from moonshift.errors import InputError
-from moonshift.service import Moonshift, current_user
+from moonshift.domain import lifecycle
+from moonshift.errors import InvalidInput
 
 
-def run_copy_here(app: Moonshift, run_id: int) -> Any:
+def run_copy_here(app: Moonshift, run_id: int) -> views.Run:
     """Execute a run in this process with a progress bar per table."""
-    return follow(lambda: app.get_run(run_id).progress, lambda: app.execute_run(run_id))
-
-
-RUNNING_STATES = (
-    State.CREATED,
-    State.ANALYZING,
-    State.PLANNING,
-    State.AWAITING_APPROVAL,
-    State.APPROVED,
-    State.RUNNING,
-)
+    return follow(lambda: app.runs.get(run_id).progress, lambda: app.runs.execute(run_id))
 
 
 class _DefaultGroup(click.Group):
@@ -71,48 +58,47 @@ def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
     Example:
       moonshift plan shop-copy
     """
-    found = Copies(app).plan(migration_id)
-    view = plan_view(found)
+    found = app.copies.plan(migration_id)
     if as_json:
-        o.print_json(view)
+        o.print_json(found)
     else:
-        _print_plan(view)
+        _print_plan(found)
     if found.errors:
         sys.exit(1)
 
 
-def _print_plan(view: dict[str, Any]) -> None:
-    for kind in view["types"]:
-        o.out.print(f"type {escape(kind['name'])}: created before the tables")
-    for index, t in enumerate(view["tables"], 1):
-        key = ", ".join(t["key"]) or "[yellow]none: one transaction[/]"
+def _print_plan(plan: views.CopyPlan) -> None:
+    for name in plan.types:
+        o.out.print(f"type {escape(name)}: created before the tables")
+    for index, t in enumerate(plan.tables, 1):
+        key = ", ".join(t.key) or "[yellow]none: one transaction[/]"
         o.out.print(
-            f"\n[bold]{index}. {escape(t['source'])} -> {escape(t['target'])}[/]  "
-            f"{t['rows']:,} rows, key {key}, {'created, ' if t['create'] else ''}{t['how']}"
+            f"\n[bold]{index}. {escape(t.source)} -> {escape(t.target)}[/]  "
+            f"{t.rows:,} rows, key {key}, {'created, ' if t.create else ''}{t.how}"
         )
         grid = o.table("column", "source type", "target column", "target type", "conversion")
-        for c in t["columns"]:
-            conversion = escape(c["conversion"])
-            if c["lossy"]:
-                conversion += f" [yellow](lossy: {escape(c['lossy'])})[/]"
-            if not c["written"]:
-                conversion = f"generated: {escape(c['generated'] or '')}"
+        for c in t.columns:
+            conversion = escape(c.conversion)
+            if c.lossy:
+                conversion += f" [yellow](lossy: {escape(c.lossy)})[/]"
+            if not c.written:
+                conversion = f"generated: {escape(c.generated or '')}"
             grid.add_row(
-                escape(c["source"] or "(expr)"),
-                escape(c["source_type"]),
-                escape(c["target"]),
-                escape(c["target_type"]),
+                escape(c.source or "(expr)"),
+                escape(c.source_type),
+                escape(c.target),
+                escape(c.target_type),
                 conversion,
             )
         o.out.print(grid)
-        made = [f"{escape(s['kind'])} {escape(s['name'])}" for s in t["objects"]]
+        made = [f"{escape(s.kind)} {escape(s.name)}" for s in t.objects]
         if made:
             o.out.print("  creates: " + "; ".join(made))
-        for note in t["notes"]:
+        for note in t.notes:
             o.out.print(f"  [dim]not recreated:[/] {escape(note)}")
-    for issue in view["warnings"]:
+    for issue in plan.warnings:
         o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
-    for issue in view["errors"]:
+    for issue in plan.errors:
         o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
 
 
@@ -132,9 +118,9 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
     Example:
       moonshift verify shop-copy
     """
-    checks = Copies(app).verify(migration_id)
+    checks = app.copies.verify(migration_id)
     if as_json:
-        o.print_json([{**o.to_jsonable(c), "matches": c.matches} for c in checks])
+        o.print_json(checks)
     else:
         grid = o.table(
             "table", "source rows", "target rows", "source checksum", "target checksum", "result"
@@ -175,25 +161,24 @@ def status(app: Moonshift, migration_id: str, watch: bool, as_json: bool) -> Non
     Example:
       moonshift status shop-copy --watch
     """
-    copies = Copies(app)
-    run = copies.latest_run(migration_id)
+    status = app.copies.status(migration_id)
     if as_json:
-        o.print_json(
-            {"run": run.id, "state": run.state, "reason": run.reason, "progress": run.progress}
-        )
+        o.print_json(status)
         return
-    o.out.print(f"run {run.id}: {o.styled_state(run.state.value)} {escape(run.reason or '')}")
-    if (run.progress or {}).get("phase"):
-        o.out.print(f"after the rows: {escape(run.progress['phase'])}")
+    o.out.print(f"run {status.run}: {o.styled_state(status.state)} {escape(status.reason or '')}")
+    if status.progress is not None and status.progress.phase:
+        o.out.print(f"after the rows: {escape(status.progress.phase)}")
     with bars() as progress:
-        view = TableBars(progress)
-        view.update(run.progress)
-        while watch and run.state in RUNNING_STATES:
+        shown = TableBars(progress)
+        shown.update(status.progress)
+        while watch and status.state in lifecycle.UNDER_WAY:
             time.sleep(0.5)
-            run = app.get_run(run.id)
-            view.update(run.progress)
+            status = app.copies.status(migration_id)
+            shown.update(status.progress)
     if watch:
-        o.out.print(f"run {run.id}: {o.styled_state(run.state.value)} {escape(run.reason or '')}")
+        o.out.print(
+            f"run {status.run}: {o.styled_state(status.state)} {escape(status.reason or '')}"
+        )
 
 
 @cli.command()
@@ -207,15 +192,15 @@ def perf(app: Moonshift, migration_id: str, as_json: bool) -> None:
     Example:
       moonshift perf shop-copy
     """
-    run, found = Copies(app).bottleneck(migration_id)
+    found = app.copies.bottleneck(migration_id)
     if as_json:
-        o.print_json({"run": run.id, **o.to_jsonable(found)})
+        o.print_json(found)
         return
     grid = o.table("stage", "share of batch time")
     for stage, share in found.shares.items():
         grid.add_row(stage, f"{share:.0%}")
     o.out.print(grid)
-    o.out.print(f"run {run.id}: {found.rate:,.0f} rows/s; bottleneck: {found.stage or '-'}")
+    o.out.print(f"run {found.run}: {found.rate:,.0f} rows/s; bottleneck: {found.stage or '-'}")
     o.out.print(f"advice: {found.advice}")
 
 
@@ -231,7 +216,7 @@ def pause(app: Moonshift, migration_id: str, reason: str | None, as_json: bool) 
     Example:
       moonshift pause shop-copy --reason "load spike on the source"
     """
-    run = Copies(app).pause(migration_id, actor=current_user(), reason=reason)
+    run = app.copies.pause(migration_id, actor=current_user(), reason=reason)
     _said(
         run,
         as_json,
@@ -258,7 +243,7 @@ def stop(
     Example:
       moonshift stop shop-copy --immediate --reason "wrong target"
     """
-    run = Copies(app).stop(migration_id, actor=current_user(), immediate=immediate, reason=reason)
+    run = app.copies.stop(migration_id, actor=current_user(), immediate=immediate, reason=reason)
     how = (
         "rolls back its batch in flight and stops" if immediate else "stops after its current batch"
     )
@@ -277,14 +262,11 @@ def resume(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None
     Example:
       moonshift resume shop-copy --wait
     """
-    run = Copies(app).resume(migration_id, actor=current_user())
+    run = app.copies.resume(migration_id, actor=current_user())
     if not wait:
         _said(run, as_json, "resumes when a daemon picks it up (or: moonshift resume --wait)")
         return
-    run = run_copy_here(app, run.id)
-    o.print_json(run) if as_json else _print_outcome(run)
-    if run.state not in (State.COMPLETED, State.CERTIFIED):
-        sys.exit(1)
+    finish(run_copy_here(app, run.id), as_json)
 
 
 @cli.command(name="config")
@@ -310,9 +292,12 @@ def config_(app: Moonshift, migration_id: str, settings: tuple[str, ...], as_jso
     for item in settings:
         name, sep, value = item.partition("=")
         if not sep:
-            raise InputError(f'--set: must be NAME=VALUE, got "{item}"')
+            raise InvalidInput("--set", f'must be NAME=VALUE, got "{item}"')
         parsed[name.strip()] = value.strip()
-    run = Copies(app).configure(migration_id, parsed, actor=current_user())
+    try:
+        run = app.copies.configure(migration_id, parsed, actor=current_user())
+    except InvalidInput as exc:
+        raise InvalidInput(f"--set {exc.field}" if exc.field else None, exc.reason) from None
     _said(
         run,
         as_json,
@@ -322,7 +307,7 @@ def config_(app: Moonshift, migration_id: str, settings: tuple[str, ...], as_jso
     )
 
 
-def _said(run: Any, as_json: bool, what: str) -> None:
+def _said(run: views.Run, as_json: bool, what: str) -> None:
     if as_json:
         o.print_json(run)
     else:
@@ -355,7 +340,7 @@ def errors_list(app: Moonshift, migration_id: str, show_all: bool, as_json: bool
     Example:
       moonshift errors list shop-copy --all
     """
-    found = Copies(app).errors(migration_id, status=None if show_all else "open")
+    found = app.copies.errors(migration_id, status=None if show_all else "open")
     if as_json:
         o.print_json(found)
         return
@@ -380,7 +365,7 @@ def errors_list(app: Moonshift, migration_id: str, show_all: bool, as_json: bool
 @click.option("--skip", is_flag=True, required=True, help="Leave the row out of the target.")
 @click.option("--reason", required=True, help="Why; recorded in the audit log.")
 @json_option
-@command
+@command(flags={"reason": "--reason"})
 def errors_resolve(app: Moonshift, error_id: int, skip: bool, reason: str, as_json: bool) -> None:
     """Resolve a queued row by skipping it, with the reason.
 
@@ -388,7 +373,7 @@ def errors_resolve(app: Moonshift, error_id: int, skip: bool, reason: str, as_js
     Example:
       moonshift errors resolve 7 --skip --reason "duplicate customer, merged by hand"
     """
-    record = Copies(app).skip_error(error_id, actor=current_user(), reason=reason)
+    record = app.copies.skip_error(error_id, actor=current_user(), reason=reason)
     o.print_json(record) if as_json else o.out.print(f"error {record.id} is {record.status}")
 
 
@@ -405,18 +390,14 @@ def errors_retry(app: Moonshift, ids: tuple[str, ...], retry_all: bool, as_json:
       moonshift errors retry 7 8
       moonshift errors retry --all shop-copy
     """
-    copies = Copies(app)
     if retry_all:
         if len(ids) != 1:
-            raise InputError("--all: give the migration id: moonshift errors retry --all ID")
-        results = copies.retry_errors(ids[0], None, actor=current_user())
+            raise InvalidInput("--all", "give the migration id: moonshift errors retry --all ID")
+        results = app.copies.retry_errors(ids[0], None, actor=current_user())
     else:
         if not ids or not all(i.isdigit() for i in ids):
-            raise InputError("ids: give error ids (numbers), or --all MIGRATION_ID")
-        first = app.store.get_copy_error(int(ids[0]))
-        results = copies.retry_errors(
-            first.migration_id, [int(i) for i in ids], actor=current_user()
-        )
+            raise InvalidInput("ids", "give error ids (numbers), or --all MIGRATION_ID")
+        results = app.copies.retry_errors(None, [int(i) for i in ids], actor=current_user())
     if as_json:
         o.print_json(results)
         return
@@ -445,15 +426,12 @@ def sync(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
     Example:
       moonshift sync orders-cdc --wait
     """
-    run = Copies(app).sync(migration_id, actor=current_user())
+    run = app.copies.sync(migration_id, actor=current_user())
     if not wait:
-        pid = app.start_worker(run.id)
-        _said(run, as_json, f"started in the background (worker pid {pid})")
+        started = app.runs.start_worker(run.id)
+        _said(run, as_json, f"started in the background (worker pid {started.worker_pid})")
         return
-    run = run_copy_here(app, run.id)
-    o.print_json(run) if as_json else _print_outcome(run)
-    if run.state not in (State.COMPLETED, State.CERTIFIED):
-        sys.exit(1)
+    finish(run_copy_here(app, run.id), as_json)
 
 
 @cli.command()
@@ -467,17 +445,9 @@ def lag(app: Moonshift, migration_id: str, as_json: bool) -> None:
     Example:
       moonshift lag orders-cdc
     """
-    found = Copies(app).lag(migration_id)
+    found = app.copies.lag(migration_id)
     if as_json:
-        o.print_json(
-            [
-                {
-                    **o.to_jsonable(t),
-                    "distance": str(t.distance) if t.distance is not None else None,
-                }
-                for t in found
-            ]
-        )
+        o.print_json(found)
         return
     grid = o.table("table", "watermark", "source newest", "rows behind", "distance")
     for t in found:
@@ -516,7 +486,7 @@ def rollback_run(
     """
     if not yes and sys.stdin.isatty():
         click.confirm(f"empty the tables {migration_id} wrote ({strategy})?", abort=True)
-    record = Copies(app).rollback(
+    record = app.copies.rollback(
         migration_id, strategy=strategy, actor=current_user(), reason=reason
     )
     _print_rollback([record], as_json)
@@ -533,10 +503,10 @@ def rollback_status(app: Moonshift, migration_id: str, as_json: bool) -> None:
     Example:
       moonshift rollback status shop-copy
     """
-    _print_rollback(Copies(app).rollback_status(migration_id), as_json)
+    _print_rollback(app.copies.rollback_status(migration_id), as_json)
 
 
-def _print_rollback(records: list[Any], as_json: bool) -> None:
+def _print_rollback(records: list[views.Rollback], as_json: bool) -> None:
     if as_json:
         o.print_json(records)
         return

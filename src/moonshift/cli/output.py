@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from enum import Enum
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
+from moonshift.app.views import AuditEntry, StartDecision, View
 from moonshift.domain.durations import format_duration
-from moonshift.domain.secrets import redact_url
 
 # Piped output (logs, CI) gets room for wide tables; a terminal keeps its own width.
 _PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
@@ -24,24 +22,17 @@ out = Console(soft_wrap=True, width=_PIPE_WIDTH)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    return value
+def print_json(value: View | Sequence[View]) -> None:
+    """A view (or a list of them) as JSON: exactly what the REST API returns for it."""
+    if isinstance(value, View):
+        data: Any = value.model_dump(mode="json")
+    else:
+        data = [v.model_dump(mode="json") for v in value]
+    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_json(value: Any) -> None:
-    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+def print_error(kind: str, problems: list[str]) -> None:
+    print(json.dumps({"error": kind, "problems": problems}, indent=2, ensure_ascii=False))
 
 
 def table(*columns: str, title: str | None = None) -> Table:
@@ -77,7 +68,7 @@ def no_fires(kind: str | None) -> str:
     }[kind]
 
 
-def window_note(decision: Any, zone: str) -> str:
+def window_note(decision: StartDecision, zone: str) -> str:
     if decision.window is None:
         return "-" if decision.reason == "no windows" else "[yellow]outside[/]"
     if decision.delayed:
@@ -89,10 +80,10 @@ def window_note(decision: Any, zone: str) -> str:
     )
 
 
-def start_note(decision: Any, zone: str) -> str:
+def start_note(decision: StartDecision, zone: str) -> str:
     if decision.action.value == "fail":
         return f"[red]fails[/]: {decision.reason}"
-    if decision.delayed:
+    if decision.delayed and decision.window is not None:
         return f"[yellow]{local(decision.start_at, zone)}[/] ({decision.window.name})"
     return "on time"
 
@@ -117,7 +108,7 @@ STATE_STYLES = {
 }
 
 
-def step(entry: Any) -> str:
+def step(entry: AuditEntry) -> str:
     """An audit entry's step: ``start: created -> analyzing`` or just its action."""
     if entry.to_state is None:
         return str(entry.action)
@@ -128,12 +119,3 @@ def step(entry: Any) -> str:
 def styled_state(state: str) -> str:
     style = STATE_STYLES.get(state)
     return f"[{style}]{state}[/]" if style else state
-
-
-def redact_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """A spec safe to show: endpoint URLs with any literal password masked."""
-    shown = dict(spec)
-    for side in ("source", "target"):
-        if isinstance(shown.get(side), dict) and "url" in shown[side]:
-            shown[side] = {**shown[side], "url": redact_url(shown[side]["url"])}
-    return shown

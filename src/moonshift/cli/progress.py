@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from rich.progress import (
     BarColumn,
@@ -16,6 +16,9 @@ from rich.progress import (
 )
 
 from moonshift.cli import output as o
+from moonshift.domain.progress import Progress as Snapshot
+
+T = TypeVar("T")
 
 
 def bars() -> Progress:
@@ -35,18 +38,16 @@ class TableBars:
         self.progress = progress
         self.tasks: dict[str, TaskID] = {}
 
-    def update(self, snapshot: dict[str, Any] | None) -> None:
-        for name, table in ((snapshot or {}).get("tables") or {}).items():
-            total = max(int(table["total"]), int(table["rows"]))
-            rate = f"{table['rate']:,.0f} rows/s" if table.get("rate") else ""
+    def update(self, snapshot: Snapshot | None) -> None:
+        for name, table in (snapshot.tables if snapshot else {}).items():
+            total = max(table.total, table.rows)
+            rate = f"{table.rate:,.0f} rows/s" if table.rate else ""
             if name not in self.tasks:
                 self.tasks[name] = self.progress.add_task(name, total=total, rate=rate)
-            self.progress.update(
-                self.tasks[name], completed=int(table["rows"]), total=total, rate=rate
-            )
+            self.progress.update(self.tasks[name], completed=table.rows, total=total, rate=rate)
 
 
-def follow(read: Callable[[], dict[str, Any] | None], work: Callable[[], Any]) -> Any:
+def follow(read: Callable[[], Snapshot | None], work: Callable[[], T]) -> T:
     """Run ``work`` while bars show what ``read`` returns, polled from another thread."""
     done = threading.Event()
     with bars() as progress:

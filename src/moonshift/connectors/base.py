@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from moonshift.errors import OperationFailedError
+from moonshift.errors import TerminalError, TransientError, Unavailable
 
 if TYPE_CHECKING:
     from moonshift.connectors.ddl import ColumnDef, ForeignKeyDef, IndexDef, TableDef
@@ -214,9 +214,10 @@ class Connector(ABC):
         """Start a read transaction that sees one snapshot until it ends."""
 
     @abstractmethod
-    def is_transient(self, exc: BaseException) -> bool:
-        """True for failures worth retrying: a lost connection, a deadlock, a serialization
-        failure. Anything else is about the data or the schema, and retrying will not help."""
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
+        """A driver's failure as its kind: TransientError for what is worth retrying (a lost
+        connection, a deadlock, a serialization failure); TerminalError for anything about
+        the data or the schema, which retrying will not help."""
 
     @abstractmethod
     def insert_sql(self, table: str, columns: Sequence[str]) -> str: ...
@@ -384,7 +385,7 @@ class Connector(ABC):
         raise NotImplementedError
 
 
-class Unreachable(OperationFailedError):
+class Unreachable(Unavailable):
     """A database moonshift could not connect to: which side, and why (no secret in it)."""
 
     def __init__(self, side: str, reason: str) -> None:
@@ -403,6 +404,17 @@ def connect(connector: Connector, side: str) -> Any:
         if password:
             reason = reason.replace(str(password), "***")
         raise Unreachable(side, reason) from exc
+
+
+def classified(exc: BaseException, transient: bool) -> TransientError | TerminalError:
+    """``exc`` as a moonshift error of its kind, with its first line as the message."""
+    if isinstance(exc, TransientError | TerminalError):
+        return exc
+    text = str(exc).strip()
+    kind = TransientError if transient else TerminalError
+    error = kind(text.splitlines()[0] if text else type(exc).__name__)
+    error.__cause__ = exc
+    return error
 
 
 class Stopped(Exception):

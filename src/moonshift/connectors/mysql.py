@@ -8,10 +8,11 @@ from typing import Any
 import pymysql
 
 from moonshift.connectors import mycatalog
-from moonshift.connectors.base import Schema
+from moonshift.connectors.base import Schema, classified
 from moonshift.connectors.ddl import ColumnDef, IndexDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.errors import TerminalError, TransientError
 
 # 1205 lock wait timeout, 1213 deadlock, 2006 gone away, 2013 lost, 2003 cannot connect.
 _TRANSIENT_CODES = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053}
@@ -52,11 +53,10 @@ class MysqlConnector(SqlConnector):
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
 
-    def is_transient(self, exc: BaseException) -> bool:
-        if isinstance(exc, pymysql.err.InterfaceError):
-            return True
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
         code = exc.args[0] if isinstance(exc, pymysql.err.MySQLError) and exc.args else None
-        return code in _TRANSIENT_CODES
+        lost = isinstance(exc, pymysql.err.InterfaceError)
+        return classified(exc, lost or code in _TRANSIENT_CODES)
 
     def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
         rest = [c for c in columns if c not in key] or list(key[:1])

@@ -10,11 +10,12 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from moonshift.connectors import pgcatalog, pgwire
-from moonshift.connectors.base import Column, Connector, Schema, SequenceDef, UserType
+from moonshift.connectors.base import Column, Connector, Schema, SequenceDef, UserType, classified
 from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.types import SqlType, parse_postgres
+from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
 # Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
@@ -120,10 +121,9 @@ class PostgresConnector(SqlConnector):
             f"FROM {q(table)}), 0) + 1, {int(at_least)}), false)"
         )
 
-    def is_transient(self, exc: BaseException) -> bool:
-        if isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure):
-            return True
-        return getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
+        lost = isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure)
+        return classified(exc, lost or getattr(exc, "sqlstate", None) in _TRANSIENT_STATES)
 
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         return pgwire.copy_out(conn, f"COPY ({select_sql}) TO STDOUT (FORMAT binary)")

@@ -10,7 +10,7 @@ from sqlalchemy.pool import NullPool
 
 from moonshift.dburl import normalize
 from moonshift.domain.secrets import MissingVariableError, substitute
-from moonshift.errors import InputError
+from moonshift.errors import InvalidInput
 
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -19,7 +19,7 @@ def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True
     """None when the database answers ``SELECT 1``; otherwise why not (no secret in it)."""
     try:
         resolved = normalize(substitute(url, environ))
-    except (MissingVariableError, InputError) as exc:
+    except (MissingVariableError, InvalidInput) as exc:
         return str(exc)
     if resolved.get_backend_name() == "sqlite":
         path = Path(resolved.database or "")

@@ -20,6 +20,6 @@ CONNECTORS: dict[str, type[Connector]] = {
 
 
 def connector_for(url: str, environ: Mapping[str, str], field: str = "url") -> Connector:
-    """Raises MissingVariableError or InputError (naming ``field``) when it cannot."""
+    """Raises MissingVariableError or InvalidInput (naming ``field``) when it cannot."""
     resolved = normalize(substitute(url, environ), field)
     return CONNECTORS[resolved.get_backend_name()](resolved)  # type: ignore[call-arg]

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from moonshift.connectors import sqlitecatalog
-from moonshift.connectors.base import Column, Schema
+from moonshift.connectors.base import Column, Schema, classified
 from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.errors import TerminalError, TransientError
 
 BUSY_TIMEOUT_SECONDS = 30
 
@@ -56,10 +57,12 @@ class SqliteConnector(SqlConnector):
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN")
 
-    def is_transient(self, exc: BaseException) -> bool:
+    def translate(self, exc: BaseException) -> TransientError | TerminalError:
         text = str(exc).lower()
-        return isinstance(exc, sqlite3.OperationalError) and (
-            "locked" in text or "busy" in text or "disk i/o" in text
+        return classified(
+            exc,
+            isinstance(exc, sqlite3.OperationalError)
+            and ("locked" in text or "busy" in text or "disk i/o" in text),
         )
 
     # -- DDL --------------------------------------------------------------------------------

@@ -20,15 +20,19 @@ from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping, RangeState
 from moonshift.copy.plan import TablePlan
+from moonshift.errors import TerminalError, TransientError
 
 
 class SideError(Exception):
-    """A database error, with the side it came from."""
+    """A database error of its kind, with the side it came from."""
 
-    def __init__(self, side: str, error: BaseException, transient: bool) -> None:
-        text = str(error).strip()
-        super().__init__(f"{side}: {text.splitlines()[0] if text else type(error).__name__}")
-        self.side, self.error, self.transient = side, error, transient
+    def __init__(self, side: str, error: TransientError | TerminalError) -> None:
+        super().__init__(f"{side}: {error}")
+        self.side, self.error = side, error
+
+    @property
+    def transient(self) -> bool:
+        return isinstance(self.error, TransientError)
 
 
 class Aborted(Exception):
@@ -306,7 +310,7 @@ class RangeCopier:
             except (Aborted, SideError):
                 raise
             except Exception as exc:
-                if target.is_transient(exc):
+                if isinstance(target.translate(exc), TransientError):
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
                 rows = batch.rows if batch.rows is not None else self._reread(after, batch.bound)
@@ -349,7 +353,7 @@ class RangeCopier:
                 self._insert(cursor, part)
                 cursor.execute("RELEASE SAVEPOINT ms_part")
             except Exception as exc:
-                if self.job.target.is_transient(exc):
+                if isinstance(self.job.target.translate(exc), TransientError):
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_part")
                 if len(part) == 1:
@@ -382,9 +386,10 @@ class RangeCopier:
 _END = object()
 
 
-def tagged(
-    batches: Iterator[Batch], side: str, is_transient: Callable[[BaseException], bool]
-) -> Iterator[Batch]:
+Translate = Callable[[BaseException], TransientError | TerminalError]
+
+
+def tagged(batches: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
     """Batches read in this thread, their failures marked as ``side``'s."""
     while True:
         try:
@@ -392,15 +397,13 @@ def tagged(
         except SideError:
             raise
         except Exception as exc:
-            raise SideError(side, exc, is_transient(exc)) from exc
+            raise SideError(side, translate(exc)) from exc
         if batch is None:
             return
         yield batch
 
 
-def run_ahead(
-    produce: Iterator[Batch], side: str, is_transient: Callable[[BaseException], bool]
-) -> Iterator[Batch]:
+def run_ahead(produce: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
     """Read the next batch in a thread while the caller writes this one (memory: two batches)."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -422,7 +425,7 @@ def run_ahead(
                     return
             hand(_END)
         except BaseException as exc:
-            hand(SideError(side, exc, is_transient(exc)))
+            hand(SideError(side, translate(exc)))
         finally:
             close = getattr(produce, "close", None)
             if close is not None:

@@ -13,6 +13,7 @@ from moonshift.copy.columns import ColumnMapper, ColumnPlan
 from moonshift.copy.objects import ObjectBuilder, Step
 from moonshift.copy.order import load_order
 from moonshift.domain.copy_spec import CopySpec, CreateTarget, Mode, TableSpec, TargetPrep
+from moonshift.errors import TerminalError
 
 __all__ = ["ColumnPlan", "CopyPlan", "Issue", "Planner", "Step", "TablePlan"]
 
@@ -274,7 +275,7 @@ class Planner:
             cursor.execute(sql)
             return int(cursor.fetchone()[0])
         except Exception as exc:
-            if where and not self.source.is_transient(exc):
+            if where and isinstance(self.source.translate(exc), TerminalError):
                 self.fatal(name, None, f"where: the source refused it: {str(exc).splitlines()[0]}")
                 return 0
             raise

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+
+from moonshift.domain.progress import Progress as Snapshot
+from moonshift.domain.progress import StageSeconds, TableProgress
 
 
 @dataclass
@@ -62,8 +64,8 @@ class Progress:
                 entry.elapsed += time.monotonic() - entry.started
                 entry.started = None
 
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready view, kept on the run for ``status`` and ``perf``."""
+    def snapshot(self) -> Snapshot:
+        """What the run keeps for ``status`` and ``perf``."""
         now = time.monotonic()
         tables = {}
         with self._lock:
@@ -71,21 +73,19 @@ class Progress:
                 elapsed = t.elapsed + (now - t.started if t.started is not None else 0.0)
                 rate = t.session_rows / elapsed if elapsed > 0 else 0.0
                 left = max(0, t.total - t.rows)
-                tables[name] = {
-                    "state": t.state,
-                    "rows": t.rows,
-                    "total": t.total,
-                    "bad": t.bad,
-                    "batches": t.batches,
-                    "rate": round(rate, 1),
-                    "eta_seconds": round(left / rate, 1)
-                    if rate > 0 and t.state != "done"
-                    else None,
-                    "seconds": {
-                        "read": round(t.read, 4),
-                        "transform": round(t.transform, 4),
-                        "write": round(t.write, 4),
-                    },
-                    "elapsed": round(elapsed, 3),
-                }
-        return {"kind": "copy", "tables": tables}
+                tables[name] = TableProgress(
+                    state=t.state,
+                    rows=t.rows,
+                    total=t.total,
+                    bad=t.bad,
+                    batches=t.batches,
+                    rate=round(rate, 1),
+                    eta_seconds=round(left / rate, 1) if rate > 0 and t.state != "done" else None,
+                    seconds=StageSeconds(
+                        read=round(t.read, 4),
+                        transform=round(t.transform, 4),
+                        write=round(t.write, 4),
+                    ),
+                    elapsed=round(elapsed, 3),
+                )
+        return Snapshot(kind="copy", tables=tables)

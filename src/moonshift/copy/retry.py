@@ -8,6 +8,7 @@ from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.plan import TablePlan
+from moonshift.errors import TransientError
 
 
 def retry_row(
@@ -41,7 +42,7 @@ def retry_row(
         return None
     except Exception as exc:
         conn.rollback()
-        if target.is_transient(exc):
+        if isinstance(target.translate(exc), TransientError):
             raise
         return str(exc).strip().splitlines()[0]
     finally:

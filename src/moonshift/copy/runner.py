@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, classified
 from moonshift.copy import keys
 from moonshift.copy.batches import (
     Aborted,
@@ -36,7 +36,9 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 from moonshift.copy.progress import Progress
 from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
-from moonshift.jobs.base import OWNERSHIP_LOST
+from moonshift.domain.progress import Progress as ProgressSnapshot
+from moonshift.errors import TerminalError, TransientError
+from moonshift.seams import OWNERSHIP_LOST, Outcome
 
 log = logging.getLogger("moonshift.copy")
 POLL_SECONDS = 0.2
@@ -54,8 +56,9 @@ class ErrorBudgetExceeded(Exception):
     pass
 
 
-class PhaseFailed(Exception):
-    """A phase after the load the target refused (a constraint the rows break, ...)."""
+class Refused(TerminalError):
+    """A statement creating something before or after the rows, which the target refused
+    (a type it lacks, rows that break a foreign key)."""
 
 
 @dataclass
@@ -66,16 +69,9 @@ class Controls:
     immediate: Callable[[], bool]
     settings: Callable[[], dict[str, Any]]
     record_bad_rows: Callable[[list[BadRow]], None]
-    report: Callable[[dict[str, Any]], None]
+    report: Callable[[ProgressSnapshot], None]
     heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
     retried: Callable[[str], None] = lambda _text: None  # kept in the run's history
-
-
-@dataclass
-class CopyResult:
-    stopped: str | None = None
-    pause: str | None = None  # the copy paused itself (source/target unavailable, errors)
-    failure: str | None = None
 
 
 @dataclass
@@ -109,21 +105,22 @@ class CopyRunner:
 
     # -- the whole copy -------------------------------------------------------------------
 
-    def run(self) -> CopyResult:
+    def run(self) -> Outcome:
         try:
             states, watermarks = self._open()
         except Exception as exc:
-            failure = exc if isinstance(exc, SideError) else SideError("target", exc, False)
-            if isinstance(failure.error, PhaseFailed):
-                return CopyResult(failure=f"the target refused {failure.error}")
-            if not (failure.transient or self.target.is_transient(exc)):
+            translated = self.target.translate(exc)
+            failure = exc if isinstance(exc, SideError) else SideError("target", translated)
+            if isinstance(failure.error, Refused):
+                return Outcome(failure=str(failure.error))
+            if not failure.transient:
                 raise
-            return CopyResult(pause=str(Unavailable("target", failure)))
+            return Outcome(pause=str(Unavailable("target", failure)))
         for table in self.plan.tables:
             for (name, rid), state in states.items():
                 if name == table.target and rid >= 0:
                     self.progress.restore(name, state.rows_done, state.done)
-        result = CopyResult()
+        stopped = pause = failed = None
         try:
             for table in self.plan.tables:
                 ranges = [s for (n, r), s in sorted(states.items()) if n == table.target and r >= 0]
@@ -139,19 +136,19 @@ class CopyRunner:
         except Aborted:
             pass
         except Unavailable as exc:
-            result.pause = str(exc)
+            pause = str(exc)
         except SideError as exc:
-            result.failure = str(exc)
+            failed = str(exc)
         except ErrorBudgetExceeded as exc:
             if self.spec.error_policy.on_exceed is OnExceed.PAUSE:
-                result.pause = str(exc)
+                pause = str(exc)
             else:
-                result.failure = str(exc)
+                failed = str(exc)
         finally:
             self.controls.report(self.progress.snapshot())
-        if self.flags.stop.is_set() and result.pause is None and result.failure is None:
-            result.stopped = self._stop_reason or "stopped"
-        return result
+        if self.flags.stop.is_set() and pause is None and failed is None:
+            stopped = self._stop_reason or "stopped"
+        return Outcome(failure=failed, stopped=stopped, pause=pause)
 
     # -- preparing the target, once per copy ------------------------------------------------
 
@@ -195,12 +192,10 @@ class CopyRunner:
             try:
                 cursor.execute(step.sql)
             except Exception as exc:
-                if target.is_transient(exc):
+                if isinstance(target.translate(exc), TransientError):
                     raise
                 _rollback(conn)
-                raise SideError(
-                    "target", PhaseFailed(f"{step}: {_first_line(exc)}"), False
-                ) from exc
+                raise SideError("target", Refused(f"the target refused {step}: {exc}")) from exc
         ranges = [r for table in self.plan.tables for r in self._ranges(table)]
         self.book.forget_other_copies(conn)
         self.book.insert(conn, ranges)
@@ -315,7 +310,9 @@ class CopyRunner:
                 self._obey()
                 if self.flags.stop.is_set():
                     return
-                self.controls.report({**self.progress.snapshot(), "phase": str(phase)})
+                self.controls.report(
+                    self.progress.snapshot().model_copy(update={"phase": str(phase)})
+                )
                 self._run_phase(conn, phase)
         finally:
             conn.close()
@@ -327,12 +324,12 @@ class CopyRunner:
                 conn.cursor().execute(phase.sql)
         except Exception as exc:
             _rollback(conn)
-            if self.target.is_transient(exc):
-                raise Unavailable("target", SideError("target", exc, True)) from exc
+            translated = self.target.translate(exc)
+            if isinstance(translated, TransientError):
+                raise Unavailable("target", SideError("target", translated)) from exc
             if not self.target.already_exists(exc):
-                raise SideError(
-                    "target", PhaseFailed(f"{phase} on {phase.table}: {_first_line(exc)}"), False
-                ) from exc
+                refused = Refused(f"{phase} on {phase.table}: {translated}")
+                raise SideError("target", refused) from exc
             self.target.begin(conn)  # made before a crash that came ahead of its checkpoint
         self.book.finish_phase(conn, phase)
         conn.commit()
@@ -456,7 +453,7 @@ class CopyRunner:
         after = keys.decode(state.last_key)
         try:
             read = tagged if copier.streams else run_ahead
-            for batch in read(copier.read(src, after), "source", self.source.is_transient):
+            for batch in read(copier.read(src, after), "source", self.source.translate):
                 started = time.perf_counter()
                 try:
                     written = copier.write(tgt, batch, after)
@@ -469,7 +466,7 @@ class CopyRunner:
                     return
                 except Exception as exc:
                     _rollback(tgt)
-                    raise SideError("target", exc, self.target.is_transient(exc)) from exc
+                    raise SideError("target", self.target.translate(exc)) from exc
                 writing = time.perf_counter() - started - batch.read_while_writing
                 read_seconds = batch.read_seconds + batch.read_while_writing
                 self.progress.add(
@@ -513,12 +510,7 @@ def _connect(connector: Connector, side: str) -> Any:
     try:
         return connector.connect()
     except Exception as exc:
-        raise SideError(side, exc, True) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise SideError(side, classified(exc, transient=True)) from exc
 
 
 def _rollback(conn: Any) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
+from moonshift.errors import Conflict
+
 
 class State(StrEnum):
     CREATED = "created"
@@ -62,9 +64,17 @@ PREPARATION: tuple[State, ...] = (
     S.APPROVED,
     S.RUNNING,
 )
+# What counts as success: the work is done (a copy may be validated and certified after).
+SUCCEEDED: frozenset[State] = frozenset({S.COMPLETED, S.CERTIFIED})
+ENDED_BADLY: frozenset[State] = frozenset({S.FAILED, S.CANCELLED})
+ENDED: frozenset[State] = SUCCEEDED | ENDED_BADLY
+# Queued or on its way to its end: neither paused, nor waiting for validation, nor ended.
+UNDER_WAY: frozenset[State] = frozenset({S.CREATED, *PREPARATION})
+# States in which a run holds a worker (or would, once its lease is taken over).
+WORKING: frozenset[State] = ACTIVE - {S.CREATED, S.PAUSED}
 
 
-class IllegalTransitionError(ValueError):
+class IllegalTransitionError(Conflict):
     """A transition that the lifecycle table does not allow."""
 
     def __init__(self, current: State, requested: State) -> None:

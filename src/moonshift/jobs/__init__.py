@@ -1,1 +1,2 @@
-"""Job kinds: what a run executes. The seam is ``Job`` in ``jobs.base``."""
+"""Job kinds: what a run executes. ``jobs.registry`` names each kind and what it can do;
+the seam is ``Job`` in ``moonshift.seams``."""

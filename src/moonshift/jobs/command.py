@@ -13,7 +13,8 @@ from pathlib import Path
 from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import MissingVariableError, substitute
 from moonshift.domain.spec import CommandSpec
-from moonshift.jobs.base import JobContext, JobError, JobOutcome, StopCheck
+from moonshift.errors import TerminalError
+from moonshift.seams import JobContext, Outcome, StopCheck
 
 POLL_SECONDS = 0.1
 TAIL_LINES = 20
@@ -25,8 +26,6 @@ def log_paths(log_dir: Path, run_id: int) -> tuple[Path, Path]:
 
 
 class CommandJob:
-    can_pause = False
-
     def __init__(
         self,
         spec: CommandSpec,
@@ -49,14 +48,14 @@ class CommandJob:
             try:
                 env[key] = substitute(value, self.environ)
             except MissingVariableError as exc:
-                raise JobError(f"command.env.{key}: {exc}") from None
+                raise TerminalError(f"command.env.{key}: {exc}") from None
         env.update(self.extra_env)
         if self.spec.cwd and not Path(self.spec.cwd).is_dir():
-            raise JobError(f"command.cwd: no such directory: {self.spec.cwd}")
+            raise TerminalError(f"command.cwd: no such directory: {self.spec.cwd}")
         self._env = env
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
-    def run(self, ctx: JobContext) -> JobOutcome:
+    def run(self, ctx: JobContext) -> Outcome:
         stdout_path, stderr_path = log_paths(self.log_dir, self.run_id)
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             try:
@@ -70,17 +69,17 @@ class CommandJob:
                     start_new_session=True,
                 )
             except OSError as exc:
-                return JobOutcome(failure=f"cannot start {self.spec.argv[0]}: {exc.strerror}")
+                return Outcome(failure=f"cannot start {self.spec.argv[0]}: {exc.strerror}")
             outcome = self._supervise(process, ctx.should_stop)
         tail = _tail(stderr_path)
-        return JobOutcome(
+        return Outcome(
             failure=outcome.failure,
             exit_code=outcome.exit_code,
             stopped=outcome.stopped,
             error_tail=tail or None,
         )
 
-    def _supervise(self, process: subprocess.Popen[bytes], should_stop: StopCheck) -> JobOutcome:
+    def _supervise(self, process: subprocess.Popen[bytes], should_stop: StopCheck) -> Outcome:
         timeout = self.spec.timeout
         deadline = time.monotonic() + timeout.total_seconds() if timeout else None
         try:
@@ -93,14 +92,14 @@ class CommandJob:
                     return _exited(code)
                 if timeout and deadline is not None and time.monotonic() >= deadline:
                     code = self._kill_group(process)
-                    return JobOutcome(
+                    return Outcome(
                         failure=f"timeout: still running after {format_duration(timeout)}",
                         exit_code=code,
                     )
                 reason = should_stop()
                 if reason:
                     code = self._kill_group(process)
-                    return JobOutcome(stopped=reason, exit_code=code)
+                    return Outcome(stopped=reason, exit_code=code)
         except BaseException:
             self._kill_group(process)
             raise
@@ -119,12 +118,12 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def _exited(code: int) -> JobOutcome:
+def _exited(code: int) -> Outcome:
     if code == 0:
-        return JobOutcome(exit_code=0)
+        return Outcome(exit_code=0)
     if code < 0:
-        return JobOutcome(failure=f"killed by signal {signal.Signals(-code).name}", exit_code=code)
-    return JobOutcome(failure=f"exit status {code}", exit_code=code)
+        return Outcome(failure=f"killed by signal {signal.Signals(-code).name}", exit_code=code)
+    return Outcome(failure=f"exit status {code}", exit_code=code)
 
 
 def _tail(path: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,8 @@ from moonshift.copy.plan import CopyPlan, Planner
 from moonshift.copy.runner import Controls, CopyRunner
 from moonshift.domain.secrets import MissingVariableError
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import InputError
-from moonshift.jobs.base import JobContext, JobError, JobOutcome
+from moonshift.errors import InvalidInput, TerminalError, TransientError
+from moonshift.seams import JobContext, Outcome
 
 log = logging.getLogger("moonshift.copy")
 REDACTED = "***"
@@ -31,8 +32,8 @@ def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connect
             connector_for(spec.source.url, environ, "source.url"),
             connector_for(spec.target.url, environ, "target.url"),
         )
-    except (MissingVariableError, InputError) as exc:
-        raise JobError(str(exc)) from None
+    except (MissingVariableError, InvalidInput) as exc:
+        raise TerminalError(str(exc)) from None
 
 
 def plan_copy(spec: MigrationSpec, source: Connector, target: Connector) -> CopyPlan:
@@ -41,15 +42,13 @@ def plan_copy(spec: MigrationSpec, source: Connector, target: Connector) -> Copy
         log.warning("%s: %s", spec.id, warning)
     if plan.errors:
         lines = "; ".join(str(e) for e in plan.errors)
-        raise JobError(f"the copy cannot start, nothing was written: {lines}")
+        raise TerminalError(f"the copy cannot start, nothing was written: {lines}")
     if not plan.tables:
-        raise JobError("copy.tables: no table to copy")
+        raise TerminalError("copy.tables: no table to copy")
     return plan
 
 
 class CopyJob:
-    can_pause = True
-
     def __init__(
         self,
         spec: MigrationSpec,
@@ -57,7 +56,7 @@ class CopyJob:
         run_id: int,
         copy_id: int,
         environ: Mapping[str, str],
-        record_errors: Callable[[int, list[dict[str, Any]]], None],
+        record_errors: Callable[[int, list[dict[str, Any]]], object],
         now: Callable[[], datetime],
         note: Callable[[str], None] = lambda _text: None,
         retried: Callable[[str], None] = lambda _text: None,
@@ -78,9 +77,10 @@ class CopyJob:
             try:
                 connector.connect().close()
             except Exception as exc:
-                if not connector.is_transient(exc) and side == "source":
-                    raise JobError(f"source: {_first_line(exc)}") from None
-                self.unavailable = f"{side}_unavailable: {_first_line(exc)}"
+                error = connector.translate(exc)
+                if not isinstance(error, TransientError) and side == "source":
+                    raise TerminalError(f"source: {error}") from None
+                self.unavailable = f"{side}_unavailable: {error}"
                 return
         try:
             self.plan = plan_copy(self.spec, self.source, self.target)
@@ -90,13 +90,13 @@ class CopyJob:
         for warning in self.plan.warnings:
             self.note(str(warning))
 
-    def run(self, ctx: JobContext) -> JobOutcome:
+    def run(self, ctx: JobContext) -> Outcome:
         if self.unavailable:
-            return JobOutcome(pause=self.unavailable, resume_at=self._retry_at())
+            return Outcome(pause=self.unavailable, resume_at=self._retry_at())
         assert self.plan is not None
         controls = Controls(
             should_stop=ctx.should_stop,
-            immediate=lambda: bool((ctx.control() or {}).get("immediate")),
+            immediate=lambda: bool((control := ctx.control()) and control.immediate),
             settings=ctx.overrides,
             record_bad_rows=self._queue,
             report=ctx.report,
@@ -112,15 +112,10 @@ class CopyJob:
             copy_id=self.copy_id,
             controls=controls,
         )
-        result = runner.run()
-        if result.pause:
-            resume = self._retry_at() if "unavailable" in result.pause else None
-            return JobOutcome(pause=result.pause, resume_at=resume)
-        if result.failure:
-            return JobOutcome(failure=result.failure)
-        if result.stopped:
-            return JobOutcome(stopped=result.stopped)
-        return JobOutcome()
+        outcome = runner.run()
+        if outcome.pause and "unavailable" in outcome.pause:
+            return replace(outcome, resume_at=self._retry_at())
+        return outcome
 
     def _retry_at(self) -> datetime:
         """A copy paused for an unreachable database is tried again after the backoff its
@@ -149,8 +144,3 @@ class CopyJob:
             "row_values": values,
             "message": message,
         }
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

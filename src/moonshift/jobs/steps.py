@@ -9,21 +9,19 @@ from __future__ import annotations
 import time
 
 from moonshift.domain.spec import StepsSpec
-from moonshift.jobs.base import JobContext, JobOutcome
+from moonshift.seams import JobContext, Outcome
 
 SLICE_SECONDS = 0.05
 
 
 class StepsJob:
-    can_pause = True
-
     def __init__(self, spec: StepsSpec) -> None:
         self.spec = spec
 
     def prepare(self) -> None:
         pass
 
-    def run(self, ctx: JobContext) -> JobOutcome:
+    def run(self, ctx: JobContext) -> Outcome:
         done = int((ctx.checkpoint or {}).get("done", 0))
         every = self.spec.every.total_seconds()
         while done < self.spec.count:
@@ -31,8 +29,8 @@ class StepsJob:
             while (left := deadline - time.monotonic()) > 0:
                 reason = ctx.should_stop()
                 if reason:
-                    return JobOutcome(stopped=reason)
+                    return Outcome(stopped=reason)
                 time.sleep(min(SLICE_SECONDS, left))
             done += 1
             ctx.save_checkpoint({"done": done, "of": self.spec.count})
-        return JobOutcome()
+        return Outcome()

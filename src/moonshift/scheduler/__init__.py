@@ -1,2 +1,6 @@
-"""The scheduling engine: turns fires into runs, starts them in order and inside windows,
-supervises them, and takes over work whose daemon died."""
+"""The Python scheduler API (seed 004): ``from moonshift.scheduler import Scheduler``."""
+
+from moonshift.app import SchedulerConfig, ScheduleStatus
+from moonshift.scheduler.api import BackfillResult, Scheduler
+
+__all__ = ["BackfillResult", "ScheduleStatus", "Scheduler", "SchedulerConfig"]

@@ -1,6 +1,6 @@
 """The Python API of seed 004: ``Scheduler`` with schedules, events and backfills.
 
-A face over the same application layer as the CLI; it holds no rules of its own.
+A face over the application layer, like the CLI; it holds no rules of its own.
 """
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from moonshift.app import Moonshift, SchedulerConfig, ScheduleStatus, Settings, current_user, views
 from moonshift.domain.spec import MigrationSpec
-from moonshift.scheduler.daemon import run_daemon
-from moonshift.scheduler.engine import SchedulerConfig
-from moonshift.service import ApplyResult, Backfills, Moonshift, Settings, current_user
-from moonshift.specfile import load_text
-from moonshift.store.records import BackfillRecord, ScheduleRecord, ScheduleStatus, TriggerEvent
-
-__all__ = ["BackfillResult", "ScheduleStatus", "Scheduler", "SchedulerConfig"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +28,13 @@ class EventLog:
     def __init__(self, app: Moonshift) -> None:
         self.app = app
 
-    def get_events(self, schedule_id: str | None = None, limit: int = 100) -> list[TriggerEvent]:
-        return self.app.store.get_events(schedule_id, limit=limit)
+    def get_events(
+        self, schedule_id: str | None = None, limit: int = 100
+    ) -> list[views.TriggerEvent]:
+        return self.app.schedules.events(schedule_id, limit=limit)
 
-    def get_last_event(self, schedule_id: str) -> TriggerEvent | None:
-        return self.app.store.get_last_event(schedule_id)
+    def get_last_event(self, schedule_id: str) -> views.TriggerEvent | None:
+        return self.app.schedules.last_event(schedule_id)
 
 
 class Scheduler:
@@ -62,10 +58,9 @@ class Scheduler:
         if self.is_running():
             return
         self._stop.clear()
-        settings = self.app.settings
         self._thread = threading.Thread(
-            target=run_daemon,
-            args=(settings.state_url, settings.home, self.config),
+            target=self.app.daemons.run,
+            args=(self.config,),
             kwargs={"stop": self._stop},
             name="moonshift-scheduler",
             daemon=True,
@@ -81,33 +76,33 @@ class Scheduler:
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def add_schedule(self, schedule: MigrationSpec | dict[str, Any] | str) -> ApplyResult:
+    def add_schedule(self, schedule: MigrationSpec | dict[str, Any] | str) -> views.Applied:
         """Add or update a migration with its schedule (a spec, a dict, or YAML text)."""
         if isinstance(schedule, str):
-            [schedule] = load_text(schedule)
-        elif isinstance(schedule, dict):
+            return self.app.migrations.apply_text(schedule, actor=self.actor)
+        if isinstance(schedule, dict):
             schedule = MigrationSpec.model_validate(schedule)
-        return self.app.apply_spec(schedule, actor=self.actor)
+        return self.app.migrations.apply_spec(schedule, actor=self.actor)
 
-    def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
-        return self.app.store.get_schedule(schedule_id)
+    def get_schedule(self, schedule_id: str) -> views.Schedule | None:
+        return self.app.schedules.get(schedule_id)
 
-    def list_schedules(self, status: ScheduleStatus | None = None) -> list[ScheduleRecord]:
-        return self.app.store.list_schedules(status)
+    def list_schedules(self, status: ScheduleStatus | None = None) -> list[views.Schedule]:
+        return self.app.schedules.list(status)
 
-    def pause_schedule(self, schedule_id: str) -> ScheduleRecord:
-        return self.app.set_schedule_paused(schedule_id, True, actor=self.actor)
+    def pause_schedule(self, schedule_id: str) -> views.Schedule:
+        return self.app.schedules.set_paused(schedule_id, True, actor=self.actor)
 
-    def resume_schedule(self, schedule_id: str) -> ScheduleRecord:
-        return self.app.set_schedule_paused(schedule_id, False, actor=self.actor)
+    def resume_schedule(self, schedule_id: str) -> views.Schedule:
+        return self.app.schedules.set_paused(schedule_id, False, actor=self.actor)
 
     def delete_schedule(self, schedule_id: str, *, force: bool = False) -> list[int]:
-        return self.app.delete(schedule_id, actor=self.actor, force=force)
+        return self.app.migrations.delete(schedule_id, actor=self.actor, force=force).cancelled_runs
 
     def trigger_event(
         self, event_type: str, event_data: dict[str, Any] | None = None
-    ) -> list[TriggerEvent]:
-        return self.app.trigger_event(event_type, event_data, actor=self.actor)
+    ) -> list[views.TriggerEvent]:
+        return self.app.schedules.trigger_event(event_type, event_data, actor=self.actor)
 
     def create_backfill(
         self,
@@ -119,20 +114,20 @@ class Scheduler:
         max_parallel: int = 5,
         reprocess: str = "missing",
         max_runs: int = 10_000,
-    ) -> BackfillRecord:
-        backfills = Backfills(self.app)
-        plan = backfills.plan(
-            schedule_id, start_date, end_date, reprocess=reprocess, max_runs=max_runs
-        )
-        return backfills.create(
-            plan, parallel=max_parallel if parallel else 1, reprocess=reprocess, actor=self.actor
+    ) -> views.Backfill:
+        """Queue a backfill; the scheduler (``start``), or another daemon, executes it."""
+        return self.app.backfills.create(
+            schedule_id,
+            start_date,
+            end_date,
+            actor=self.actor,
+            parallel=max_parallel if parallel else 1,
+            reprocess=reprocess,
+            max_runs=max_runs,
+            require_daemon=False,
         )
 
     def execute_backfill(self, backfill_id: int) -> BackfillResult:
         """Wait for a backfill's runs (the scheduler, or another daemon, executes them)."""
-        counts = Backfills(self.app).wait(backfill_id)
-        return BackfillResult(
-            backfill_id,
-            counts.get("completed", 0) + counts.get("certified", 0),
-            counts.get("failed", 0) + counts.get("cancelled", 0),
-        )
+        result = self.app.backfills.wait(backfill_id)
+        return BackfillResult(backfill_id, result.succeeded, result.failed)

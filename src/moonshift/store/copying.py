@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 
-from moonshift.errors import InputError, NotFoundError
+from moonshift.domain.lifecycle import State
+from moonshift.errors import Conflict, NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
 from moonshift.store.records import CopyErrorRecord, RollbackRecord
@@ -20,9 +21,6 @@ class CopyStore(StoreCore):
     def add_copy_errors(
         self, migration_id: str, run_id: int, rows: Sequence[dict[str, Any]], *, now: datetime
     ) -> int:
-        """Queue refused rows; a row already open for the same table and key is not queued
-        twice (a batch written again after a crash finds the same rows). Returns how many
-        were new."""
         added = 0
         with self._write() as conn:
             for row in rows:
@@ -67,7 +65,7 @@ class CopyStore(StoreCore):
         with self._read() as conn:
             row = conn.execute(select(t.copy_errors).where(t.copy_errors.c.id == error_id)).first()
         if row is None:
-            raise NotFoundError(f"no error {error_id} in the error queue")
+            raise NotFound(f"no error {error_id} in the error queue")
         return CopyErrorRecord(**row._mapping)
 
     def count_copy_errors(self, migration_id: str) -> dict[str, int]:
@@ -89,17 +87,15 @@ class CopyStore(StoreCore):
         now: datetime,
         message: str | None = None,
     ) -> CopyErrorRecord:
-        """Mark an open error skipped or resolved (with the audit entry), or record a retry
-        that failed again (``status`` open, the new ``message``)."""
         with self._write() as conn:
             row = conn.execute(
                 self._locked(conn, select(t.copy_errors).where(t.copy_errors.c.id == error_id))
             ).first()
             if row is None:
-                raise NotFoundError(f"no error {error_id} in the error queue")
+                raise NotFound(f"no error {error_id} in the error queue")
             record = CopyErrorRecord(**row._mapping)
             if record.status != OPEN:
-                raise InputError(f"error {error_id} is {record.status} already")
+                raise Conflict(f"error {error_id} is {record.status} already")
             values: dict[str, Any] = {"attempts": record.attempts + (status != "skipped")}
             if status == OPEN:
                 values["message"] = message or record.message
@@ -192,12 +188,18 @@ class CopyStore(StoreCore):
         row = conn.execute(select(t.rollbacks).where(t.rollbacks.c.id == rollback_id)).one()
         return RollbackRecord(**row._mapping)
 
-    def active_run_of(self, migration_id: str, states: Sequence[str]) -> Any:
+    def active_run_of(self, migration_id: str, states: Sequence[State]) -> int | None:
         query = (
             select(t.runs.c.id)
-            .where(and_(t.runs.c.migration_id == migration_id, t.runs.c.state.in_(list(states))))
+            .where(
+                and_(
+                    t.runs.c.migration_id == migration_id,
+                    t.runs.c.state.in_([s.value for s in states]),
+                )
+            )
             .order_by(t.runs.c.id.desc())
             .limit(1)
         )
         with self._read() as conn:
-            return conn.execute(query).scalar()
+            found = conn.execute(query).scalar()
+            return None if found is None else int(found)

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from moonshift.domain import lifecycle
+from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
-from moonshift.errors import NotFoundError
+from moonshift.domain.progress import Progress
+from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.engine import WRITE
 from moonshift.store.records import MigrationRecord, RunRecord, Trigger
@@ -46,7 +48,7 @@ class StoreCore:
             conn, select(t.migrations).where(t.migrations.c.id == migration_id), lock=lock
         )
         if row is None or (live and row._mapping["deleted_at"] is not None):
-            raise NotFoundError(f'no migration "{migration_id}"')
+            raise NotFound(f'no migration "{migration_id}"')
         return _migration(row)
 
     def _transition_in(
@@ -62,7 +64,12 @@ class StoreCore:
     ) -> RunRecord:
         run = self._run_in(conn, run_id, lock=True)
         step = lifecycle.verb(run.state, to)
-        values: dict[str, Any] = {"state": to.value, "reason": reason, "updated_at": now, **fields}
+        values: dict[str, Any] = {
+            "state": to.value,
+            "reason": reason,
+            "updated_at": now,
+            **stored(fields),
+        }
         if to is State.RUNNING and run.started_at is None:
             values["started_at"] = now
         if to in lifecycle.TERMINAL or to is State.COMPLETED:
@@ -84,7 +91,7 @@ class StoreCore:
     def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
         row = self._first(conn, select(t.runs).where(t.runs.c.id == run_id), lock=lock)
         if row is None:
-            raise NotFoundError(f"no run {run_id}")
+            raise NotFound(f"no run {run_id}")
         return _run(row)
 
     def _runs_in(
@@ -168,7 +175,28 @@ def _migration(row: Any) -> MigrationRecord:
 
 
 def _run(row: Any) -> RunRecord:
-    values = dict(row._mapping)
+    return run_from(row._mapping)
+
+
+def run_from(mapping: Any) -> RunRecord:
+    """A run as stored, its typed fields parsed: the one place that reads them."""
+    values = {c.name: mapping[c] for c in t.runs.c}
     values["state"] = State(values["state"])
     values["trigger"] = Trigger(values["trigger"])
+    if values["control"] is not None:
+        values["control"] = ControlRequest.model_validate(values["control"])
+    if values["progress"] is not None:
+        values["progress"] = Progress.model_validate(values["progress"])
     return RunRecord(**values)
+
+
+def stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Run fields as the store keeps them: typed values in their JSON form."""
+    return {
+        name: value.stored()
+        if isinstance(value, ControlRequest)
+        else value.model_dump(mode="json")
+        if isinstance(value, Progress)
+        else value
+        for name, value in fields.items()
+    }

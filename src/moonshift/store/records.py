@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.progress import Progress
 
 
 class Trigger(StrEnum):
@@ -55,9 +57,9 @@ class RunRecord:
     lease_owner: str | None
     lease_expires_at: datetime | None
     heartbeat_at: datetime | None
-    control: dict[str, Any] | None
+    control: ControlRequest | None
     checkpoint: dict[str, Any] | None
-    progress: dict[str, Any] | None
+    progress: Progress | None
     pool: str | None
     not_before: datetime | None
     waiting_for: str | None

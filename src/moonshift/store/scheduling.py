@@ -19,10 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from moonshift.domain import lifecycle
+from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
-from moonshift.errors import NotFoundError
+from moonshift.errors import NotFound
 from moonshift.store import schema as t
-from moonshift.store.core import StoreCore, _run
+from moonshift.store.core import StoreCore, _run, run_from
 from moonshift.store.records import (
     BackfillRecord,
     DaemonRecord,
@@ -32,9 +33,6 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
 )
-
-# States in which a run holds a worker (or would, once its lease is taken over).
-WORKING = frozenset(lifecycle.ACTIVE) - {State.CREATED, State.PAUSED}
 
 
 @dataclass(frozen=True)
@@ -100,11 +98,11 @@ class DueBatch:
             }
         )
 
-    def control(self, run_id: int, action: str, reason: str) -> None:
+    def control(self, run_id: int, request: ControlRequest) -> None:
         self._conn.execute(
             update(t.runs)
             .where(t.runs.c.id == run_id)
-            .values(control={"action": action, "reason": reason}, updated_at=self._now)
+            .values(control=request.stored(), updated_at=self._now)
         )
 
     def flush(self) -> list[int]:
@@ -246,7 +244,6 @@ class SchedulingStore(StoreCore):
     def schedule_times(
         self, changed_since: datetime | None = None
     ) -> list[tuple[str, datetime | None, str]]:
-        """(migration, next fire, status) of every schedule, or of those changed since."""
         query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at, t.schedules.c.status)
         if changed_since is not None:
             query = query.where(t.schedules.c.updated_at > changed_since)
@@ -258,7 +255,6 @@ class SchedulingStore(StoreCore):
             return conn.execute(select(func.max(t.schedules.c.updated_at))).scalar()
 
     def fires_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-        """(migration, next fire) of active schedules whose next fire is in ``(start, end]``."""
         query = select(t.schedules.c.migration_id, t.schedules.c.next_fire_at).where(
             t.schedules.c.status == ScheduleStatus.ACTIVE.value,
             t.schedules.c.next_fire_at > start,
@@ -273,7 +269,6 @@ class SchedulingStore(StoreCore):
 
     @contextmanager
     def claim_due(self, now: datetime, *, limit: int = 500) -> Iterator[DueBatch]:
-        """Claim active schedules due by ``now``; what ``fire`` records commits together."""
         with self._write() as conn:
             query = (
                 select(t.schedules, t.migrations)
@@ -306,7 +301,6 @@ class SchedulingStore(StoreCore):
     def add_runs(
         self, migration_id: str, runs: Sequence[NewRun], *, actor: str, now: datetime
     ) -> list[RunRecord]:
-        """Create runs (skipping any whose identity exists); returns those created."""
         with self._write() as conn:
             self._migration_in(conn, migration_id, live=True)
             return [
@@ -377,7 +371,6 @@ class SchedulingStore(StoreCore):
     def runnable(
         self, now: datetime, *, limit: int = 1000
     ) -> list[tuple[RunRecord, MigrationRecord]]:
-        """Queued runs whose time has come, and paused runs, oldest fire first."""
         query = (
             select(t.runs, t.migrations)
             .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
@@ -395,7 +388,7 @@ class SchedulingStore(StoreCore):
         )
         with self._read() as conn:
             return [
-                (_run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
+                (run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
             ]
 
     def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
@@ -411,13 +404,11 @@ class SchedulingStore(StoreCore):
         return found
 
     def working_runs(self) -> list[RunRecord]:
-        """Runs a worker holds (from analyzing to running)."""
-        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in WORKING]))
+        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
 
     def next_not_before(self, now: datetime) -> datetime | None:
-        """The soonest a waiting run may be looked at again (a window opening, a backoff)."""
         query = select(func.min(t.runs.c.not_before)).where(
             t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]),
             t.runs.c.not_before > now,
@@ -426,7 +417,6 @@ class SchedulingStore(StoreCore):
             return conn.execute(query).scalar()
 
     def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
-        """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
         query = (
             select(t.runs)
             .where(t.runs.c.migration_id == migration_id, t.runs.c.nominal_time <= nominal)
@@ -438,14 +428,11 @@ class SchedulingStore(StoreCore):
             return _run(row) if row else None
 
     def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
-        """Take a queued or paused run for a worker; False if someone else has it."""
         return run_id in self.claim_runs([run_id], owner=owner, lease_until=lease_until, now=now)
 
     def claim_runs(
         self, run_ids: Sequence[int], *, owner: str, lease_until: datetime, now: datetime
     ) -> set[int]:
-        """Take queued or paused runs for workers in one transaction; returns those taken
-        (a run another daemon holds, or that has moved on, is left alone)."""
         claimed: set[int] = set()
         if not run_ids:
             return claimed
@@ -487,7 +474,7 @@ class SchedulingStore(StoreCore):
 
     def expired_leases(self, now: datetime) -> list[RunRecord]:
         query = select(t.runs).where(
-            t.runs.c.state.in_([s.value for s in WORKING]),
+            t.runs.c.state.in_([s.value for s in lifecycle.WORKING]),
             and_(t.runs.c.lease_expires_at.is_not(None), t.runs.c.lease_expires_at < now),
         )
         with self._read() as conn:
@@ -503,20 +490,19 @@ class SchedulingStore(StoreCore):
                 .values(waiting_for=waiting_for, not_before=not_before, updated_at=now)
             )
 
-    def request_control(self, run_id: int, *, action: str, reason: str, now: datetime) -> None:
-        """Ask the run's worker to pause, fail or stop at its next check."""
+    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
         with self._write() as conn:
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.id == run_id)
-                .values(control={"action": action, "reason": reason}, updated_at=now)
+                .values(control=request.stored(), updated_at=now)
             )
 
     def count_pool(self, pool: str) -> int:
         query = (
             select(func.count())
             .select_from(t.runs)
-            .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in WORKING]))
+            .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
         )
         with self._read() as conn:
             return int(conn.execute(query).scalar() or 0)
@@ -526,7 +512,6 @@ class SchedulingStore(StoreCore):
     def latest_attempts(
         self, migration_id: str, start: datetime, end: datetime
     ) -> dict[datetime, RunRecord]:
-        """nominal time -> its latest attempt, for the fires in ``[start, end)``."""
         query = (
             select(t.runs)
             .where(t.runs.c.migration_id == migration_id)
@@ -548,7 +533,6 @@ class SchedulingStore(StoreCore):
         actor: str,
         now: datetime,
     ) -> tuple[BackfillRecord, list[RunRecord]]:
-        """A backfill and its runs, created together or not at all."""
         with self._write() as conn:
             self._migration_in(conn, migration_id, live=True)
             backfill_id = conn.execute(
@@ -581,7 +565,6 @@ class SchedulingStore(StoreCore):
             return self._backfill_in(conn, backfill_id)
 
     def backfill_counts(self, backfill_id: int) -> dict[str, int]:
-        """state -> how many of the backfill's runs are in it."""
         query = (
             select(t.runs.c.state, func.count())
             .where(t.runs.c.backfill_id == backfill_id)
@@ -593,7 +576,7 @@ class SchedulingStore(StoreCore):
     def _backfill_in(self, conn: Connection, backfill_id: int) -> BackfillRecord:
         row = conn.execute(select(t.backfills).where(t.backfills.c.id == backfill_id)).first()
         if row is None:
-            raise NotFoundError(f"no backfill {backfill_id}")
+            raise NotFound(f"no backfill {backfill_id}")
         return BackfillRecord(**row._mapping)
 
     # -- daemons --------------------------------------------------------------------------
@@ -653,10 +636,3 @@ def _migration_from(m: Any) -> MigrationRecord:
     values = {c.name: m[c] for c in t.migrations.c}
     values["tags"] = tuple(values["tags"])
     return MigrationRecord(**values)
-
-
-def _run_from(m: Any) -> RunRecord:
-    values = {c.name: m[c] for c in t.runs.c}
-    values["state"] = State(values["state"])
-    values["trigger"] = Trigger(values["trigger"])
-    return RunRecord(**values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,21 +20,25 @@ from moonshift.dburl import shown
 from moonshift.domain import lifecycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import changed_fields
-from moonshift.errors import NotFoundError, OperationFailedError, StateStoreError
+from moonshift.errors import Conflict, NotFound, Unavailable
 from moonshift.store import schema as t
 from moonshift.store.copying import CopyStore
-from moonshift.store.core import _migration, _run
+from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
+from moonshift.store.listen import Waiter, announce
 from moonshift.store.records import AuditEntry, MigrationRecord, RunRecord, Trigger, TriggerEvent
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
 
 
-class DuplicateRunError(OperationFailedError):
+class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
 class StateStore(SchedulingStore, CopyStore):
+    """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
+    ``moonshift.seams``, where each method is documented."""
+
     @classmethod
     def open(cls, url: str) -> StateStore:
         """Connect, and upgrade the schema on first use."""
@@ -44,7 +49,7 @@ class StateStore(SchedulingStore, CopyStore):
             engine.dispose()
             if not isinstance(exc, OperationalError):
                 raise
-            raise StateStoreError(
+            raise Unavailable(
                 f"cannot open the state store {shown(engine.url)}: {exc.orig}"
             ) from None
         return cls(engine)
@@ -56,6 +61,12 @@ class StateStore(SchedulingStore, CopyStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def announce(self) -> None:
+        announce(self.engine)
+
+    def waiter(self, stop: threading.Event) -> Waiter:
+        return Waiter(self.engine, stop)
+
     # -- migrations ---------------------------------------------------------------------
 
     def apply_migration(
@@ -66,12 +77,6 @@ class StateStore(SchedulingStore, CopyStore):
         now: datetime,
         source_file: str | None = None,
     ) -> tuple[MigrationRecord, str, list[str]]:
-        """Create or update a migration from its canonical spec.
-
-        Returns the record, what happened (created, updated, restored, unchanged) and the
-        changed field paths. ``enabled`` follows the spec only where the spec changed it,
-        so an operator's ``disable`` survives a re-apply of the same file.
-        """
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         values = {
             "name": spec.get("name") or spec["id"],
@@ -131,7 +136,7 @@ class StateStore(SchedulingStore, CopyStore):
         with self._read() as conn:
             record = self._migration_in(conn, migration_id)
         if record.deleted_at is not None and not include_deleted:
-            raise NotFoundError(f'no migration "{migration_id}" (it was deleted)')
+            raise NotFound(f'no migration "{migration_id}" (it was deleted)')
         return record
 
     def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]:
@@ -172,17 +177,13 @@ class StateStore(SchedulingStore, CopyStore):
     def delete_migration(
         self, migration_id: str, *, actor: str, now: datetime, force: bool = False
     ) -> list[int]:
-        """Mark a migration deleted; with ``force`` cancel its active runs first.
-
-        Returns the ids of the runs it cancelled. Without ``force`` an active run refuses.
-        """
         with self._write() as conn:
             self._migration_in(conn, migration_id, lock=True, live=True)
             active = [r.id for r in self._runs_in(conn, migration_id, states=lifecycle.ACTIVE)]
             if active and not force:
-                raise OperationFailedError(
+                raise Conflict(
                     f'migration "{migration_id}" has active runs ({", ".join(map(str, active))}); '
-                    "wait for them, or delete with --force to cancel them"
+                    "wait for them, or delete it with force, which cancels them"
                 )
             for run_id in active:
                 self._transition_in(
@@ -235,7 +236,6 @@ class StateStore(SchedulingStore, CopyStore):
         logical_date: datetime | None = None,
         reason: str | None = None,
     ) -> RunRecord:
-        """Create a run in state ``created``; DuplicateRunError when its identity exists."""
         new = NewRun(nominal_time, trigger, logical_date=logical_date, reason=reason)
         with self._write() as conn:
             migration = self._migration_in(conn, migration_id, live=True)
@@ -257,7 +257,6 @@ class StateStore(SchedulingStore, CopyStore):
             return self._runs_in(conn, migration_id, states=states, limit=limit)
 
     def latest_runs(self) -> dict[str, RunRecord]:
-        """The newest run of every migration that has one."""
         newest = select(func.max(t.runs.c.id)).group_by(t.runs.c.migration_id).scalar_subquery()
         with self._read() as conn:
             rows = conn.execute(select(t.runs).where(t.runs.c.id.in_(newest)))
@@ -273,19 +272,17 @@ class StateStore(SchedulingStore, CopyStore):
         reason: str | None = None,
         **fields: Any,
     ) -> RunRecord:
-        """Move a run to ``to`` if the lifecycle allows it, and record why."""
         with self._write() as conn:
             return self._transition_in(
                 conn, run_id, to, actor=actor, now=now, reason=reason, **fields
             )
 
     def update_run(self, run_id: int, *, now: datetime, **fields: Any) -> RunRecord:
-        """Change fields that are not the state (exit code, progress, heartbeat, ...)."""
         if "state" in fields:
             raise ValueError("use transition_run to change a run's state")
         with self._write() as conn:
             conn.execute(
-                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **fields)
+                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **stored(fields))
             )
             return self._run_in(conn, run_id)
 
@@ -294,7 +291,6 @@ class StateStore(SchedulingStore, CopyStore):
     def history(
         self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
     ) -> list[AuditEntry]:
-        """Audit entries, newest first."""
         query = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
         if migration_id is not None:
             query = query.where(t.audit_log.c.migration_id == migration_id)

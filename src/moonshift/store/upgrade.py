@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
 
-from moonshift.errors import StateStoreError
+from moonshift.errors import Unavailable
 from moonshift.store.engine import WRITE
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
@@ -59,7 +59,7 @@ def _refuse_unknown(current: str | None, head: str) -> None:
     except CommandError:
         known = None
     if known is None:
-        raise StateStoreError(
+        raise Unavailable(
             f"the state store's schema is at revision {current}, newer than this moonshift "
             f"knows (its newest is {head}); upgrade moonshift before using this store"
         )

@@ -8,35 +8,41 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
-
-if TYPE_CHECKING:
-    from moonshift.service import Settings
+from typing import NoReturn
 
 
 def _interrupt(_signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
-def execute(run_id: int, owner: str | None, settings: Settings) -> int:
+def worker_actor() -> str:
+    return f"worker:{socket.gethostname()}:{os.getpid()}"
+
+
+def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
     """Execute a run here; the exit code: 0 completed or paused, 1 otherwise, 130 stopped.
 
     SIGTERM stops the run (it is recorded as cancelled). ``owner`` is the lease holder a
     daemon claimed it for; without one the worker claims the run itself.
     """
-    from moonshift.domain.lifecycle import State
-    from moonshift.service import Moonshift
+    from moonshift.clock import SystemClock
+    from moonshift.domain.lifecycle import SUCCEEDED, State
+    from moonshift.runtime.runs import RunContext
+    from moonshift.store import StateStore
+    from moonshift.worker.execute import claim_and_execute
 
     signal.signal(signal.SIGTERM, _interrupt)
-    app = Moonshift(settings)
+    store = StateStore.open(state_url)
+    ctx = RunContext(store, home, SystemClock(), os.environ, worker_actor())
     try:
-        run = app.execute_run(run_id, owner=owner)
+        run = claim_and_execute(ctx, run_id, owner)
     except KeyboardInterrupt:
         return 130
     finally:
-        app.close()
-    return 0 if run.state in (State.COMPLETED, State.PAUSED) else 1
+        store.close()
+    return 0 if run is not None and (run.state in SUCCEEDED or run.state is State.PAUSED) else 1
 
 
 def work(run_id: int, owner: str | None, state_url: str, home: str, log_path: str) -> None:
@@ -49,9 +55,7 @@ def work(run_id: int, owner: str | None, state_url: str, home: str, log_path: st
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     code = 1
     try:
-        from moonshift.service import Settings
-
-        code = execute(run_id, owner, Settings(state_url=state_url, home=Path(home)))
+        code = execute(run_id, owner, state_url, Path(home))
     except BaseException:
         import traceback
 

@@ -15,21 +15,27 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from moonshift.clock import Clock
+from moonshift.domain import lifecycle
+from moonshift.domain.control import Action, ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.policies import Overlap
 from moonshift.domain.spec import MigrationSpec
-from moonshift.scheduler import gates
-from moonshift.scheduler.launcher import Launcher
-from moonshift.scheduler.planning import plan_fires
-from moonshift.scheduler.preflight import Preflight
-from moonshift.store import RunRecord, StateStore
-from moonshift.store.records import MigrationRecord, ScheduleRecord, ScheduleStatus, Trigger
-from moonshift.store.scheduling import WORKING, DueBatch, NewRun
+from moonshift.engine import gates
+from moonshift.engine.planning import plan_fires
+from moonshift.engine.preflight import Preflight
+from moonshift.jobs.registry import kind_of
+from moonshift.runtime.runs import LEASE, RunContext, end_run, spec_for
+from moonshift.seams import Clock, EngineStore, Launcher
+from moonshift.store.records import (
+    MigrationRecord,
+    RunRecord,
+    ScheduleRecord,
+    ScheduleStatus,
+    Trigger,
+)
+from moonshift.store.scheduling import DueBatch, NewRun
 from moonshift.timing import Event, OutsideWindow
-from moonshift.worker.execute import LEASE, WorkerContext, end_run, spec_for
 
-PAUSABLE_KINDS = frozenset({"steps", "copy"})
 FULL_RELOAD_SECONDS = 300.0
 log = logging.getLogger("moonshift.scheduler")
 
@@ -46,7 +52,7 @@ class SchedulerConfig:
 class Engine:
     def __init__(
         self,
-        store: StateStore,
+        store: EngineStore,
         clock: Clock,
         launcher: Launcher,
         config: SchedulerConfig,
@@ -57,7 +63,7 @@ class Engine:
     ) -> None:
         self.store, self.clock, self.launcher, self.config = store, clock, launcher, config
         self.daemon_id = daemon_id
-        self.worker = WorkerContext(store, home, clock, environ or {}, f"daemon:{daemon_id}")
+        self.worker = RunContext(store, home, clock, environ or {}, f"daemon:{daemon_id}")
         self._heap: list[tuple[datetime, str]] = []
         self._next: dict[str, datetime] = {}
         self._seen: datetime | None = None
@@ -158,7 +164,11 @@ class Engine:
             if spec.overlap is Overlap.CANCEL_RUNNING:
                 for run in busy:
                     batch.control(
-                        run.id, "stop", f"cancelled: fire {nominal.isoformat()} replaces it"
+                        run.id,
+                        ControlRequest(
+                            action=Action.STOP,
+                            reason=f"cancelled: fire {nominal.isoformat()} replaces it",
+                        ),
                     )
             runs.append(NewRun(nominal, Trigger.SCHEDULED, logical_date=nominal))
             waiting += 1
@@ -184,7 +194,7 @@ class Engine:
     def supervise(self, now: datetime) -> None:
         for run_id, code in self.launcher.finished():
             run = self.store.get_run(run_id)
-            if run.state in WORKING and run.lease_owner == self.daemon_id:
+            if run.state in lifecycle.WORKING and run.lease_owner == self.daemon_id:
                 self.take_over(run, f"its worker exited with code {code}")
         for run in self.store.expired_leases(now):
             self.take_over(run, "its lease expired (worker or daemon died)")
@@ -197,12 +207,16 @@ class Engine:
     def _watch(self, run: RunRecord, now: datetime) -> None:
         spec = self._spec_of_run(run)
         if spec.max_duration and run.started_at and now - run.started_at >= spec.max_duration:
-            self.store.request_control(run.id, action="fail", reason="max_duration", now=now)
+            self.store.request_control(
+                run.id, ControlRequest(action=Action.FAIL, reason="max_duration"), now=now
+            )
             return
         behavior = spec.behavior()
         if gates.window_closed(spec, now):
-            action = "pause" if behavior.outside_window is OutsideWindow.PAUSE else "fail"
-            self.store.request_control(run.id, action=action, reason="window_closed", now=now)
+            action = Action.PAUSE if behavior.outside_window is OutsideWindow.PAUSE else Action.FAIL
+            self.store.request_control(
+                run.id, ControlRequest(action=action, reason="window_closed"), now=now
+            )
             return
         windows = spec.window_set()
         closes = windows.closes_at(now) if windows else None
@@ -227,7 +241,7 @@ class Engine:
         fail it (and let its retry policy queue the next attempt)."""
         spec = self._spec_of_run(run)
         log.warning("taking over run %d of %s: %s", run.id, run.migration_id, why)
-        if run.state is State.RUNNING and spec.kind in PAUSABLE_KINDS:
+        if run.state is State.RUNNING and kind_of(spec.kind).can_pause:
             return end_run(
                 self.worker,
                 run.id,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from moonshift.domain import lifecycle
 from moonshift.domain.durations import format_duration
 from moonshift.domain.lifecycle import State
 from moonshift.domain.policies import Condition, DependencyStrategy, Overlap
@@ -38,9 +39,9 @@ class Gate:
 SATISFIES = {
     Condition.COMPLETED: {State.COMPLETED, State.VALIDATING, State.CERTIFIED},
     Condition.CERTIFIED: {State.CERTIFIED},
-    Condition.SUCCEEDED: {State.COMPLETED, State.CERTIFIED},
+    Condition.SUCCEEDED: lifecycle.SUCCEEDED,
 }
-ENDED_BADLY = {State.FAILED, State.CANCELLED}
+ENDED_BADLY = lifecycle.ENDED_BADLY
 
 
 def overlap_gate(

@@ -5,23 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.process
 from pathlib import Path
-from typing import Protocol
 
 from moonshift.worker.process import work
-
-
-class Launcher(Protocol):
-    def launch(self, run_id: int, owner: str) -> int:
-        """Start executing a run whose lease ``owner`` holds; returns the worker's pid."""
-        ...
-
-    def running(self) -> set[int]:
-        """Run ids whose workers this launcher started and that still run."""
-        ...
-
-    def finished(self) -> list[tuple[int, int]]:
-        """(run id, exit code) of workers that ended since the last call."""
-        ...
 
 
 class ProcessLauncher:
@@ -31,7 +16,9 @@ class ProcessLauncher:
         self.home = home
         self.state_url = state_url
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["moonshift.service", "moonshift.worker.process"])
+        self._context.set_forkserver_preload(
+            ["moonshift.worker.execute", "moonshift.worker.process"]
+        )
         self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
 
     def launch(self, run_id: int, owner: str) -> int:

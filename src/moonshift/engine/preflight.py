@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from moonshift.clock import Clock
-from moonshift.connectors.probe import unreachable
 from moonshift.domain.spec import MigrationSpec
-from moonshift.store import StateStore
+from moonshift.runtime.preflight import check, endpoints
+from moonshift.seams import Clock, EngineStore
 
 log = logging.getLogger("moonshift.preflight")
 SpecLoader = Callable[[set[str]], Mapping[str, MigrationSpec]]
@@ -23,27 +22,8 @@ LOOKAHEAD = timedelta(hours=2)
 SCAN_EVERY = timedelta(seconds=30)
 
 
-def endpoints(spec: MigrationSpec) -> list[tuple[str, str, bool]]:
-    """(side, url, must already exist) for each endpoint the spec names."""
-    found = []
-    if spec.source is not None:
-        found.append(("source", spec.source.url, True))
-    if spec.target is not None:
-        found.append(("target", spec.target.url, False))
-    return found
-
-
-def check(spec: MigrationSpec, environ: Mapping[str, str]) -> str | None:
-    """None when every endpoint answers; otherwise which one does not, and why."""
-    for side, url, must_exist in endpoints(spec):
-        reason = unreachable(url, environ, must_exist=must_exist)
-        if reason:
-            return f"{side} unreachable: {reason}"
-    return None
-
-
 class Preflight:
-    def __init__(self, store: StateStore, clock: Clock, environ: Mapping[str, str]) -> None:
+    def __init__(self, store: EngineStore, clock: Clock, environ: Mapping[str, str]) -> None:
         self.store, self.clock, self.environ = store, clock, environ
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
         self._checked: dict[tuple[str, datetime], Future[str | None]] = {}

@@ -2,101 +2,39 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from moonshift.clock import Clock, SystemClock
+from moonshift.clock import SystemClock
+from moonshift.domain.control import Action, ControlRequest
 from moonshift.domain.lifecycle import State
-from moonshift.scheduler.engine import PAUSABLE_KINDS, Engine, SchedulerConfig
-from moonshift.scheduler.launcher import ProcessLauncher
+from moonshift.engine.loop import Engine, SchedulerConfig
+from moonshift.engine.pidfile import pid_file, read_pid
+from moonshift.jobs.registry import kind_of
+from moonshift.runtime.runs import spec_for
+from moonshift.seams import Clock, EngineStore, Launcher
 from moonshift.store import StateStore
-from moonshift.store.listen import Waiter
-from moonshift.worker.execute import spec_for
 
 log = logging.getLogger("moonshift.daemon")
 SHUTDOWN_GRACE_SECONDS = 20.0
-
-
-def pid_file(home: Path) -> Path:
-    return home / "daemon.pid"
-
-
-@dataclass(frozen=True)
-class PidStatus:
-    pid: int | None
-    alive: bool
-    path: Path
-
-    @property
-    def stale(self) -> bool:
-        return self.pid is not None and not self.alive
-
-
-def read_pid(home: Path) -> PidStatus:
-    path = pid_file(home)
-    try:
-        pid = int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return PidStatus(None, False, path)
-    return PidStatus(pid, process_alive(pid), path)
-
-
-def process_alive(pid: int) -> bool:
-    """True while a process runs; a zombie (dead, not yet reaped by its parent) counts as dead."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def setup_logging(json_lines: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        _JsonFormatter()
-        if json_lines
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    root = logging.getLogger("moonshift")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
 
 
 def run_daemon(
     state_url: str,
     home: Path,
     config: SchedulerConfig,
+    launcher: Launcher,
     *,
     stop: threading.Event | None = None,
     clock: Clock | None = None,
 ) -> None:
-    """Run the scheduler until ``stop`` is set (or SIGTERM/SIGINT in the main thread)."""
+    """Run the scheduler until ``stop`` is set (or SIGTERM/SIGINT in the main thread);
+    ``launcher`` starts the workers."""
     stop = stop or threading.Event()
     clock = clock or SystemClock()
     if threading.current_thread() is threading.main_thread():
@@ -107,7 +45,7 @@ def run_daemon(
     engine = Engine(
         store,
         clock,
-        ProcessLauncher(home=home, state_url=state_url),
+        launcher,
         config,
         daemon_id=daemon_id,
         home=home,
@@ -122,7 +60,7 @@ def run_daemon(
         store.url,
         config.max_concurrent_runs,
     )
-    waiter = Waiter(store.engine, stop)
+    waiter = store.waiter(stop)
     try:
         while not stop.is_set():
             wake = engine.tick()
@@ -142,14 +80,16 @@ def run_daemon(
         log.info("daemon %s stopped", daemon_id)
 
 
-def _pause_own_runs(engine: Engine, store: StateStore, clock: Clock) -> None:
+def _pause_own_runs(engine: Engine, store: EngineStore, clock: Clock) -> None:
     """Pausable runs stop at a checkpoint (reason shutdown) and resume under the next daemon;
     commands cannot pause, so their workers run on and finish on their own."""
     waiting = []
     for run_id in engine.launcher.running():
         run = store.get_run(run_id)
-        if run.state is State.RUNNING and spec_for(store, run).kind in PAUSABLE_KINDS:
-            store.request_control(run_id, action="pause", reason="shutdown", now=clock.now())
+        if run.state is State.RUNNING and kind_of(spec_for(store, run).kind).can_pause:
+            store.request_control(
+                run_id, ControlRequest(action=Action.PAUSE, reason="shutdown"), now=clock.now()
+            )
             waiting.append(run_id)
     deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
     while waiting and time.monotonic() < deadline and set(waiting) & engine.launcher.running():

@@ -6,20 +6,15 @@ each committed with its checkpoint) beside a raw pipe between two psql processes
 kind of table. Prints the ratio (goal: at least 0.8) and moonshift's peak memory. Then rows
 per second for MariaDB to PostgreSQL and SQLite to SQLite.
 
-    .venv/bin/python bench/copy.py [--rows 5000000] [--cross-rows 500000]
+    .venv/bin/python bench/copy_throughput.py [--rows 5000000] [--cross-rows 500000]
 """
 
 from __future__ import annotations
 
-import sys
-
-# This file is named copy.py: keep its folder off the path so the standard library's copy
-# module is the one every other module imports.
-sys.path[:] = [p for p in sys.path if p != __import__("os").path.dirname(__file__)]
-
 import argparse
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -28,9 +23,9 @@ from pathlib import Path
 import psycopg
 import pymysql
 
+from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.service import Moonshift, Settings
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DDL = "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), note TEXT)"
@@ -81,10 +76,10 @@ def moonshift_copy(source: str, target: str, home: Path, mid: str, **copy: objec
         "target": {"url": target},
         "copy": copy,
     }
-    app.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
-    run = app.run_now(mid, actor="bench")
+    app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
+    run = app.runs.run_now(mid, actor="bench")
     started = time.perf_counter()
-    run = app.execute_run(run.id)
+    run = app.runs.execute(run.id)
     took = time.perf_counter() - started
     app.close()
     assert run.state is State.COMPLETED, run.reason

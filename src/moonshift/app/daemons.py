@@ -1,0 +1,105 @@
+"""Daemons: run the scheduler here (in the foreground or a thread), start one detached, stop
+it, and see which daemons share the state store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time as wallclock
+
+from moonshift.app import views
+from moonshift.app.context import Family
+from moonshift.engine.daemon import run_daemon
+from moonshift.engine.loop import SchedulerConfig
+from moonshift.engine.pidfile import PidStatus, read_pid
+from moonshift.errors import Conflict, InvalidInput, Unavailable
+from moonshift.worker.launcher import ProcessLauncher
+
+__all__ = ["Daemons", "SchedulerConfig"]
+
+
+def _pid_view(status: PidStatus) -> views.PidFile:
+    return views.PidFile(pid=status.pid, alive=status.alive, path=str(status.path))
+
+
+class Daemons(Family):
+    def config(
+        self,
+        *,
+        max_concurrent: int = 4,
+        pools: dict[str, int] | None = None,
+        check_interval: float = 30.0,
+        poll: float = 1.0,
+    ) -> SchedulerConfig:
+        for name, size in (pools or {}).items():
+            if size < 1:
+                raise InvalidInput("pools", f'pool "{name}" must allow at least 1 run')
+        return SchedulerConfig(
+            check_interval_seconds=check_interval,
+            max_concurrent_runs=max_concurrent,
+            pools=dict(pools or {}),
+            poll_seconds=poll,
+        )
+
+    def run(self, config: SchedulerConfig, *, stop: threading.Event | None = None) -> None:
+        """Run the scheduler in this thread until ``stop`` is set (or SIGTERM in the main
+        thread); its workers are processes of their own."""
+        settings = self.ctx.settings
+        launcher = ProcessLauncher(home=settings.home, state_url=settings.state_url)
+        run_daemon(settings.state_url, settings.home, config, launcher, stop=stop)
+
+    def status(self) -> views.DaemonStatus:
+        return views.DaemonStatus(
+            pid_file=_pid_view(read_pid(self.ctx.settings.home)),
+            live=[
+                views.Daemon.model_validate(d)
+                for d in self.store.live_daemons(self.ctx.clock.now())
+            ],
+        )
+
+    def spawn(self, args: list[str]) -> views.DaemonStarted:
+        """Start ``moonshift daemon ARGS`` detached; returns once it is up."""
+        home = self.ctx.settings.home
+        current = read_pid(home)
+        if current.alive:
+            raise Conflict(f"a daemon is already running here (pid {current.pid})")
+        logs = home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / "daemon.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moonshift.cli", "daemon", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.ctx.settings.child_env(self.ctx.environ),
+                start_new_session=True,
+            )
+        deadline = wallclock.monotonic() + 15
+        while wallclock.monotonic() < deadline:
+            if process.poll() is not None:
+                raise Unavailable(f"the daemon exited at once; see {log_path}")
+            if read_pid(home).pid == process.pid:
+                return views.DaemonStarted(pid=process.pid, log=str(log_path))
+            wallclock.sleep(0.1)
+        raise Unavailable(f"the daemon did not start in 15s; see {log_path}")
+
+    def stop(self, *, timeout: float = 60.0) -> views.DaemonStopped:
+        """SIGTERM this home's daemon and wait for it to exit; a stale pid file is removed."""
+        home = self.ctx.settings.home
+        status = read_pid(home)
+        if status.pid is None:
+            raise Conflict("no daemon is running here (no pid file)")
+        if status.stale:
+            status.path.unlink(missing_ok=True)
+            return views.DaemonStopped(pid=status.pid, was_stale=True)
+        os.kill(status.pid, signal.SIGTERM)
+        deadline = wallclock.monotonic() + timeout
+        while wallclock.monotonic() < deadline and read_pid(home).alive:
+            wallclock.sleep(0.1)
+        if read_pid(home).alive:
+            raise Unavailable(f"daemon pid {status.pid} did not stop within {timeout:.0f}s")
+        return views.DaemonStopped(pid=status.pid, was_stale=False)

@@ -1,0 +1,162 @@
+"""Runs: start one now (here, in a background worker, or through the daemon), follow it,
+cancel it, read its logs, and the audit history."""
+
+from __future__ import annotations
+
+import builtins
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Literal
+
+from moonshift.app import views
+from moonshift.app.context import Family
+from moonshift.domain.lifecycle import State
+from moonshift.errors import Conflict, NotFound
+from moonshift.jobs.command import log_paths
+from moonshift.jobs.registry import kind_of
+from moonshift.runtime.runs import RunContext, log_dir
+from moonshift.store.records import AuditEntry, Trigger
+from moonshift.store.store import DuplicateRunError
+from moonshift.worker.execute import claim_and_execute
+from moonshift.worker.process import worker_actor
+
+_WORKERS: list[subprocess.Popen[bytes]] = []
+
+
+class Runs(Family):
+    def run_now(self, migration_id: str, *, actor: str, how: str = "run-now") -> views.Run:
+        """Record a MANUAL run of a migration; ``execute`` or a worker runs it. ``how`` it
+        was asked for goes in the history."""
+        now = self.ctx.clock.now()
+        # A manual run's nominal time is only its request time: two requests in the same
+        # microsecond are two runs, so step past an instant already taken.
+        for step in range(100):
+            try:
+                run = self.store.create_run(
+                    migration_id,
+                    trigger=Trigger.MANUAL,
+                    nominal_time=now + timedelta(microseconds=step),
+                    actor=actor,
+                    now=now,
+                    reason=f"{how} by {actor}",
+                )
+                return views.Run.model_validate(run)
+            except DuplicateRunError:
+                continue
+        raise Conflict(f'too many manual runs of "{migration_id}" at {now.isoformat()}')
+
+    def start(self, migration_id: str, *, actor: str) -> views.Run:
+        """Record a MANUAL run for a daemon to start at once (it still waits for its windows,
+        dependencies and exclusions). Unavailable without a running daemon."""
+        self.store.get_migration(migration_id)
+        self.ctx.require_daemon("start it")
+        run = self.run_now(migration_id, actor=actor, how="start")
+        self.store.announce()
+        return run
+
+    def execute(self, run_id: int, *, owner: str | None = None) -> views.Run:
+        """Execute a run in this process (the foreground way).
+
+        Without ``owner`` it first claims the run, so that no daemon starts it too; when a
+        daemon got there first, it follows the run instead.
+        """
+        ctx = RunContext(
+            self.store, self.ctx.settings.home, self.ctx.clock, self.ctx.environ, worker_actor()
+        )
+        run = claim_and_execute(ctx, run_id, owner)
+        return self.wait(run_id) if run is None else views.Run.model_validate(run)
+
+    def start_worker(self, run_id: int) -> views.WorkerStarted:
+        """Execute a run in a detached worker process."""
+        self.store.get_run(run_id)
+        out = self.ctx.settings.home / "logs" / "workers"
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / f"{run_id}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moonshift.worker", str(run_id)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.ctx.settings.child_env(self.ctx.environ),
+                start_new_session=True,
+            )
+        # Keep the handle so that the finished worker is reaped, not left a zombie.
+        _WORKERS[:] = [p for p in _WORKERS if p.poll() is None] + [process]
+        return views.WorkerStarted(run=run_id, worker_pid=process.pid)
+
+    def reports_progress(self, migration_id: str) -> bool:
+        """Whether its runs report per-table progress while they run (copies do)."""
+        return kind_of(self.ctx.spec_of(migration_id).kind).reports_progress
+
+    def get(self, run_id: int) -> views.Run:
+        return views.Run.model_validate(self.store.get_run(run_id))
+
+    def list(self, migration_id: str, *, limit: int = 20) -> builtins.list[views.Run]:
+        """A migration's runs, newest first (a deleted migration's too)."""
+        self.store.get_migration(migration_id, include_deleted=True)
+        return [
+            views.Run.model_validate(r) for r in self.store.list_runs(migration_id, limit=limit)
+        ]
+
+    def cancel(self, run_id: int, *, actor: str, reason: str | None = None) -> views.Run:
+        """Cancel a run that has not ended; its worker stops the job at its next check."""
+        run = self.store.transition_run(
+            run_id,
+            State.CANCELLED,
+            actor=actor,
+            now=self.ctx.clock.now(),
+            reason=reason or f"cancelled by {actor}",
+        )
+        return views.Run.model_validate(run)
+
+    def log(self, run_id: int, stream: Literal["stdout", "stderr"] = "stdout") -> views.Log:
+        """What a command run wrote to standard output or standard error."""
+        run = self.store.get_run(run_id)
+        stdout, stderr = log_paths(log_dir(self.ctx.settings.home, run.migration_id), run.id)
+        path = stdout if stream == "stdout" else stderr
+        if not path.exists():
+            raise NotFound(f"run {run_id} has no {stream} log here ({path})")
+        content = path.read_text(encoding="utf-8", errors="replace")
+        return views.Log(run=run_id, stream=stream, path=str(path), content=content)
+
+    def wait(
+        self,
+        run_id: int,
+        *,
+        poll: float = 0.5,
+        on_change: Callable[[views.Run], None] | None = None,
+    ) -> views.Run:
+        """Follow a run until it leaves the active states."""
+        last: State | None = None
+        while True:
+            run = self.get(run_id)
+            if run.state != last and on_change:
+                on_change(run)
+            last = run.state
+            if not run.active:
+                return run
+            self.ctx.clock.sleep(poll)
+
+    def history(self, migration_id: str, *, limit: int = 100) -> builtins.list[views.AuditEntry]:
+        """The audit log merged with the scheduler's events (dropped, skipped, warned...)."""
+        self.store.get_migration(migration_id, include_deleted=True)
+        entries = self.store.history(migration_id, limit=limit)
+        events = [
+            AuditEntry(
+                id=-e.id,
+                at=e.at,
+                actor=str((e.payload or {}).get("actor") or "scheduler"),
+                migration_id=e.migration_id,
+                run_id=e.run_id,
+                action=f"{e.event_type} {e.outcome}",
+                from_state=None,
+                to_state=None,
+                reason=e.reason,
+                details=e.payload,
+            )
+            for e in self.store.get_events(migration_id, limit=limit)
+        ]
+        merged = sorted(entries + events, key=lambda e: (e.at, e.id), reverse=True)[:limit]
+        return [views.AuditEntry.model_validate(e) for e in merged]

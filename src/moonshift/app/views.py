@@ -1,0 +1,448 @@
+"""What every face shows: typed, redacted, JSON-ready read models, built here and only here.
+
+A face renders a view as it likes (a table, a page) or prints ``view.model_dump(mode="json")``;
+the REST API returns them as they are. Secrets are redacted before a view exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from moonshift.domain import lifecycle
+from moonshift.domain.control import ControlRequest
+from moonshift.domain.lifecycle import State
+from moonshift.domain.progress import Progress
+from moonshift.domain.secrets import redact_url
+from moonshift.store.records import MigrationRecord, ScheduleStatus, Trigger
+from moonshift.timing import OutsideWindow, StartAction
+
+# Instants as ISO 8601 with their offset, as moonshift has always printed them.
+Instant = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), when_used="json")]
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+def redact_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec safe to show: endpoint URLs with any literal password masked."""
+    shown = dict(spec)
+    for side in ("source", "target"):
+        if isinstance(shown.get(side), dict) and "url" in shown[side]:
+            shown[side] = {**shown[side], "url": redact_url(shown[side]["url"])}
+    return shown
+
+
+# -- migrations -----------------------------------------------------------------------------
+
+
+class Migration(View):
+    id: str
+    name: str
+    description: str
+    kind: str
+    enabled: bool
+    tags: tuple[str, ...]
+    spec: dict[str, Any]  # redacted
+    spec_hash: str
+    version: int
+    source_file: str | None
+    created_at: Instant
+    updated_at: Instant
+    deleted_at: Instant | None
+
+    @classmethod
+    def of(cls, record: MigrationRecord) -> Migration:
+        found = cls.model_validate(record)
+        return found.model_copy(update={"spec": redact_spec(record.spec)})
+
+
+class MigrationSummary(View):
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    version: int
+    tags: tuple[str, ...]
+    status: str  # the latest run's state, or idle
+    last_run: int | None
+    last_run_at: Instant | None
+
+
+class Validation(View):
+    valid: bool = True
+    migrations: list[str]
+    warnings: list[str]
+
+
+class Applied(View):
+    id: str
+    action: str  # created, updated, restored, unchanged
+    version: int
+    changed: list[str]
+
+
+class ApplyReport(View):
+    results: list[Applied]
+    warnings: list[str]
+
+
+class Enabled(View):
+    id: str
+    enabled: bool
+
+
+class Deleted(View):
+    deleted: str
+    cancelled_runs: list[int]
+
+
+class DependencyGraph(View):
+    depends_on: dict[str, list[str]]
+    dependents: dict[str, list[str]]
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+class Run(View):
+    id: int
+    migration_id: str
+    spec_version: int
+    trigger: Trigger
+    nominal_time: Instant
+    logical_date: Instant | None
+    state: State
+    reason: str | None
+    exit_code: int | None
+    error_tail: str | None
+    attempt: int
+    created_by: str
+    created_at: Instant
+    started_at: Instant | None
+    ended_at: Instant | None
+    updated_at: Instant
+    lease_owner: str | None
+    lease_expires_at: Instant | None
+    heartbeat_at: Instant | None
+    control: ControlRequest | None
+    checkpoint: dict[str, Any] | None
+    progress: Progress | None
+    pool: str | None
+    not_before: Instant | None
+    waiting_for: str | None
+    retry_of: int | None
+    worker_pid: int | None
+    warned_at: Instant | None
+    backfill_id: int | None
+    overrides: dict[str, Any] | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state in lifecycle.SUCCEEDED
+
+    @property
+    def active(self) -> bool:
+        return self.state in lifecycle.ACTIVE
+
+    @property
+    def says(self) -> str:
+        """What a run says for itself: what it waits for while queued, else its last reason."""
+        if self.state in (State.CREATED, State.PAUSED) and self.waiting_for:
+            return self.waiting_for
+        return self.reason or ""
+
+
+class MigrationDetail(View):
+    migration: Migration
+    runs: list[Run]
+
+
+class WorkerStarted(View):
+    run: int
+    worker_pid: int
+
+
+class Queued(View):
+    run: int
+
+
+class Log(View):
+    run: int
+    stream: str
+    path: str
+    content: str
+
+
+class AuditEntry(View):
+    id: int
+    at: Instant
+    actor: str
+    migration_id: str | None
+    run_id: int | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    details: dict[str, Any] | None
+
+
+class TriggerEvent(View):
+    id: int
+    at: Instant
+    migration_id: str | None
+    event_type: str
+    payload: dict[str, Any] | None
+    outcome: str
+    run_id: int | None
+    reason: str | None
+
+
+# -- schedules and windows ------------------------------------------------------------------
+
+
+class Schedule(View):
+    migration_id: str
+    status: ScheduleStatus
+    next_fire_at: Instant | None
+    last_fire_at: Instant | None
+    spec_version: int
+    updated_at: Instant
+
+
+class WindowSpan(View):
+    opens_at: Instant
+    closes_at: Instant | None  # None: no close within the search limit
+    names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return " + ".join(self.names)
+
+
+class StartDecision(View):
+    due: Instant
+    action: StartAction
+    start_at: Instant | None
+    warn_at: Instant | None
+    stop_at: Instant | None
+    at_close: OutsideWindow | None
+    window: WindowSpan | None
+    reason: str
+
+    @property
+    def delayed(self) -> bool:
+        return self.start_at is not None and self.start_at > self.due
+
+
+class Upcoming(View):
+    """A migration's timing at a glance: its zone, schedule kind and next decisions."""
+
+    timezone: str
+    schedule: str | None  # the schedule's kind, None when it has none
+    decisions: list[StartDecision]
+    windows: list[WindowSpan]
+    open_now: WindowSpan | None
+
+
+class Windows(View):
+    timezone: str
+    open_now: WindowSpan | None
+    windows: list[WindowSpan]
+    defined: bool  # False: the migration has no windows and may start at any time
+
+
+# -- daemons and backfills ------------------------------------------------------------------
+
+
+class PidFile(View):
+    pid: int | None
+    alive: bool
+    path: str
+
+    @property
+    def stale(self) -> bool:
+        return self.pid is not None and not self.alive
+
+
+class Daemon(View):
+    id: str
+    host: str
+    pid: int
+    started_at: Instant
+    heartbeat_at: Instant
+    stopping: bool
+
+
+class DaemonStatus(View):
+    pid_file: PidFile  # this home's daemon, by its pid file
+    live: list[Daemon]  # every daemon heartbeating into this state store
+
+
+class DaemonStarted(View):
+    pid: int
+    log: str
+
+
+class DaemonStopped(View):
+    pid: int | None
+    was_stale: bool
+
+
+class BackfillPlan(View):
+    start: Instant
+    end: Instant
+    reprocess: str
+    fires: list[Instant]
+    runs: list[Instant]  # the fires it would run (new runs, and new attempts)
+    reprocessed: int  # of those, fires that ran before and get a new attempt
+    already_done: int
+
+
+class Backfill(View):
+    id: int
+    migration_id: str
+    start: Instant
+    end: Instant
+    reprocess: str
+    parallel: int
+    runs: int
+    created_by: str
+    created_at: Instant
+
+
+class BackfillQueued(View):
+    backfill: int
+    runs: int
+
+
+class BackfillProgress(View):
+    counts: dict[str, int]  # state -> runs in it
+
+    @property
+    def ended(self) -> int:
+        return sum(n for state, n in self.counts.items() if State(state) in lifecycle.ENDED)
+
+    @property
+    def active(self) -> bool:
+        return any(State(state) in lifecycle.ACTIVE for state in self.counts)
+
+
+class BackfillResult(View):
+    backfill: int
+    succeeded: int
+    failed: int
+
+
+# -- copies ---------------------------------------------------------------------------------
+
+
+class PlannedColumn(View):
+    source: str | None  # None: a new column an expression fills
+    source_type: str
+    target: str
+    target_type: str
+    conversion: str  # how values change, in words
+    lossy: str | None  # why some values may not survive (allowed, or the plan refuses)
+    written: bool  # False: the target generates it
+    generated: str | None
+
+
+class PlannedObject(View):
+    kind: str  # table, partition, primary key, unique, index, check, foreign key, ...
+    name: str
+    when: str  # "before the rows" or "after the rows"
+
+
+class PlannedTable(View):
+    source: str
+    target: str
+    rows: int
+    key: tuple[str, ...]
+    create: bool
+    binary: bool
+    how: str
+    columns: list[PlannedColumn]
+    objects: list[PlannedObject]
+    notes: list[str]  # what is not recreated, and why
+
+
+class PlanProblem(View):
+    table: str
+    column: str | None
+    message: str  # with what resolves it
+    refused: bool  # False: a warning
+
+
+class CopyPlan(View):
+    tables: list[PlannedTable]
+    types: list[str]  # created before the tables
+    errors: list[str]
+    warnings: list[str]
+    problems: list[PlanProblem]
+
+
+class TableCheck(View):
+    table: str
+    source_rows: int
+    target_rows: int
+    source_checksum: str
+    target_checksum: str
+    matches: bool
+    unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
+
+
+class CopyStatus(View):
+    run: int
+    state: State
+    reason: str | None
+    progress: Progress | None
+
+
+class Bottleneck(View):
+    run: int
+    stage: str | None  # read, transform, write; None before any batch
+    shares: dict[str, float]  # share of the time per stage
+    rate: float  # rows per second, all tables
+    advice: str
+
+
+class CopyError(View):
+    """A row the target refused, set aside in the error queue (its values redacted)."""
+
+    id: int
+    migration_id: str
+    run_id: int
+    table_name: str
+    row_key: str | None
+    row_values: dict[str, Any]
+    message: str
+    status: str  # open, skipped, resolved
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: Instant | None
+    attempts: int
+    created_at: Instant
+
+
+class TableLag(View):
+    table: str
+    watermark: Any
+    newest: Any
+    rows_behind: int
+    distance: str | None
+
+
+class Rollback(View):
+    id: int
+    migration_id: str
+    strategy: str
+    state: str  # running, completed, failed
+    tables: list[dict[str, Any]]
+    reason: str | None
+    created_by: str
+    started_at: Instant
+    ended_at: Instant | None

@@ -1,0 +1,492 @@
+"""Every seam of moonshift, declared in one place: what a part needs from another, and what it
+gets back. Implementations follow these declarations and carry no docstrings of their own.
+
+- ``Clock``: where the time comes from (``clock.SystemClock``; tests move their own).
+- ``Job`` with ``JobContext`` and ``Outcome``: a job kind, as a worker runs it. The kinds and
+  what each can do are registered in ``jobs.registry``.
+- ``Launcher``: how the engine starts a worker for a run (``worker.launcher``).
+- ``WorkerStore``, ``EngineStore``, ``AppStore``: the state store, as each of its users sees
+  it (``store.StateStore`` is all three).
+- ``Connector``: a database engine, as the copy engine uses it (``connectors.base``).
+- ``Notifier``, ``Signer``, ``Check``: the seams the next features plug into.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from moonshift.connectors.base import Connector
+from moonshift.domain.control import ControlRequest
+from moonshift.domain.lifecycle import State
+from moonshift.domain.progress import Progress
+from moonshift.store.records import (
+    AuditEntry,
+    BackfillRecord,
+    CopyErrorRecord,
+    DaemonRecord,
+    MigrationRecord,
+    RollbackRecord,
+    RunRecord,
+    ScheduleRecord,
+    ScheduleStatus,
+    Trigger,
+    TriggerEvent,
+)
+from moonshift.store.scheduling import DueBatch, NewRun
+
+__all__ = [
+    "OWNERSHIP_LOST",
+    "AppStore",
+    "Check",
+    "Clock",
+    "Connector",
+    "EngineStore",
+    "Job",
+    "JobContext",
+    "Launcher",
+    "Notifier",
+    "Outcome",
+    "Signer",
+    "StopCheck",
+    "WorkerStore",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, aware, in UTC."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+# -- jobs -----------------------------------------------------------------------------------
+
+# The stop reason of a job whose run another worker owns now: nothing more is recorded.
+OWNERSHIP_LOST = "lease lost"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: ``failure`` is None on success, else the reason the run failed."""
+
+    failure: str | None = None
+    stopped: str | None = None  # set when the job ended because it was told to stop
+    # set when the job paused itself (a database unreachable, too many bad rows): the run
+    # pauses at its checkpoint, to resume at ``resume_at`` (None: when an operator says)
+    pause: str | None = None
+    resume_at: datetime | None = None
+    exit_code: int | None = None
+    error_tail: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.failure is None and self.stopped is None and self.pause is None
+
+
+# Asked between steps of a job; returns a reason to stop (e.g. "cancelled") or None.
+StopCheck = Callable[[], str | None]
+
+
+@dataclass
+class JobContext:
+    should_stop: StopCheck
+    checkpoint: dict[str, Any] | None = None  # where a paused or taken-over run left off
+    save_checkpoint: Callable[[dict[str, Any]], None] = field(default=lambda _c: None)
+    # The run's pending control request, if any.
+    control: Callable[[], ControlRequest | None] = field(default=lambda: None)
+    # Settings an operator changed while the run goes on (``copies.configure``).
+    overrides: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    # Where the job reports its progress (kept on the run, throttled).
+    report: Callable[[Progress], None] = field(default=lambda _p: None)
+    # Renews the run's lease; for a job busy in one long step (any thread may call it).
+    heartbeat: Callable[[], None] = field(default=lambda: None)
+
+
+class Job(Protocol):
+    def prepare(self) -> None:
+        """Resolve everything the job needs before it starts; raise TerminalError if it
+        cannot, naming the spec field to change."""
+        ...
+
+    def run(self, ctx: JobContext) -> Outcome:
+        """Do the work, asking ``ctx.should_stop`` regularly."""
+        ...
+
+
+class Launcher(Protocol):
+    def launch(self, run_id: int, owner: str) -> int:
+        """Start executing a run whose lease ``owner`` holds; returns the worker's pid."""
+        ...
+
+    def running(self) -> set[int]:
+        """Run ids whose workers this launcher started and that still run."""
+        ...
+
+    def finished(self) -> list[tuple[int, int]]:
+        """(run id, exit code) of workers that ended since the last call."""
+        ...
+
+
+# -- the state store, by who uses it --------------------------------------------------------
+# Every method that changes something runs in one write transaction and writes its audit
+# entry in that same transaction. Times are aware UTC instants; ``now`` is always passed in.
+
+
+class RunStore(Protocol):
+    """What every user of the store needs: migrations and runs, read and moved."""
+
+    def get_migration(self, migration_id: str, *, include_deleted: bool = False) -> MigrationRecord:
+        """NotFound for an unknown id, or a deleted one unless ``include_deleted``."""
+        ...
+
+    def get_run(self, run_id: int) -> RunRecord: ...
+
+    def transition_run(
+        self,
+        run_id: int,
+        to: State,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> RunRecord:
+        """Move a run to ``to`` if the lifecycle allows it (IllegalTransitionError if not),
+        set ``fields`` with it, and record why."""
+        ...
+
+    def update_run(self, run_id: int, *, now: datetime, **fields: Any) -> RunRecord:
+        """Change fields that are not the state (exit code, progress, heartbeat, ...)."""
+        ...
+
+    def add_runs(
+        self, migration_id: str, runs: Sequence[NewRun], *, actor: str, now: datetime
+    ) -> list[RunRecord]:
+        """Create runs (skipping any whose identity exists); returns those created."""
+        ...
+
+    def record_event(
+        self,
+        *,
+        now: datetime,
+        event_type: str,
+        outcome: str,
+        migration_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+        run_id: int | None = None,
+        reason: str | None = None,
+    ) -> TriggerEvent:
+        """Keep something the scheduler or an operator did that is not a state change."""
+        ...
+
+
+class WorkerStore(RunStore, Protocol):
+    def claim_run(self, run_id: int, *, owner: str, lease_until: datetime, now: datetime) -> bool:
+        """Take a queued or paused run for a worker; False if someone else has it."""
+        ...
+
+    def renew_lease(
+        self, run_id: int, *, owner: str, lease_until: datetime, now: datetime
+    ) -> bool: ...
+
+    def add_copy_errors(
+        self, migration_id: str, run_id: int, rows: Sequence[dict[str, Any]], *, now: datetime
+    ) -> int:
+        """Queue refused rows; a row already open for the same table and key is not queued
+        twice (a batch written again after a crash finds the same rows). Returns how many
+        were new."""
+        ...
+
+
+class EngineStore(WorkerStore, Protocol):
+    @property
+    def url(self) -> str:
+        """For logs: the password masked."""
+        ...
+
+    def close(self) -> None: ...
+
+    def waiter(self, stop: threading.Event) -> Waiter:
+        """Sleeps that end early when an operator announces a change, or ``stop`` is set."""
+        ...
+
+    def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]: ...
+
+    def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]: ...
+
+    def migrations_changed_at(self) -> datetime | None: ...
+
+    def schedule_times(
+        self, changed_since: datetime | None = None
+    ) -> list[tuple[str, datetime | None, str]]:
+        """(migration, next fire, status) of every schedule, or of those changed since."""
+        ...
+
+    def schedules_changed_at(self) -> datetime | None: ...
+
+    def fires_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(migration, next fire) of active schedules whose next fire is in ``(start, end]``."""
+        ...
+
+    def claim_due(self, now: datetime, *, limit: int = 500) -> AbstractContextManager[DueBatch]:
+        """Claim active schedules due by ``now`` (``FOR UPDATE SKIP LOCKED``); what the batch
+        records commits together when the claim ends."""
+        ...
+
+    def runnable(
+        self, now: datetime, *, limit: int = 1000
+    ) -> list[tuple[RunRecord, MigrationRecord]]:
+        """Queued runs whose time has come, and paused runs, oldest fire first."""
+        ...
+
+    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]: ...
+
+    def working_runs(self) -> list[RunRecord]:
+        """Runs a worker holds (from analyzing to running)."""
+        ...
+
+    def next_not_before(self, now: datetime) -> datetime | None:
+        """The soonest a waiting run may be looked at again (a window opening, a backoff)."""
+        ...
+
+    def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
+        """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
+        ...
+
+    def claim_runs(
+        self, run_ids: Sequence[int], *, owner: str, lease_until: datetime, now: datetime
+    ) -> set[int]:
+        """Take queued or paused runs for workers in one transaction; returns those taken
+        (a run another daemon holds, or that has moved on, is left alone)."""
+        ...
+
+    def expired_leases(self, now: datetime) -> list[RunRecord]: ...
+
+    def set_waiting(
+        self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
+    ) -> None: ...
+
+    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
+        """Ask the run's worker to pause, fail or stop at its next check."""
+        ...
+
+    def count_pool(self, pool: str) -> int: ...
+
+    def get_backfill(self, backfill_id: int) -> BackfillRecord: ...
+
+    def register_daemon(self, daemon_id: str, *, host: str, pid: int, now: datetime) -> None: ...
+
+    def daemon_heartbeat(
+        self, daemon_id: str, *, now: datetime, stopping: bool = False
+    ) -> None: ...
+
+    def remove_daemon(self, daemon_id: str) -> None: ...
+
+
+class AppStore(WorkerStore, Protocol):
+    def close(self) -> None: ...
+
+    def announce(self) -> None:
+        """Tell listening daemons an operator changed something (no-op on SQLite)."""
+        ...
+
+    # migrations
+    def apply_migration(
+        self,
+        spec: dict[str, Any],
+        *,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[MigrationRecord, str, list[str]]:
+        """Create or update a migration from its canonical spec.
+
+        Returns the record, what happened (created, updated, restored, unchanged) and the
+        changed field paths. ``enabled`` follows the spec only where the spec changed it,
+        so an operator's ``disable`` survives a re-apply of the same file.
+        """
+        ...
+
+    def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]: ...
+
+    def set_enabled(
+        self,
+        migration_id: str,
+        enabled: bool,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+    ) -> MigrationRecord: ...
+
+    def delete_migration(
+        self, migration_id: str, *, actor: str, now: datetime, force: bool = False
+    ) -> list[int]:
+        """Mark a migration deleted; with ``force`` cancel its active runs first (Conflict
+        without it). Returns the ids of the runs it cancelled."""
+        ...
+
+    # runs
+    def create_run(
+        self,
+        migration_id: str,
+        *,
+        trigger: Trigger,
+        nominal_time: datetime,
+        actor: str,
+        now: datetime,
+        logical_date: datetime | None = None,
+        reason: str | None = None,
+    ) -> RunRecord:
+        """Create a run in state ``created``; DuplicateRunError when its identity exists."""
+        ...
+
+    def list_runs(
+        self, migration_id: str, *, limit: int = 20, states: Sequence[State] | None = None
+    ) -> list[RunRecord]: ...
+
+    def latest_runs(self) -> dict[str, RunRecord]:
+        """The newest run of every migration that has one."""
+        ...
+
+    def active_run_of(self, migration_id: str, states: Sequence[State]) -> int | None:
+        """The newest run of the migration in one of ``states``."""
+        ...
+
+    def history(
+        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+        ...
+
+    def get_events(
+        self, migration_id: str | None = None, *, limit: int = 50
+    ) -> list[TriggerEvent]: ...
+
+    def get_last_event(self, migration_id: str) -> TriggerEvent | None: ...
+
+    # schedules
+    def put_schedule(
+        self,
+        migration_id: str,
+        *,
+        status: ScheduleStatus,
+        next_fire_at: datetime | None,
+        spec_version: int,
+        now: datetime,
+        keep_last_fire: bool = True,
+    ) -> ScheduleRecord: ...
+
+    def drop_schedule(self, migration_id: str) -> None: ...
+
+    def get_schedule(self, migration_id: str) -> ScheduleRecord | None: ...
+
+    def list_schedules(self, status: ScheduleStatus | None = None) -> list[ScheduleRecord]: ...
+
+    # backfills and daemons
+    def latest_attempts(
+        self, migration_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, RunRecord]:
+        """nominal time -> its latest attempt, for the fires in ``[start, end)``."""
+        ...
+
+    def create_backfill(
+        self,
+        migration_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        reprocess: str,
+        parallel: int,
+        runs: Sequence[NewRun],
+        actor: str,
+        now: datetime,
+    ) -> tuple[BackfillRecord, list[RunRecord]]:
+        """A backfill and its runs, created together or not at all."""
+        ...
+
+    def backfill_counts(self, backfill_id: int) -> dict[str, int]:
+        """state -> how many of the backfill's runs are in it."""
+        ...
+
+    def live_daemons(self, now: datetime, *, within_seconds: float = 30) -> list[DaemonRecord]: ...
+
+    # copies: the error queue and rollbacks
+    def copy_errors(
+        self, migration_id: str, *, status: str | None = None, limit: int = 1000
+    ) -> list[CopyErrorRecord]: ...
+
+    def get_copy_error(self, error_id: int) -> CopyErrorRecord: ...
+
+    def settle_copy_error(
+        self,
+        error_id: int,
+        *,
+        status: str,
+        resolution: str,
+        actor: str,
+        now: datetime,
+        message: str | None = None,
+    ) -> CopyErrorRecord:
+        """Mark an open error skipped or resolved (with the audit entry), or record a retry
+        that failed again (``status`` open, the new ``message``)."""
+        ...
+
+    def start_rollback(
+        self, migration_id: str, strategy: str, *, actor: str, reason: str | None, now: datetime
+    ) -> RollbackRecord: ...
+
+    def end_rollback(
+        self,
+        rollback_id: int,
+        *,
+        state: str,
+        tables: list[dict[str, Any]],
+        now: datetime,
+        actor: str,
+    ) -> RollbackRecord: ...
+
+    def rollbacks(self, migration_id: str, *, limit: int = 10) -> list[RollbackRecord]: ...
+
+
+class Waiter(Protocol):
+    def wait(self, seconds: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# -- the seams of the coming features -------------------------------------------------------
+
+
+class Notifier(Protocol):
+    """Delivers one outbox event to one target (Slack, email, a webhook), at least once;
+    ``key`` makes a repeated delivery a no-op at the target. Raises TransientError to be
+    tried again later, TerminalError to give up. One module per kind under ``notify/``."""
+
+    def deliver(self, event: Mapping[str, Any], *, key: str) -> None: ...
+
+
+class Signer(Protocol):
+    """Signs a certificate's canonical bytes and verifies them offline."""
+
+    key_id: str
+
+    def sign(self, payload: bytes) -> bytes: ...
+
+    def verify(self, payload: bytes, signature: bytes) -> bool: ...
+
+
+class Check(Protocol):
+    """One validation perspective over a finished copy (counts, checksums, samples, ...):
+    returns its evidence, which a certificate names. One module each under
+    ``validation/``."""
+
+    name: str
+
+    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
