@@ -320,3 +320,22 @@ def test_an_unreachable_database_is_one_line_in_every_copy_command(tmp_path: Pat
     shown = moonshift(tmp_path, "plan", "away", "--json")
     assert shown.returncode == 1
     assert json.loads(shown.stdout)["problems"][0].startswith("source: cannot connect: ")
+
+
+@pytest.mark.postgres
+def test_a_type_moonshift_does_not_create_is_refused_at_plan_time(
+    pg_database: str, pg_database_2: str, copy_app: Moonshift
+) -> None:
+    run_sql(
+        pg_database,
+        "CREATE TYPE floatrange AS RANGE (subtype = float8)",
+        "CREATE TABLE spans (id integer PRIMARY KEY, span floatrange)",
+    )
+    apply(copy_app, copy_spec(pg_database, pg_database_2))
+    assert copy_app.copies.plan("c").errors == [
+        "floatrange: type floatrange does not exist in the target and moonshift does not "
+        "create it: create it there (CREATE EXTENSION ...), or give the columns another type "
+        "with cast: TYPE, or exclude them"
+    ]
+    run_sql(pg_database_2, "CREATE TYPE floatrange AS RANGE (subtype = float8)")
+    assert copy_app.copies.plan("c").errors == []

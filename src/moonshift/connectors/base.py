@@ -165,8 +165,10 @@ class Connector(ABC):
     A connector opens DB-API connections in manual-transaction mode and builds the SQL that
     differs between engines; everything else (batches, checkpoints, error isolation) lives in
     ``moonshift.copy`` and is the same for every engine. To add an engine, subclass
-    ``moonshift.connectors.sql.SqlConnector``, declare its ``Capabilities``, give its type
-    parser and mapping table in ``connectors.types`` and its codecs in ``connectors.values``.
+    ``moonshift.connectors.sql.SqlConnector``, declare its ``Capabilities``, read its
+    ``catalog``, give its type parser in ``connectors.types``, its rows in the pair tables
+    of ``connectors.typemap`` and its codecs in ``connectors.values``; override the DDL
+    below where its SQL differs from the standard's.
     """
 
     engine: str  # "postgresql", "mysql" or "sqlite": the key of the type tables

@@ -208,6 +208,15 @@ class ObjectBuilder:
         steps = []
         for name, user_type in wanted.items():
             found = self.p.target_schema.types.get(name)
+            if found is None and user_type.kind not in ("enum", "domain", "composite"):
+                self.p.fatal(
+                    name,
+                    None,
+                    f"type {name} does not exist in the target and moonshift does not create "
+                    "it: create it there (CREATE EXTENSION ...), or give the columns another "
+                    "type with cast: TYPE, or exclude them",
+                )
+                continue
             if found is not None:
                 if found.kind == "enum" and found.labels != user_type.labels:
                     self.p.fatal(
