@@ -95,7 +95,7 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
 def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_foreign_key(
     tmp_path: Path, pg_database: str, pg_database_2: str
 ) -> None:
-    rows = 60_000
+    rows = 30_000
     conn = connector(pg_database).connect()
     execute(
         conn,
@@ -111,8 +111,8 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
         f"id: pets\nkind: copy\nsource: {{url: '{pg_database}'}}\n"
         f"target: {{url: '{pg_database_2}'}}\ncopy: {{batch_size: 2000, parallel: 2}}\n"
     )
-    env = {"MOONSHIFT_LEASE_SECONDS": "3"}
-    app, run_id, kills = _kill_until_done(tmp_path, spec, "pets", 6, 9, env)
+    env = {"MOONSHIFT_LEASE_SECONDS": "5"}
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "pets", 4, 9, env)
     try:
         run = app.runs.get(run_id)
         assert run.state is State.COMPLETED, run.reason
