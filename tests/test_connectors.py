@@ -3,7 +3,6 @@ MariaDB, and tables ordered parents first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,10 @@ from sqlalchemy import (
     create_engine,
 )
 
+from moonshift.connectors.base import Connector
 from moonshift.connectors.base import ForeignKey as FK
 from moonshift.connectors.base import Table as T
-from moonshift.connectors.introspect import capabilities, read_schema
+from moonshift.connectors.registry import connector_for
 from moonshift.copy.order import load_order
 from moonshift.dburl import normalize
 
@@ -85,21 +85,23 @@ def shop() -> MetaData:
         pytest.param("mariadb", marks=pytest.mark.mariadb),
     ]
 )
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Connector:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'shop.db'}"
     elif request.param == "postgres":
         url = str(request.getfixturevalue("pg_database"))
     else:
         url = str(request.getfixturevalue("mariadb_database"))
-    engine = create_engine(normalize(url))
+    engine: Engine = create_engine(normalize(url))
     shop().create_all(engine)
-    yield engine
     engine.dispose()
+    return connector_for(url, {})
 
 
-def test_every_engine_reads_back_the_same_tables_keys_and_foreign_keys(database: Engine) -> None:
-    schema = read_schema(database)
+def test_every_engine_reads_back_the_same_tables_keys_and_foreign_keys(
+    database: Connector,
+) -> None:
+    schema = database.read_schema()
     assert set(schema.tables) == SHOP_TABLES
     items = schema.tables["order_items"]
     assert items.primary_key == ("order_id", "line")
@@ -115,11 +117,11 @@ def test_every_engine_reads_back_the_same_tables_keys_and_foreign_keys(database:
         "NUMERIC" in schema.tables["products"].column("price").type.upper()
         or "DECIMAL" in schema.tables["products"].column("price").type.upper()
     )
-    assert capabilities(database).binary_copy is (database.dialect.name == "postgresql")
+    assert database.capabilities.binary_copy is (database.engine == "postgresql")
 
 
-def test_load_order_puts_parents_first_and_defers_cycles(database: Engine) -> None:
-    order = load_order(read_schema(database).tables.values())
+def test_load_order_puts_parents_first_and_defers_cycles(database: Connector) -> None:
+    order = load_order(database.read_schema().tables.values())
     position = {name: i for i, name in enumerate(order.tables)}
     assert position["customers"] < position["orders"] < position["order_items"]
     assert position["products"] < position["order_items"]

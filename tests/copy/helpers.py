@@ -8,7 +8,7 @@ from moonshift.app import Moonshift
 from moonshift.app.views import Run as RunRecord
 from moonshift.connectors.registry import connector_for
 from moonshift.connectors.sql import SqlConnector
-from moonshift.connectors.values import comparable, decoder, encoder
+from moonshift.connectors.values import canonical, decoder, encoder
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 
@@ -54,7 +54,9 @@ def read(url: str, table: str, columns: list[str], key: str = "id") -> list[list
     """Rows as comparable text, by key."""
     c = connector(url)
     schema = c.read_schema().tables[table]
-    decoders = [decoder(c.engine, c.parse_type(schema.column(name))) for name in columns]
+    types = [c.parse_type(schema.column(name)) for name in columns]
+    decoders = [decoder(c.engine, t) for t in types]
+    canons = [canonical(t.family) for t in types]
     conn = c.connect()
     try:
         cursor = conn.cursor()
@@ -65,7 +67,7 @@ def read(url: str, table: str, columns: list[str], key: str = "id") -> list[list
     finally:
         conn.close()
     return [
-        [comparable(d(v) if d else v) for d, v in zip(decoders, row, strict=True)] for row in rows
+        [k(d(v) if d else v) for d, k, v in zip(decoders, canons, row, strict=True)] for row in rows
     ]
 
 

@@ -1,6 +1,7 @@
-"""The crash test: a million-row PostgreSQL copy under a real daemon, its worker killed with
-SIGKILL at 20 random points; each time the daemon takes the run over and resumes it from the
-checkpoint in the target. In the end the target equals the source row for row."""
+"""The crash tests: a PostgreSQL copy under a real daemon, its worker killed with SIGKILL at
+random points; each time the daemon takes the run over and resumes it from the checkpoints
+in the target. In the end the target equals the source row for row, and has every key,
+index and foreign key the source has."""
 
 from __future__ import annotations
 
@@ -23,6 +24,41 @@ ROWS = 1_000_000
 KILLS = 20
 
 
+def _kill_until_done(
+    tmp_path: Path, spec: str, migration: str, kills: int, seed: int, env: dict[str, str]
+) -> tuple[Moonshift, int, int]:
+    """Run the copy under a daemon, SIGKILL its worker ``kills`` times at random points;
+    returns the app, the run and how many kills there were."""
+    (tmp_path / "m.yaml").write_text(spec)
+    assert moonshift(tmp_path, "apply", "m.yaml", env=env).returncode == 0
+    daemon = moonshift(tmp_path, "daemon", "--detach", "--json", "--poll", "0.2", env=env)
+    assert daemon.returncode == 0, daemon.stderr
+    app = Moonshift(Settings.from_env(home=tmp_path / ".moonshift", environ={}))
+    rng = random.Random(seed)
+    run_id = json.loads(moonshift(tmp_path, "start", migration, "--json", env=env).stdout)["run"]
+    done, killed = 0, set()
+    deadline = time.monotonic() + 240
+    while done < kills and time.monotonic() < deadline:
+        run = app.runs.get(run_id)
+        if run.state is State.COMPLETED:
+            break
+        if run.state is State.RUNNING and run.worker_pid and run.worker_pid not in killed:
+            time.sleep(rng.uniform(0.02, 0.2))
+            try:
+                os.kill(run.worker_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.add(run.worker_pid)
+            done += 1
+        time.sleep(0.02)
+    while (
+        app.runs.get(run_id).state not in (State.COMPLETED, State.FAILED)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    return app, run_id, done
+
+
 def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
     tmp_path: Path, pg_database: str, pg_database_2: str
 ) -> None:
@@ -33,39 +69,13 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
         f"INSERT INTO big SELECT g, g % 97, (g % 100000) / 7.0, md5(g::text) FROM generate_series(1, {ROWS}) g",
     )
     conn.close()
-    (tmp_path / "m.yaml").write_text(
+    spec = (
         f"id: big\nkind: copy\nsource: {{url: '{pg_database}'}}\ntarget: {{url: '{pg_database_2}'}}\n"
         "copy: {batch_size: 1000, parallel: 2}\n"
     )
     env = {"MOONSHIFT_LEASE_SECONDS": "5"}
-    assert moonshift(tmp_path, "apply", "m.yaml", env=env).returncode == 0
-    daemon = moonshift(tmp_path, "daemon", "--detach", "--json", "--poll", "0.2", env=env)
-    assert daemon.returncode == 0, daemon.stderr
-    app = Moonshift(Settings.from_env(home=tmp_path / ".moonshift", environ={}))
-    rng = random.Random(20261123)
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "big", KILLS, 20261123, env)
     try:
-        run_id = json.loads(moonshift(tmp_path, "start", "big", "--json", env=env).stdout)["run"]
-        kills = 0
-        killed: set[int] = set()
-        deadline = time.monotonic() + 240
-        while kills < KILLS and time.monotonic() < deadline:
-            run = app.runs.get(run_id)
-            if run.state is State.COMPLETED:
-                break
-            if run.state is State.RUNNING and run.worker_pid and run.worker_pid not in killed:
-                time.sleep(rng.uniform(0.02, 0.2))
-                try:
-                    os.kill(run.worker_pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    continue
-                killed.add(run.worker_pid)
-                kills += 1
-            time.sleep(0.02)
-        while (
-            app.runs.get(run_id).state not in (State.COMPLETED, State.FAILED)
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.2)
         run = app.runs.get(run_id)
         assert run.state is State.COMPLETED, run.reason
         assert kills == KILLS, f"the copy finished after {kills} kills"
@@ -77,6 +87,46 @@ def test_sigkill_at_20_random_points_loses_and_duplicates_nothing(
         assert len(takeovers) >= KILLS
         assert count(pg_database_2, "big") == ROWS
         assert all(check.matches for check in app.copies.verify("big"))
+    finally:
+        moonshift(tmp_path, "daemon", "stop", env=env)
+        app.close()
+
+
+def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_foreign_key(
+    tmp_path: Path, pg_database: str, pg_database_2: str
+) -> None:
+    rows = 30_000
+    conn = connector(pg_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE owner (id BIGINT PRIMARY KEY, email TEXT NOT NULL UNIQUE)",
+        "CREATE TABLE pet (id BIGINT PRIMARY KEY, owner_id BIGINT NOT NULL REFERENCES owner, "
+        "name TEXT NOT NULL)",
+        "CREATE INDEX pet_by_name ON pet (name)",
+        f"INSERT INTO owner SELECT g, 'o' || g || '@example.org' FROM generate_series(1, {rows}) g",
+        f"INSERT INTO pet SELECT g, 1 + g % {rows}, md5(g::text) FROM generate_series(1, {rows}) g",
+    )
+    conn.close()
+    spec = (
+        f"id: pets\nkind: copy\nsource: {{url: '{pg_database}'}}\n"
+        f"target: {{url: '{pg_database_2}'}}\ncopy: {{batch_size: 2000, parallel: 2}}\n"
+    )
+    env = {"MOONSHIFT_LEASE_SECONDS": "5"}
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "pets", 4, 9, env)
+    try:
+        run = app.runs.get(run_id)
+        assert run.state is State.COMPLETED, run.reason
+        assert kills >= 1
+        pg = connector(pg_database_2).connect()
+        found = pg.execute(
+            "SELECT conrelid::regclass::text, contype::text FROM pg_constraint "
+            "WHERE conrelid IN ('owner'::regclass, 'pet'::regclass) ORDER BY 1, 2"
+        ).fetchall()
+        indexes = pg.execute("SELECT indexrelid::regclass::text FROM pg_index").fetchall()
+        pg.close()
+        assert found == [("owner", "p"), ("owner", "u"), ("pet", "f"), ("pet", "p")]
+        assert ("pet_by_name",) in indexes
+        assert all(check.matches for check in app.copies.verify("pets"))
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()

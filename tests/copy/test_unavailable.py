@@ -67,6 +67,9 @@ def test_a_lost_connection_is_retried_from_the_checkpoint(
     assert run.state is State.COMPLETED, run.reason
     assert count(pg_database_2, "t") == ROWS
     assert all(c.matches for c in copy_app.copies.verify("c"))
+    retries = [e for e in copy_app.runs.history("c") if e.action == "copy retry"]
+    assert retries and (retries[0].reason or "").startswith("t range 0: ")
+    assert "retry 1 of 5 in" in (retries[-1].reason or "")
 
 
 def test_past_max_retries_the_run_pauses_as_source_unavailable_then_resumes(

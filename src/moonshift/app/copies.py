@@ -11,7 +11,7 @@ from moonshift.app.runs import Runs
 from moonshift.connectors.base import Connector
 from moonshift.copy.bookkeeping import Bookkeeping
 from moonshift.copy.lag import lag
-from moonshift.copy.plan import CopyPlan, Planner
+from moonshift.copy.plan import CopyPlan, Planner, TablePlan
 from moonshift.copy.retry import retry_row
 from moonshift.copy.rollback import roll_back, snapshot_name
 from moonshift.copy.verify import verify
@@ -38,6 +38,59 @@ ADVICE = {
 }
 
 
+def plan_view(plan: CopyPlan) -> views.CopyPlan:
+    before = {id(s) for s in plan.before}
+    return views.CopyPlan(
+        tables=[
+            views.PlannedTable(
+                source=t.source,
+                target=t.target,
+                rows=t.rows,
+                key=t.key,
+                create=t.create,
+                binary=t.binary,
+                how=how(t),
+                columns=[
+                    views.PlannedColumn(
+                        source=c.source,
+                        source_type=c.source_spelled,
+                        target=c.target,
+                        target_type=c.target_spelled,
+                        conversion=c.conversion,
+                        lossy=c.lossy,
+                        written=c.written,
+                        generated=c.generated,
+                    )
+                    for c in t.columns
+                ],
+                objects=[
+                    views.PlannedObject(
+                        kind=s.kind,
+                        name=s.name,
+                        when="before the rows" if id(s) in before else "after the rows",
+                    )
+                    for s in t.objects
+                ],
+                notes=list(t.notes),
+            )
+            for t in plan.tables
+        ],
+        types=[s.name for s in plan.before if s.kind == "type"],
+        errors=[str(i) for i in plan.errors],
+        warnings=[str(i) for i in plan.warnings],
+        problems=[
+            views.PlanProblem(table=i.table, column=i.column, message=i.message, refused=i.fatal)
+            for i in plan.issues
+        ],
+    )
+
+
+def how(t: TablePlan) -> str:
+    if t.binary:
+        return f"COPY {t.copy_format}, streamed"
+    return "batches" if t.key else "one transaction (no key)"
+
+
 class Copies(Family):
     def __init__(self, ctx: Context, runs: Runs) -> None:
         super().__init__(ctx)
@@ -58,23 +111,9 @@ class Copies(Family):
             raise InvalidInput(None, str(exc)) from None
 
     def plan(self, migration_id: str) -> views.CopyPlan:
-        """What a run would copy, and every problem it would refuse on; writes nothing."""
-        found = self._planned(migration_id)[1]
-        return views.CopyPlan(
-            tables=[
-                views.PlannedTable(
-                    source=t.source,
-                    target=t.target,
-                    rows=t.rows,
-                    key=t.key,
-                    create=t.create_sql is not None,
-                    binary=t.binary,
-                )
-                for t in found.tables
-            ],
-            errors=[str(i) for i in found.errors],
-            warnings=[str(i) for i in found.warnings],
-        )
+        """What a run would copy: per table every column's mapping and the objects it
+        creates, and every problem it would refuse on with what resolves it; writes nothing."""
+        return plan_view(self._planned(migration_id)[1])
 
     def _planned(self, migration_id: str) -> tuple[MigrationSpec, CopyPlan, Connector, Connector]:
         spec = self.spec(migration_id)
@@ -96,8 +135,9 @@ class Copies(Family):
         return planned
 
     def verify(self, migration_id: str) -> list[views.TableCheck]:
-        """Row counts and order-free checksums of every table, source beside target."""
-        _spec, plan, source, target = self._ready_plan(migration_id)
+        """Row counts and order-free checksums of every table, source beside target, values
+        compared by the documented rules; what the latest copy did not finish."""
+        spec, plan, source, target = self._ready_plan(migration_id)
         return [
             views.TableCheck(
                 table=c.table,
@@ -106,8 +146,9 @@ class Copies(Family):
                 source_checksum=c.source_checksum,
                 target_checksum=c.target_checksum,
                 matches=c.matches,
+                unfinished=list(c.unfinished),
             )
-            for c in verify(plan, source, target)
+            for c in verify(plan, source, target, self._book(spec, target))
         ]
 
     # -- a running copy ----------------------------------------------------------------------
@@ -125,7 +166,8 @@ class Copies(Family):
         """The current batch finishes, its checkpoint commits, the run pauses until resumed."""
         run = self.current_run(migration_id, frozenset({State.RUNNING}))
         why = reason or f"paused by {actor}"
-        return self._control(run, ControlRequest(action=Action.PAUSE, reason=why, manual=True))
+        request = ControlRequest(action=Action.PAUSE, reason=why, manual=True)
+        return self._control(run, request, actor)
 
     def stop(
         self, migration_id: str, *, actor: str, immediate: bool = False, reason: str | None = None
@@ -135,9 +177,9 @@ class Copies(Family):
         run = self.current_run(migration_id, frozenset({State.RUNNING}))
         why = reason or f"stopped by {actor}" + (" (immediate)" if immediate else "")
         request = ControlRequest(action=Action.HALT, reason=why, immediate=immediate)
-        return self._control(run, request)
+        return self._control(run, request, actor)
 
-    def _control(self, run: RunRecord, request: ControlRequest) -> views.Run:
+    def _control(self, run: RunRecord, request: ControlRequest, actor: str) -> views.Run:
         now = self.ctx.clock.now()
         record = self.store.update_run(run.id, now=now, control=request)
         self.store.record_event(
@@ -147,6 +189,7 @@ class Copies(Family):
             outcome=request.action.value,
             run_id=run.id,
             reason=request.reason,
+            payload={"actor": actor},
         )
         return views.Run.model_validate(record)
 
@@ -162,6 +205,7 @@ class Copies(Family):
             outcome="resume",
             run_id=run.id,
             reason=f"resumed by {actor}",
+            payload={"actor": actor},
         )
         self.store.announce()
         return views.Run.model_validate(record)
@@ -187,7 +231,7 @@ class Copies(Family):
             event_type="config",
             outcome="changed",
             run_id=run.id,
-            payload=values,
+            payload={**values, "actor": actor},
             reason=f"by {actor}: " + ", ".join(f"{k}={v}" for k, v in values.items()),
         )
         return views.Run.model_validate(record)

@@ -58,7 +58,7 @@ class Runs(Family):
         dependencies and exclusions). Unavailable without a running daemon."""
         self.store.get_migration(migration_id)
         self.ctx.require_daemon("start it")
-        run = self.run_now(migration_id, actor=actor)
+        run = self.run_now(migration_id, actor=actor, reason=f"start by {actor}")
         self.store.announce()
         return run
 
@@ -164,7 +164,7 @@ class Runs(Family):
             AuditEntry(
                 id=-e.id,
                 at=e.at,
-                actor="scheduler",
+                actor=str((e.payload or {}).get("actor") or "scheduler"),
                 migration_id=e.migration_id,
                 run_id=e.run_id,
                 action=f"{e.event_type} {e.outcome}",

@@ -362,6 +362,23 @@ class BackfillResult(View):
 # -- copies ---------------------------------------------------------------------------------
 
 
+class PlannedColumn(View):
+    source: str | None  # None: a new column an expression fills
+    source_type: str
+    target: str
+    target_type: str
+    conversion: str  # how values change, in words
+    lossy: str | None  # why some values may not survive (allowed, or the plan refuses)
+    written: bool  # False: the target generates it
+    generated: str | None
+
+
+class PlannedObject(View):
+    kind: str  # table, partition, primary key, unique, index, check, foreign key, ...
+    name: str
+    when: str  # "before the rows" or "after the rows"
+
+
 class PlannedTable(View):
     source: str
     target: str
@@ -369,12 +386,25 @@ class PlannedTable(View):
     key: tuple[str, ...]
     create: bool
     binary: bool
+    how: str
+    columns: list[PlannedColumn]
+    objects: list[PlannedObject]
+    notes: list[str]  # what is not recreated, and why
+
+
+class PlanProblem(View):
+    table: str
+    column: str | None
+    message: str  # with what resolves it
+    refused: bool  # False: a warning
 
 
 class CopyPlan(View):
     tables: list[PlannedTable]
+    types: list[str]  # created before the tables
     errors: list[str]
     warnings: list[str]
+    problems: list[PlanProblem]
 
 
 class TableCheck(View):
@@ -384,6 +414,7 @@ class TableCheck(View):
     source_checksum: str
     target_checksum: str
     matches: bool
+    unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
 class CopyStatus(View):

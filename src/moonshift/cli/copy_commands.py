@@ -28,7 +28,8 @@ class _DefaultGroup(click.Group):
     default = ""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        first = next((a for a in args if not a.startswith("-")), None)  # options may come first
+        if first is not None and first not in self.commands:
             args = [self.default, *args]
         return super().parse_args(ctx, args)
 
@@ -46,8 +47,11 @@ class RollbackGroup(_DefaultGroup):
 @json_option
 @command
 def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
-    """Show what a copy would do: tables in load order, rows, and every problem; writes nothing.
+    """Show what a copy would do; writes nothing.
 
+    Per table, in load order: rows, key, how it moves, every column's source type, target
+    type and conversion (lossy or not), and what is created (types, tables, partitions,
+    keys, indexes, constraints, sequences). Then every problem, with what resolves it.
     Exit code 1 if the copy could not start.
 
     \b
@@ -58,18 +62,44 @@ def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
     if as_json:
         o.print_json(found)
     else:
-        grid = o.table("#", "source", "target", "rows", "key", "how")
-        for index, t in enumerate(found.tables, 1):
-            how = ("create, " if t.create else "") + ("COPY binary" if t.binary else "batches")
-            key = ", ".join(t.key) or "[yellow]none: one transaction[/]"
-            grid.add_row(str(index), t.source, t.target, f"{t.rows:,}", key, how)
-        o.out.print(grid)
-        for issue in found.warnings:
-            o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
-        for issue in found.errors:
-            o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
+        _print_plan(found)
     if found.errors:
         sys.exit(1)
+
+
+def _print_plan(plan: views.CopyPlan) -> None:
+    for name in plan.types:
+        o.out.print(f"type {escape(name)}: created before the tables")
+    for index, t in enumerate(plan.tables, 1):
+        key = ", ".join(t.key) or "[yellow]none: one transaction[/]"
+        o.out.print(
+            f"\n[bold]{index}. {escape(t.source)} -> {escape(t.target)}[/]  "
+            f"{t.rows:,} rows, key {key}, {'created, ' if t.create else ''}{t.how}"
+        )
+        grid = o.table("column", "source type", "target column", "target type", "conversion")
+        for c in t.columns:
+            conversion = escape(c.conversion)
+            if c.lossy:
+                conversion += f" [yellow](lossy: {escape(c.lossy)})[/]"
+            if not c.written:
+                conversion = f"generated: {escape(c.generated or '')}"
+            grid.add_row(
+                escape(c.source or "(expr)"),
+                escape(c.source_type),
+                escape(c.target),
+                escape(c.target_type),
+                conversion,
+            )
+        o.out.print(grid)
+        made = [f"{escape(s.kind)} {escape(s.name)}" for s in t.objects]
+        if made:
+            o.out.print("  creates: " + "; ".join(made))
+        for note in t.notes:
+            o.out.print(f"  [dim]not recreated:[/] {escape(note)}")
+    for issue in plan.warnings:
+        o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
+    for issue in plan.errors:
+        o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
 
 
 @cli.command()
@@ -79,7 +109,10 @@ def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
 def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
     """Count and checksum every copied table on both sides; exit 1 if any differs.
 
-    The checksum is order-free and engine-neutral: equal values give equal sums.
+    The checksum is order-free and engine-neutral: each source value goes through the
+    documented rule of its type, so a target that holds what the rule says matches. A copy
+    that did not finish (rows, or a phase after them: an index, a foreign key) never
+    matches: verify names what is left.
 
     \b
     Example:
@@ -93,7 +126,13 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
             "table", "source rows", "target rows", "source checksum", "target checksum", "result"
         )
         for c in checks:
-            mark = "[green]match[/]" if c.matches else "[red]DIFFERS[/]"
+            mark = (
+                "[green]match[/]"
+                if c.matches
+                else "[red]UNFINISHED[/]"
+                if c.unfinished
+                else "[red]DIFFERS[/]"
+            )
             grid.add_row(
                 c.table,
                 f"{c.source_rows:,}",
@@ -103,6 +142,9 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
                 mark,
             )
         o.out.print(grid)
+        for c in checks:
+            for left in c.unfinished:
+                o.err.print(f"[red]{escape(c.table)}:[/] {escape(left)}", highlight=False)
     if not all(c.matches for c in checks):
         sys.exit(1)
 
@@ -124,6 +166,8 @@ def status(app: Moonshift, migration_id: str, watch: bool, as_json: bool) -> Non
         o.print_json(status)
         return
     o.out.print(f"run {status.run}: {o.styled_state(status.state)} {escape(status.reason or '')}")
+    if status.progress is not None and status.progress.phase:
+        o.out.print(f"after the rows: {escape(status.progress.phase)}")
     with bars() as progress:
         shown = TableBars(progress)
         shown.update(status.progress)
@@ -407,9 +451,8 @@ def lag(app: Moonshift, migration_id: str, as_json: bool) -> None:
         return
     grid = o.table("table", "watermark", "source newest", "rows behind", "distance")
     for t in found:
-        grid.add_row(
-            t.table, str(t.watermark), str(t.newest), f"{t.rows_behind:,}", str(t.distance or 0)
-        )
+        distance = "-" if t.distance is None else str(t.distance)
+        grid.add_row(t.table, str(t.watermark), str(t.newest), f"{t.rows_behind:,}", distance)
     o.out.print(grid)
 
 

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import pymysql
 
-from moonshift.connectors.base import Column, classified
+from moonshift.connectors import mycatalog
+from moonshift.connectors.base import Schema, classified
+from moonshift.connectors.ddl import ColumnDef, IndexDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.errors import TerminalError, TransientError
 
 # 1205 lock wait timeout, 1213 deadlock, 2006 gone away, 2013 lost, 2003 cannot connect.
 _TRANSIENT_CODES = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053}
-COLUMNS_SQL = """
-SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES'
-FROM information_schema.COLUMNS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION
-"""
-CHECKS_SQL = """
-SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
-WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s
-"""
 SESSION = (
     "SET SESSION time_zone = '+00:00', "
     "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -53,19 +45,8 @@ class MysqlConnector(SqlConnector):
             cursor.execute(SESSION)
         return conn
 
-    def columns(self, conn: Any, table: str, found: tuple[Column, ...]) -> tuple[Column, ...]:
-        with conn.cursor() as cursor:
-            cursor.execute(COLUMNS_SQL, (table,))
-            rows = cursor.fetchall()
-            cursor.execute(CHECKS_SQL, (table,))
-            checks = " ".join(str(r[0]) for r in cursor.fetchall())
-        conn.rollback()
-        json_columns = set(re.findall(r"json_valid\(`([^`]+)`\)", checks))
-        defaults = {c.name: c.default for c in found}
-        return tuple(
-            Column(name, "json" if name in json_columns else kind, bool(null), defaults.get(name))
-            for name, kind, null in rows
-        )
+    def catalog(self, conn: Any) -> Schema:
+        return mycatalog.read_schema(conn)
 
     def begin_snapshot(self, conn: Any) -> None:
         with conn.cursor() as cursor:
@@ -81,6 +62,57 @@ class MysqlConnector(SqlConnector):
         rest = [c for c in columns if c not in key] or list(key[:1])
         updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in rest)
         return f"{self.insert_sql(table, columns)} ON DUPLICATE KEY UPDATE {updates}"
+
+    # -- DDL --------------------------------------------------------------------------------
+
+    identity_kind = "auto_increment"
+
+    text_read = "CAST({} AS CHAR)"
+
+    def column_sql(self, column: ColumnDef) -> str:
+        parts = [self.quote(column.name), column.type]
+        if column.generated is not None:  # MariaDB takes no NOT NULL on these
+            return " ".join(
+                [*parts, f"AS ({column.generated})", "STORED" if column.stored else "VIRTUAL"]
+            )
+        if not column.nullable:
+            parts.append("NOT NULL")
+        if column.default is not None:
+            parts.append(f"DEFAULT {column.default}")
+        if column.identity == "auto_increment":
+            parts.append("AUTO_INCREMENT")
+        return " ".join(parts)
+
+    def create_index_sql(self, table: str, index: IndexDef) -> str:
+        kind = {"fulltext": "FULLTEXT ", "spatial": "SPATIAL "}.get(index.method or "", "")
+        unique = "UNIQUE " if index.unique else ""
+        keys = ", ".join(index.keys)
+        return (
+            f"CREATE {unique}{kind}INDEX {self.quote(index.name)} ON {self.quote(table)} ({keys})"
+        )
+
+    def expression_type(self, conn: Any, table: str, expression: str) -> str:
+        with conn.cursor() as cursor:
+            cursor.execute("DROP TEMPORARY TABLE IF EXISTS ms_expression_type")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE ms_expression_type AS "
+                f"SELECT {expression} AS v FROM {table} LIMIT 0"
+            )
+            cursor.execute("SHOW COLUMNS FROM ms_expression_type")
+            spelled = str(cursor.fetchone()[1])
+            cursor.execute("DROP TEMPORARY TABLE ms_expression_type")
+        conn.rollback()
+        return spelled
+
+    def already_exists(self, exc: BaseException) -> bool:
+        code = exc.args[0] if isinstance(exc, pymysql.err.MySQLError) and exc.args else None
+        return code in (1050, 1061, 1068, 1826)
+
+    def next_number_sql(
+        self, table: str, column: str, sequence: str | None, at_least: int
+    ) -> str | None:
+        # InnoDB sets a lower value to the column's greatest plus one.
+        return f"ALTER TABLE {self.quote(table)} AUTO_INCREMENT = {max(1, int(at_least))}"
 
     def truncate(self, conn: Any, table: str) -> None:
         # DELETE, not TRUNCATE: TRUNCATE commits at once and fails on referenced tables.

@@ -119,7 +119,13 @@ def _end(pgconn: Any, error: bytes | None) -> None:
 
 
 def pipe(
-    source: Any, select_sql: str, target: Any, copy_sql: str, *, stop: Callable[[], bool]
+    source: Any,
+    select_sql: str,
+    target: Any,
+    copy_sql: str,
+    *,
+    stop: Callable[[], bool],
+    copy_format: str = "binary",
 ) -> tuple[int, float]:
     """``COPY (select) TO STDOUT`` on ``source`` straight into ``COPY ... FROM STDIN`` on
     ``target``, a row at a time through libpq's buffers: one loop, no Python in between.
@@ -127,7 +133,7 @@ def pipe(
     Returns (rows, seconds spent waiting for the source). ``stop`` is asked every
     STOP_CHECK_ROWS rows; when it says so, or either side fails, the target's COPY ends
     with an error (nothing of it stays) and the source's statement is cancelled."""
-    src = _start(source, f"COPY ({select_sql}) TO STDOUT (FORMAT binary)", COPY_OUT)
+    src = _start(source, f"COPY ({select_sql}) TO STDOUT (FORMAT {copy_format})", COPY_OUT)
     try:
         dst = _start(target, copy_sql, COPY_IN)
     except BaseException:

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from moonshift.connectors import pgwire
-from moonshift.connectors.base import Column, Connector, classified
+from moonshift.connectors import pgcatalog, pgwire
+from moonshift.connectors.base import Column, Connector, Schema, SequenceDef, UserType, classified
+from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.connectors.types import SqlType, parse_postgres
 from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
-COLUMNS_SQL = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-"""
+# Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
+SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
 
 
 class PostgresConnector(SqlConnector):
@@ -31,18 +28,98 @@ class PostgresConnector(SqlConnector):
 
     def connect(self) -> psycopg.Connection[Any]:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return psycopg.connect(conninfo, connect_timeout=10)
+        return psycopg.connect(conninfo, connect_timeout=10, options=SESSION)
 
-    def columns(self, conn: Any, table: str, found: tuple[Column, ...]) -> tuple[Column, ...]:
-        rows = conn.execute(COLUMNS_SQL, (table,)).fetchall()
-        conn.rollback()
-        defaults = {c.name: c.default for c in found}
-        return tuple(
-            Column(name, kind, bool(null), defaults.get(name)) for name, kind, null in rows
-        )
+    def catalog(self, conn: Any) -> Schema:
+        return pgcatalog.read_schema(conn)
+
+    def parse_type(self, column: Column) -> SqlType:
+        return parse_postgres(column.type, column.user_type)
 
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    # -- DDL --------------------------------------------------------------------------------
+
+    identity_kind = "by default"
+
+    text_read = "{}::text"
+
+    def column_sql(self, column: ColumnDef) -> str:
+        # PostgreSQL stores every generated column
+        return super().column_sql(replace(column, stored=True))
+
+    def compare_sql(self, expression: str) -> str | None:
+        return f"({expression})::text"
+
+    def from_sql(self, table: str, only: bool = False) -> str:
+        return ("ONLY " if only else "") + self.quote(table)
+
+    def insert_sql(self, table: str, columns: Sequence[str]) -> str:
+        # identity columns GENERATED ALWAYS take the copied values too
+        names = ", ".join(self.quote(c) for c in columns)
+        marks = ", ".join([self.placeholder] * len(columns))
+        return f"INSERT INTO {self.quote(table)} ({names}) OVERRIDING SYSTEM VALUE VALUES ({marks})"
+
+    def expression_type(self, conn: Any, table: str, expression: str) -> str:
+        cursor = conn.execute(f"SELECT {expression} FROM {table} LIMIT 0")
+        oid, mod = cursor.pgresult.ftype(0), cursor.pgresult.fmod(0)
+        (spelled,) = conn.execute("SELECT format_type(%s, %s)", (oid, mod)).fetchone()
+        conn.rollback()
+        return str(spelled)
+
+    def already_exists(self, exc: BaseException) -> bool:
+        return getattr(exc, "sqlstate", None) in ("42P07", "42710")
+
+    def create_type_sql(self, name: str, user_type: UserType) -> str:
+        q = self.quote
+        if user_type.kind == "enum":
+            labels = ", ".join(_literal(label) for label in user_type.labels)
+            return f"CREATE TYPE {q(name)} AS ENUM ({labels})"
+        if user_type.kind == "composite":
+            fields = ", ".join(f"{q(a)} {t}" for a, t in user_type.attributes)
+            return f"CREATE TYPE {q(name)} AS ({fields})"
+        assert user_type.kind == "domain" and user_type.base
+        sql = f"CREATE DOMAIN {q(name)} AS {user_type.base}"
+        if user_type.default is not None:
+            sql += f" DEFAULT {user_type.default}"
+        if user_type.not_null:
+            sql += " NOT NULL"
+        for check in user_type.checks:
+            named = f" CONSTRAINT {q(check.name)}" if check.name else ""
+            sql += f"{named} CHECK {check.expression}"
+        return sql
+
+    def create_sequence_sql(self, sequence: SequenceDef) -> str:
+        name, kind = self.quote(sequence.name), sequence.data_type
+        return f"CREATE SEQUENCE IF NOT EXISTS {name} AS {kind} {_numbering(sequence)}"
+
+    def identity_options_sql(self, sequence: SequenceDef) -> str | None:
+        return f"(SEQUENCE NAME {self.quote(sequence.name)} {_numbering(sequence)})"
+
+    def create_partition_sql(
+        self, name: str, parent: str, bound: str, partition_by: str | None
+    ) -> str:
+        sql = f"CREATE TABLE {self.quote(name)} PARTITION OF {self.quote(parent)} {bound}"
+        return sql + (f" PARTITION BY {partition_by}" if partition_by else "")
+
+    def own_sequence_sql(self, sequence: str, table: str, column: str) -> str:
+        q = self.quote
+        return f"ALTER SEQUENCE {q(sequence)} OWNED BY {q(table)}.{q(column)}"
+
+    def next_number_sql(
+        self, table: str, column: str, sequence: str | None, at_least: int
+    ) -> str | None:
+        q = self.quote
+        named = (
+            _literal(q(sequence))
+            if sequence
+            else f"pg_get_serial_sequence({_literal(q(table))}, {_literal(column)})"
+        )
+        return (
+            f"SELECT setval({named}, GREATEST(COALESCE((SELECT MAX({q(column)}) "
+            f"FROM {q(table)}), 0) + 1, {int(at_least)}), false)"
+        )
 
     def translate(self, exc: BaseException) -> TransientError | TerminalError:
         lost = isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure)
@@ -66,13 +143,14 @@ class PostgresConnector(SqlConnector):
         columns: Sequence[str],
         *,
         stop: Callable[[], bool],
+        copy_format: str = "binary",
     ) -> tuple[int, float]:
         if not isinstance(source, PostgresConnector):
             return super().copy_from(
                 source, source_conn, select_sql, conn, table, columns, stop=stop
             )
-        sql = self._copy_in_sql(table, columns)
-        return pgwire.pipe(source_conn, select_sql, conn, sql, stop=stop)
+        sql = self._copy_in_sql(table, columns, copy_format)
+        return pgwire.pipe(source_conn, select_sql, conn, sql, stop=stop, copy_format=copy_format)
 
     def write_rows(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Any]
@@ -83,6 +161,17 @@ class PostgresConnector(SqlConnector):
             for row in rows:
                 copy.write_row(row)
 
-    def _copy_in_sql(self, table: str, columns: Sequence[str]) -> str:
+    def _copy_in_sql(self, table: str, columns: Sequence[str], copy_format: str = "binary") -> str:
         names = ", ".join(self.quote(c) for c in columns)
-        return f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT binary)"
+        return f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT {copy_format})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _numbering(s: SequenceDef) -> str:
+    return (
+        f"START WITH {s.start} INCREMENT BY {s.increment} MINVALUE {s.minimum} "
+        f"MAXVALUE {s.maximum} CACHE {s.cache}{' CYCLE' if s.cycle else ''}"
+    )

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
 
 from moonshift.connectors.base import Column, Connector, Schema
-from moonshift.connectors.introspect import read_schema
 from moonshift.connectors.types import PARSERS, SqlType
 
 
@@ -23,25 +19,15 @@ class SqlConnector(Connector):
         self.url = url
 
     def read_schema(self) -> Schema:
-        engine = create_engine(self.url, poolclass=NullPool)
-        try:
-            schema = read_schema(engine)
-        finally:
-            engine.dispose()
         conn = self.connect()
         try:
-            tables = {
-                name: replace(table, columns=self.columns(conn, name, table.columns))
-                for name, table in schema.tables.items()
-            }
+            return self.catalog(conn)
         finally:
             conn.close()
-        return Schema(tables)
 
-    def columns(self, conn: Any, table: str, found: tuple[Column, ...]) -> tuple[Column, ...]:
-        """The columns with their types as the engine spells them (the reflected ones may
-        be SQLAlchemy's names for them)."""
-        return found
+    def catalog(self, conn: Any) -> Schema:
+        """The schema, read through an open connection (each engine's own catalog)."""
+        raise NotImplementedError
 
     def parse_type(self, column: Column) -> SqlType:
         return PARSERS[self.engine](column.type)
@@ -74,20 +60,3 @@ class SqlConnector(Connector):
 
     def truncate(self, conn: Any, table: str) -> None:
         conn.cursor().execute(f"TRUNCATE TABLE {self.quote(table)}")
-
-    def create_table_sql(
-        self, table: str, columns: Sequence[tuple[str, str, bool]], key: Sequence[str]
-    ) -> str:
-        parts = [
-            f"{self.quote(n)} {t}{'' if nullable else ' NOT NULL'}" for n, t, nullable in columns
-        ]
-        if key:
-            parts.append("PRIMARY KEY (" + ", ".join(self.quote(k) for k in key) + ")")
-        return (
-            f"CREATE TABLE {self.quote(table)} (\n  "
-            + ",\n  ".join(parts)
-            + "\n)"
-            + self.table_options
-        )
-
-    table_options = ""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
-from moonshift.connectors.base import Column, classified
+from moonshift.connectors import sqlitecatalog
+from moonshift.connectors.base import Column, Schema, classified
+from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.errors import TerminalError, TransientError
@@ -29,14 +32,24 @@ class SqliteConnector(SqlConnector):
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
-    def columns(self, conn: Any, table: str, found: tuple[Column, ...]) -> tuple[Column, ...]:
-        rows = conn.execute(f"PRAGMA table_info({self.quote(table)})").fetchall()
-        defaults = {c.name: c.default for c in found}
-        # A primary key column may hold NULL in SQLite, but moonshift keys never do.
-        return tuple(
-            Column(name, kind or "BLOB", not notnull and not pk, defaults.get(name))
-            for _cid, name, kind, notnull, _default, pk in rows
-        )
+    def catalog(self, conn: Any) -> Schema:
+        return sqlitecatalog.read_schema(conn)
+
+    def stored_type(self, conn: Any, table: str, column: Column) -> str | None:
+        if column.type.strip():
+            return None
+        q = self.quote
+        found = {
+            str(kind)
+            for (kind,) in conn.execute(f"SELECT DISTINCT typeof({q(column.name)}) FROM {q(table)}")
+        } - {"null"}
+        if found <= {"integer"} and found:
+            return "INTEGER"
+        if found <= {"integer", "real"} and found:
+            return "REAL"
+        if found and "blob" not in found:
+            return "TEXT"
+        return "BLOB"
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -51,6 +64,35 @@ class SqliteConnector(SqlConnector):
             isinstance(exc, sqlite3.OperationalError)
             and ("locked" in text or "busy" in text or "disk i/o" in text),
         )
+
+    # -- DDL --------------------------------------------------------------------------------
+
+    def column_sql(self, column: ColumnDef) -> str:
+        parts = [self.quote(column.name), column.type]
+        if not column.nullable:
+            parts.append("NOT NULL")
+        if column.default is not None:
+            parts.append(f"DEFAULT {column.default}")
+        if column.generated is not None:
+            parts.append(f"GENERATED ALWAYS AS ({column.generated})")
+            parts.append("STORED" if column.stored else "VIRTUAL")
+        return " ".join(parts)
+
+    def add_unique_sql(self, table: str, name: str, columns: Sequence[str]) -> str:
+        names = ", ".join(self.quote(c) for c in columns)
+        return f"CREATE UNIQUE INDEX {self.quote(name)} ON {self.quote(table)} ({names})"
+
+    def expression_type(self, conn: Any, table: str, expression: str) -> str:
+        conn.execute("DROP TABLE IF EXISTS temp.ms_expression_type")
+        conn.execute(
+            f"CREATE TEMP TABLE ms_expression_type AS SELECT {expression} AS v FROM {table} LIMIT 0"
+        )
+        spelled = conn.execute("PRAGMA temp.table_info(ms_expression_type)").fetchone()[2]
+        conn.execute("DROP TABLE temp.ms_expression_type")
+        return str(spelled)
+
+    def already_exists(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "already exists" in str(exc)
 
     def truncate(self, conn: Any, table: str) -> None:
         conn.execute(f"DELETE FROM {self.quote(table)}")

@@ -101,7 +101,8 @@ class SqlBuilder:
         self.p = src.placeholder
         plan = job.plan
         self.key = [self.q(k) for k in plan.key]
-        self.columns = ", ".join(self.q(c) for c in plan.source_columns)
+        self.columns = ", ".join(plan.reads)
+        self.table = plan.source_from
 
     def conditions(self, after: tuple[Any, ...] | None) -> tuple[list[str], list[Any]]:
         plan, state = self.job.plan, self.job.state
@@ -150,7 +151,7 @@ class SqlBuilder:
     def select(self, after: tuple[Any, ...] | None, limit: int | None) -> tuple[str, list[Any]]:
         conds, params = self.conditions(after)
         plan = self.job.plan
-        sql = f"SELECT {self.columns} FROM {self.q(plan.source)}{self.where(conds)}"
+        sql = f"SELECT {self.columns} FROM {self.table}{self.where(conds)}"
         if plan.key:
             sql += " ORDER BY " + ", ".join(self.key)
         if limit is not None:
@@ -163,7 +164,7 @@ class SqlBuilder:
         conds, params = self.conditions(after)
         keys_sql = ", ".join(self.key)
         inner = (
-            f"SELECT {keys_sql} FROM {self.q(self.job.plan.source)}{self.where(conds)} "
+            f"SELECT {keys_sql} FROM {self.table}{self.where(conds)} "
             f"ORDER BY {keys_sql} LIMIT {int(limit)}"
         )
         if len(self.key) == 1:
@@ -183,16 +184,15 @@ class SqlBuilder:
         if bound is not None:
             cond, values = self.compare("<=", bound)
             conds, params = [*conds, cond], params + values
-        table = self.q(self.job.plan.source)
-        return f"SELECT {columns} FROM {table}{self.where(conds)}", params
+        return f"SELECT {columns} FROM {self.table}{self.where(conds)}", params
 
     def cast_columns(self) -> str:
         """The columns, cast to the target's types where they differ (binary COPY needs
         the same types on both ends)."""
         plan = self.job.plan
         return ", ".join(
-            self.q(c) + (f"::{cast}" if cast else "")
-            for c, cast in zip(plan.source_columns, plan.casts, strict=True)
+            f"({read})::{cast}" if cast else read
+            for read, cast in zip(plan.reads, plan.casts, strict=True)
         )
 
 
@@ -299,6 +299,7 @@ class RangeCopier:
                         self.plan.target,
                         self.plan.target_columns,
                         stop=job.flags.abort.is_set,
+                        copy_format=self.plan.copy_format,
                     )
                     batch.count = written
                 else:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
+from moonshift.connectors.values import decoder
 from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping
 from moonshift.copy.plan import CopyPlan
@@ -30,14 +31,14 @@ class TableLag:
 
 
 def lag(plan: CopyPlan, source: Connector, target: Connector, book: Bookkeeping) -> list[TableLag]:
-    conn = target.connect()
+    conn = connect(target, "target")
     try:
         book.ensure(conn)
         marks = book.watermarks(conn)
     finally:
         conn.close()
     found = []
-    src = source.connect()
+    src = connect(source, "source")
     q, p = source.quote, source.placeholder
     try:
         for table in plan.tables:
@@ -45,6 +46,9 @@ def lag(plan: CopyPlan, source: Connector, target: Connector, book: Bookkeeping)
                 continue
             mark = keys.decode(marks.get(table.target))
             watermark = mark[0] if mark else None
+            column = next(c for c in table.columns if c.source == table.cursor)
+            # as the source's values: a SQLite timestamp is text until decoded
+            read = decoder(source.engine, column.source_type) or (lambda v: v)
             cursor = src.cursor()
             cond = [f"({table.where})"] if table.where else []
             params = []
@@ -53,18 +57,12 @@ def lag(plan: CopyPlan, source: Connector, target: Connector, book: Bookkeeping)
                 params.append(watermark)
             where = (" WHERE " + " AND ".join(cond)) if cond else ""
             cursor.execute(
-                f"SELECT COUNT(*), MAX({q(table.cursor)}) FROM {q(table.source)}{where}", params
+                f"SELECT COUNT(*), MAX({q(table.cursor)}) FROM {table.source_from}{where}", params
             )
             behind, newest = cursor.fetchone()
             src.rollback()
-            found.append(
-                TableLag(
-                    table.target,
-                    watermark,
-                    newest if newest is not None else watermark,
-                    int(behind),
-                )
-            )
+            newest = watermark if newest is None else newest
+            found.append(TableLag(table.target, read(watermark), read(newest), int(behind)))
     finally:
         src.close()
     return found

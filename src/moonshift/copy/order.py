@@ -15,15 +15,16 @@ class LoadOrder:
 
 
 def load_order(tables: Iterable[Table]) -> LoadOrder:
-    """Parents first. Foreign keys that close a cycle (or point at a table outside the set)
-    cannot be honoured by the order: they are returned as ``deferred``, to be created after
-    the load. Self-references never need deferring: a table's rows load in key order."""
+    """Parents first (a table another inherits from, too). Foreign keys that close a cycle
+    (or point at a table outside the set) cannot be honoured by the order: they are returned
+    as ``deferred``, to be created after the load. Self-references never need deferring: a
+    table's rows load in key order."""
     by_name = {t.name: t for t in tables}
     parents = {
         name: {
-            fk.referred_table
-            for fk in t.foreign_keys
-            if fk.referred_table in by_name and fk.referred_table != name
+            parent
+            for parent in (*(fk.referred_table for fk in t.foreign_keys), *t.inherits)
+            if parent in by_name and parent != name
         }
         for name, t in by_name.items()
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.plan import TablePlan
@@ -21,10 +21,8 @@ def retry_row(
         return "the row has no key to read it by; copy its table again"
     q, p = source.quote, source.placeholder
     where = " AND ".join(f"{q(k)} = {p}" for k in plan.key)
-    sql = (
-        f"SELECT {', '.join(q(c) for c in plan.source_columns)} FROM {q(plan.source)} WHERE {where}"
-    )
-    src = source.connect()
+    sql = f"SELECT {', '.join(plan.reads)} FROM {plan.source_from} WHERE {where}"
+    src = connect(source, "source")
     try:
         cursor = src.cursor()
         cursor.execute(sql, list(key))
@@ -34,7 +32,7 @@ def retry_row(
     if not rows:
         return "the row is no longer in the source"
     values: list[Any] = convert_rows(rows, plan.converters)
-    conn = target.connect()
+    conn = connect(target, "target")
     try:
         target.begin(conn)
         conn.cursor().executemany(

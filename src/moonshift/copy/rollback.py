@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
 from moonshift.copy.bookkeeping import Bookkeeping
 from moonshift.copy.plan import CopyPlan
 
@@ -42,7 +42,7 @@ def roll_back(
 ) -> list[dict[str, Any]]:
     """Truncate (or restore from the snapshot) every table of the plan, children first, in
     one transaction where the engine allows it; the copy's checkpoints go too."""
-    conn = target.connect()
+    conn = connect(target, "target")
     q = target.quote
     report = []
     try:

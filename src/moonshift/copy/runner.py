@@ -26,10 +26,10 @@ from moonshift.copy.batches import (
     tagged,
 )
 from moonshift.copy.bookkeeping import (
-    FOREIGN_KEYS,
     PREPARED,
     Bookkeeping,
     CheckpointMoved,
+    Phase,
     RangeState,
 )
 from moonshift.copy.plan import CopyPlan, TablePlan
@@ -37,6 +37,7 @@ from moonshift.copy.progress import Progress
 from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
 from moonshift.domain.progress import Progress as ProgressSnapshot
+from moonshift.errors import TerminalError, TransientError
 from moonshift.seams import OWNERSHIP_LOST, Outcome
 
 log = logging.getLogger("moonshift.copy")
@@ -55,6 +56,11 @@ class ErrorBudgetExceeded(Exception):
     pass
 
 
+class Refused(TerminalError):
+    """A statement creating something before or after the rows, which the target refused
+    (a type it lacks, rows that break a foreign key)."""
+
+
 @dataclass
 class Controls:
     """What the job around the copy provides: when to stop, live settings, where bad rows go."""
@@ -65,6 +71,7 @@ class Controls:
     record_bad_rows: Callable[[list[BadRow]], None]
     report: Callable[[ProgressSnapshot], None]
     heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
+    retried: Callable[[str], None] = lambda _text: None  # kept in the run's history
 
 
 @dataclass
@@ -104,6 +111,8 @@ class CopyRunner:
         except Exception as exc:
             translated = self.target.translate(exc)
             failure = exc if isinstance(exc, SideError) else SideError("target", translated)
+            if isinstance(failure.error, Refused):
+                return Outcome(failure=str(failure.error))
             if not failure.transient:
                 raise
             return Outcome(pause=str(Unavailable("target", failure)))
@@ -123,7 +132,7 @@ class CopyRunner:
                 if self.flags.stop.is_set():
                     break
             else:
-                self._after_load(states)
+                self._after_load()
         except Aborted:
             pass
         except Unavailable as exc:
@@ -158,30 +167,56 @@ class CopyRunner:
 
     def prepare(self, conn: Any) -> dict[tuple[str, int], RangeState]:
         """Empty or create the target tables as the spec says and lay out key ranges; the
-        layout and a 'prepared' mark commit together, so a crash before it prepares again."""
+        layout and a 'prepared' mark commit together, so a crash before it prepares again.
+        The phases after the load are recorded first where DDL commits on its own (MySQL),
+        so that a prepare interrupted after creating tables still leaves them to do."""
         target, q = self.target, self.target.quote
-        prep = self.spec.target_prep
+        recorded = self.book.phases(conn)
+        phases = recorded or self._phases(conn)
+        if not recorded and not target.capabilities.transactional_ddl:
+            target.begin(conn)
+            self.book.add_phases(conn, phases)
+            conn.commit()
         cursor = conn.cursor()
-        self.target.begin(conn)
+        target.begin(conn)
         if self.spec.snapshot:
             saved = take_snapshot(conn, target, self.plan, self.book.migration_id)
             log.info("saved %d target tables before the copy", len(saved))
-        if prep is TargetPrep.TRUNCATE:
+        if self.spec.target_prep is TargetPrep.TRUNCATE:
             for name in self.plan.targets_to_clear:
                 if any(t.target == name and t.exists for t in self.plan.tables):
                     target.truncate(conn, name)
-        for table in reversed(self.plan.tables):
-            if table.create_sql and table.exists:
-                cursor.execute(f"DROP TABLE {q(table.target)}")
-        for table in self.plan.tables:
-            if table.create_sql:
-                cursor.execute(table.create_sql)
+        for name in self.plan.drops:
+            cursor.execute(f"DROP TABLE {q(name)}")
+        for step in self.plan.before:
+            try:
+                cursor.execute(step.sql)
+            except Exception as exc:
+                if isinstance(target.translate(exc), TransientError):
+                    raise
+                _rollback(conn)
+                raise SideError("target", Refused(f"the target refused {step}: {exc}")) from exc
         ranges = [r for table in self.plan.tables for r in self._ranges(table)]
         self.book.forget_other_copies(conn)
         self.book.insert(conn, ranges)
+        if not recorded and target.capabilities.transactional_ddl:
+            self.book.add_phases(conn, phases)
         self.book.mark(conn, PREPARED)
         conn.commit()
         return {(r.table, r.range_id): r for r in ranges}
+
+    def _phases(self, conn: Any) -> list[Phase]:
+        """The plan's phases, and those an earlier copy left unfinished on tables this one
+        does not create anew."""
+        created = {t.target for t in self.plan.tables if t.create}
+        planned = [Phase(s.table, s.kind, s.name, s.sql) for s in self.plan.phases]
+        seen = {(p.table, p.kind, p.name) for p in planned}
+        left = [
+            p
+            for p in self.book.unfinished(conn)
+            if p.table not in created and (p.table, p.kind, p.name) not in seen
+        ]
+        return planned + left
 
     def _ranges(self, table: TablePlan) -> list[RangeState]:
         upper = self._upper(table) if table.cursor else None
@@ -226,7 +261,7 @@ class CopyRunner:
             cursor = conn.cursor()
             where = f" WHERE {table.where}" if table.where else ""
             key = q(table.key[0])
-            cursor.execute(f"SELECT MIN({key}), MAX({key}) FROM {q(table.source)}{where}")
+            cursor.execute(f"SELECT MIN({key}), MAX({key}) FROM {table.source_from}{where}")
             low, high = cursor.fetchone()
             return (None if low is None else int(low)), (None if high is None else int(high))
         finally:
@@ -240,7 +275,7 @@ class CopyRunner:
         try:
             cursor = conn.cursor()
             where = f" WHERE {table.where}" if table.where else ""
-            cursor.execute(f"SELECT MAX({q(table.cursor)}) FROM {q(table.source)}{where}")
+            cursor.execute(f"SELECT MAX({q(table.cursor)}) FROM {table.source_from}{where}")
             (value,) = cursor.fetchone()
             return None if value is None else keys.encode([value])
         finally:
@@ -264,20 +299,40 @@ class CopyRunner:
             done.set()
             thread.join()
 
-    def _after_load(self, states: dict[tuple[str, int], RangeState]) -> None:
-        if not self.plan.foreign_keys or FOREIGN_KEYS in states:
-            return
-        conn = self.target.connect()
+    def _after_load(self) -> None:
+        """The phases after the load, each checkpointed in the target: a resumed, restarted
+        or taken-over copy does the ones not done, whatever its own plan finds."""
+        conn = _connect(self.target, "target")
         try:
-            self.target.begin(conn)
-            cursor = conn.cursor()
-            with self._keepalive():
-                for statement in self.plan.foreign_keys:
-                    cursor.execute(statement)
-            self.book.mark(conn, FOREIGN_KEYS)
-            conn.commit()
+            for phase in self.book.phases(conn):
+                if phase.done:
+                    continue
+                self._obey()
+                if self.flags.stop.is_set():
+                    return
+                self.controls.report(
+                    self.progress.snapshot().model_copy(update={"phase": str(phase)})
+                )
+                self._run_phase(conn, phase)
         finally:
             conn.close()
+
+    def _run_phase(self, conn: Any, phase: Phase) -> None:
+        self.target.begin(conn)
+        try:
+            with self._keepalive():
+                conn.cursor().execute(phase.sql)
+        except Exception as exc:
+            _rollback(conn)
+            translated = self.target.translate(exc)
+            if isinstance(translated, TransientError):
+                raise Unavailable("target", SideError("target", translated)) from exc
+            if not self.target.already_exists(exc):
+                refused = Refused(f"{phase} on {phase.table}: {translated}")
+                raise SideError("target", refused) from exc
+            self.target.begin(conn)  # made before a crash that came ahead of its checkpoint
+        self.book.finish_phase(conn, phase)
+        conn.commit()
 
     # -- one table ------------------------------------------------------------------------
 
@@ -359,9 +414,9 @@ class CopyRunner:
                     raise Unavailable(exc.side, exc) from exc
                 delay = self.spec.retry_backoff.total_seconds() * 2 ** (failures - 1)
                 delay *= 1 + random.random() / 2  # jitter: several ranges do not retry in step
-                log.warning(
-                    "%s; retry %d of %d in %.1fs", exc, failures, self.spec.max_retries, delay
-                )
+                said = f"{exc}; retry {failures} of {self.spec.max_retries} in {delay:.1f}s"
+                log.warning("%s", said)
+                self.controls.retried(f"{table.target} range {state.range_id}: {said}")
                 if self.flags.stop.wait(delay):
                     return
                 state = self._reload(state)

@@ -50,21 +50,49 @@ class ErrorPolicy(SpecModel):
     on_exceed: OnExceed = OnExceed.FAIL
 
 
-class TableSpec(SpecModel):
-    """One table to copy: a name, or a mapping that renames, picks columns or filters."""
+class ColumnSpec(SpecModel):
+    """What to do with one column: leave it out, rename it, give it a target type, or fill
+    it from an SQL expression evaluated on the source."""
 
-    source: str
-    target: str | None = None
-    key: tuple[str, ...] | None = None  # the columns that identify a row (default: its key)
-    columns: dict[str, str] | None = None  # source column -> target column; others skipped
-    where: str | None = None  # an SQL condition on the source, as written
+    exclude: bool = False
+    rename: str | None = None  # the target column's name
+    cast: str | None = None  # the target column's type, in the target's SQL
+    expr: str | None = None  # an SQL expression on the source (a new column's value, or this one's)
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"source": data} if isinstance(data, str) else data
+        return {"rename": data} if isinstance(data, str) else data
 
-    @field_validator("source", "target")
+    @field_validator("rename")
+    @classmethod
+    def _rename(cls, value: str | None) -> str | None:
+        return None if value is None else _identifier(value)
+
+    @field_validator("cast", "expr")
+    @classmethod
+    def _sql(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or ";" in value):
+            raise ValueError("must be one SQL type or expression (no ;)")
+        return value
+
+    @model_validator(mode="after")
+    def _alone(self) -> ColumnSpec:
+        if self.exclude and (self.rename or self.cast or self.expr):
+            raise ValueError("exclude: true leaves the column out; it takes no other option")
+        return self
+
+
+class TableOptions(SpecModel):
+    """How one table is copied: its target name, key, filter and column options."""
+
+    target: str | None = None
+    key: tuple[str, ...] | None = None  # the columns that identify a row (default: its key)
+    # column -> options (a string renames it); columns not named are copied as they are
+    columns: dict[str, ColumnSpec] | None = None
+    where: str | None = None  # an SQL condition on the source, as written
+
+    @field_validator("target")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
         return None if value is None else _identifier(value)
@@ -83,14 +111,33 @@ class TableSpec(SpecModel):
 
     @field_validator("columns")
     @classmethod
-    def _columns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+    def _columns(cls, value: dict[str, ColumnSpec] | None) -> dict[str, ColumnSpec] | None:
         if value is not None:
             if not value:
-                raise ValueError("must map at least one column")
-            for src, dst in value.items():
-                _identifier(src)
-                _identifier(dst)
+                raise ValueError("must name at least one column")
+            for name in value:
+                _identifier(name)
         return value
+
+    def column(self, name: str) -> ColumnSpec:
+        return (self.columns or {}).get(name) or ColumnSpec()
+
+
+class TableSpec(TableOptions):
+    """One table to copy: a name, or a mapping that renames it, sets its key, filters its
+    rows or sets options on its columns."""
+
+    source: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return _identifier(value)
 
     @property
     def target_name(self) -> str:
@@ -100,6 +147,8 @@ class TableSpec(SpecModel):
 class CopySpec(SpecModel):
     tables: tuple[TableSpec, ...] | None = None  # None ("*" in a spec): every table
     exclude: tuple[str, ...] = ()
+    # options per table, by source name, for tables that "*" chose
+    overrides: dict[str, TableOptions] = Field(default_factory=dict)
     batch_size: int = Field(default=50_000, ge=1, le=10_000_000)
     parallel: int = Field(default=2, ge=1, le=64)
     create_target: CreateTarget = CreateTarget.IF_MISSING
@@ -134,6 +183,13 @@ class CopySpec(SpecModel):
     def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_identifier(v) for v in value)
 
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, value: dict[str, TableOptions]) -> dict[str, TableOptions]:
+        for name in value:
+            _identifier(name)
+        return value
+
     @field_validator("cursor", "bookkeeping_table")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
@@ -165,12 +221,25 @@ class CopySpec(SpecModel):
                         f"copy.tables[{index}]", f'writes table "{table.target_name}" twice'
                     )
                 seen.add(table.target_name)
+                if table.source in self.overrides:
+                    raise FieldProblem(
+                        f"copy.overrides.{table.source}",
+                        "this table is listed in copy.tables: give its options there",
+                    )
+        for name in self.overrides:
+            if name in self.exclude:
+                raise FieldProblem(f"copy.overrides.{name}", "this table is in copy.exclude")
         return self
 
     def table_specs(self, available: list[str]) -> list[TableSpec]:
         """The tables to copy, given the source's table names (``*``: all but excluded)."""
         chosen = (
-            [TableSpec(source=name) for name in sorted(available)]
+            [
+                TableSpec(source=name, **self.overrides[name].model_dump(exclude_unset=True))
+                if name in self.overrides
+                else TableSpec(source=name)
+                for name in sorted(available)
+            ]
             if self.tables is None
             else list(self.tables)
         )

@@ -43,3 +43,4 @@ class TableProgress(_Snapshot):
 class Progress(_Snapshot):
     kind: str = "copy"
     tables: dict[str, TableProgress] = {}
+    phase: str | None = None  # a copy's step after the rows now running (an index, a key)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, Unreachable
 from moonshift.connectors.registry import connector_for
 from moonshift.connectors.values import comparable
 from moonshift.copy import keys
@@ -59,6 +59,7 @@ class CopyJob:
         record_errors: Callable[[int, list[dict[str, Any]]], object],
         now: Callable[[], datetime],
         note: Callable[[str], None] = lambda _text: None,
+        retried: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.spec = spec
         self.run_id, self.copy_id = run_id, copy_id
@@ -66,6 +67,7 @@ class CopyJob:
         self.record_errors = record_errors
         self.now = now
         self.note = note  # kept in the run's history
+        self.retried = retried  # a transient failure retried: kept in the history too
         self.plan: CopyPlan | None = None
         self.unavailable: str | None = None
 
@@ -80,7 +82,11 @@ class CopyJob:
                     raise TerminalError(f"source: {error}") from None
                 self.unavailable = f"{side}_unavailable: {error}"
                 return
-        self.plan = plan_copy(self.spec, self.source, self.target)
+        try:
+            self.plan = plan_copy(self.spec, self.source, self.target)
+        except Unreachable as exc:
+            self.unavailable = f"{exc.side}_unavailable: {exc.reason}"
+            return
         for warning in self.plan.warnings:
             self.note(str(warning))
 
@@ -95,6 +101,7 @@ class CopyJob:
             record_bad_rows=self._queue,
             report=ctx.report,
             heartbeat=ctx.heartbeat,
+            retried=self.retried,
         )
         runner = CopyRunner(
             self.spec.copy_spec,

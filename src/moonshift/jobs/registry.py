@@ -30,6 +30,7 @@ class JobSetup:
     now: Callable[[], datetime]
     record_errors: Callable[[int, list[dict[str, Any]]], object]  # the copy's error queue
     note: Callable[[str], None]  # kept in the run's history
+    retried: Callable[[str], None] = lambda _text: None  # a retried failure: in the history too
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def _copy(setup: JobSetup) -> Job:
         record_errors=setup.record_errors,
         now=setup.now,
         note=setup.note,
+        retried=setup.retried,
     )
 
 

@@ -59,19 +59,21 @@ def make_job(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job:
             record_errors=lambda run_id, rows: ctx.store.add_copy_errors(
                 spec.id, run_id, rows, now=ctx.clock.now()
             ),
-            note=lambda text: _plan_warning(ctx, run, text),
+            note=lambda text: _copy_event(ctx, run, "plan", "warning", text),
+            retried=lambda text: _copy_event(ctx, run, "copy", "retry", text),
         )
     )
 
 
-def _plan_warning(ctx: RunContext, run: RunRecord, text: str) -> None:
+def _copy_event(ctx: RunContext, run: RunRecord, event_type: str, outcome: str, text: str) -> None:
     ctx.store.record_event(
         now=ctx.clock.now(),
         migration_id=run.migration_id,
-        event_type="plan",
-        outcome="warning",
+        event_type=event_type,
+        outcome=outcome,
         run_id=run.id,
         reason=text,
+        payload={"actor": ctx.actor},
     )
 
 
