@@ -8,7 +8,7 @@ from datetime import datetime
 from moonshift.app import views
 from moonshift.app.context import Context, Family
 from moonshift.app.runs import Runs
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, connect
 from moonshift.copy.bookkeeping import Bookkeeping
 from moonshift.copy.lag import lag
 from moonshift.copy.plan import CopyPlan, Planner, TablePlan
@@ -21,7 +21,7 @@ from moonshift.domain.copy_spec import Mode
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError, Unavailable
+from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError
 from moonshift.jobs.copy import connectors
 from moonshift.runtime.runs import with_connections
 from moonshift.store.records import RunRecord
@@ -119,10 +119,7 @@ class Copies(Family):
         spec = self.spec(migration_id)
         source, target = self._sides(spec)
         for side, connector in (("source", source), ("target", target)):
-            try:
-                connector.connect().close()
-            except Exception as exc:  # the driver's own kinds: its translation says which
-                raise Unavailable(f"{side}: {connector.translate(exc)}") from None
+            connect(connector, side).close()
         return spec, Planner(spec.copy_spec, source, target).plan(), source, target
 
     def _ready_plan(
