@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.policies import (
     DependencySpec,
@@ -122,6 +123,8 @@ class WebhookSpec(SpecModel):
 
     type: Literal["webhook"]
     secret: str
+    # The runs it starts wait for approval (``approval:`` says by how many).
+    await_approval: bool = False
 
     @field_validator("secret")
     @classmethod
@@ -205,6 +208,7 @@ class MigrationSpec(SpecModel):
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
     trigger_: WebhookSpec | None = Field(default=None, alias="trigger")
+    approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
@@ -252,6 +256,12 @@ class MigrationSpec(SpecModel):
     @property
     def webhook(self) -> WebhookSpec | None:
         return self.trigger_
+
+    def approvals_needed(self, *, by_webhook: bool) -> int:
+        """How many approvals a run needs before it runs (0: none); ``by_webhook``: the run
+        was started by this migration's webhook trigger."""
+        awaits = by_webhook and self.trigger_ is not None and self.trigger_.await_approval
+        return needed(self.approval, await_approval=awaits)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""
