@@ -227,8 +227,8 @@ class NoticeStore(Protocol):
 
     def unrouted_events(self, *, limit: int = 200) -> list[Notice]: ...
 
-    def route_event(self, event_id: int, channel_ids: Sequence[str], *, now: datetime) -> bool:
-        """Write the event's deliveries and mark it routed, in one transaction (once)."""
+    def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
+        """Write each event's deliveries and mark it routed, in one transaction (once)."""
         ...
 
     def get_event(self, event_id: int) -> Notice: ...

@@ -150,8 +150,8 @@ def test_routing_happens_once_however_often_it_is_asked(wired: Moonshift, hook: 
     fail_a_run(wired)
     [event] = [e for e in wired.store.events_of("job") if e.kind == "failed"]
     assert event.id is not None
-    assert wired.store.route_event(event.id, ["hook"], now=wired.clock.now())
-    assert not wired.store.route_event(event.id, ["hook", "chat"], now=wired.clock.now())
+    assert wired.store.route_events({event.id: ["hook"]}, now=wired.clock.now()) == 1
+    assert wired.store.route_events({event.id: ["hook", "chat"]}, now=wired.clock.now()) == 0
     assert len(wired.store.deliveries_of([event.id])) == 1
 
 

@@ -56,9 +56,8 @@ class Dispatcher:
 
     def route(self, now: datetime) -> int:
         events = self.store.unrouted_events()
-        for event in events:
-            assert event.id is not None
-            self.store.route_event(event.id, self.targets(event), now=now)
+        routes = {event.id: self.targets(event) for event in events if event.id is not None}
+        self.store.route_events(routes, now=now)
         return len(events)
 
     def targets(self, event: Notice) -> list[str]:

@@ -7,7 +7,7 @@ delivers, recording every attempt here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,33 +85,35 @@ class NotifyStore(StoreCore):
         with self._read() as conn:
             return [_notice(row) for row in conn.execute(query)]
 
-    def route_event(self, event_id: int, channel_ids: Sequence[str], *, now: datetime) -> bool:
-        """Write the event's deliveries and mark it routed, together; False (and nothing
-        written) when it was routed already."""
+    def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
+        """Write each event's deliveries (event id -> channel ids) and mark it routed, all
+        in one transaction; an event routed already is left as it is. Returns how many
+        were routed here."""
+        if not routes:
+            return 0
         with self._write() as conn:
-            row = self._first(
-                conn, select(t.outbox.c.routed_at).where(t.outbox.c.id == event_id), lock=True
+            query = select(t.outbox.c.id).where(
+                t.outbox.c.id.in_(list(routes)), t.outbox.c.routed_at.is_(None)
             )
-            if row is None or row.routed_at is not None:
-                return False
-            if channel_ids:
-                conn.execute(
-                    insert(t.deliveries),
-                    [
-                        {
-                            "event_id": event_id,
-                            "channel_id": channel_id,
-                            "key": delivery_key(event_id, channel_id),
-                            "status": PENDING,
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                        }
-                        for channel_id in channel_ids
-                    ],
-                )
-            conn.execute(update(t.outbox).where(t.outbox.c.id == event_id).values(routed_at=now))
-            return True
+            fresh = [row.id for row in conn.execute(self._locked(conn, query))]
+            rows = [
+                {
+                    "event_id": event_id,
+                    "channel_id": channel_id,
+                    "key": delivery_key(event_id, channel_id),
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for event_id in sorted(fresh)
+                for channel_id in routes[event_id]
+            ]
+            if rows:
+                conn.execute(insert(t.deliveries), rows)
+            if fresh:
+                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(fresh)).values(routed_at=now))
+            return len(fresh)
 
     def get_event(self, event_id: int) -> Notice:
         with self._read() as conn:
