@@ -243,6 +243,13 @@ class WorkerStore(RunStore, Protocol):
         """The run's latest plan, if it has one."""
         ...
 
+    def park_for_approval(
+        self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
+    ) -> RunRecord:
+        """Move a planned run to awaiting_approval, held by no worker, with an
+        ``approval_needed`` event in the outbox."""
+        ...
+
     def replan_run(self, run_id: int, *, reason: str, actor: str, now: datetime) -> RunRecord:
         """Void the run's approvals and move it back to planning, held by no worker."""
         ...

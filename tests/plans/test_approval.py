@@ -60,6 +60,8 @@ def test_two_approvers_wait_without_a_worker_and_the_author_is_refused(
     run = waiting_run(shop)
     assert (run.lease_owner, run.worker_pid) == (None, None)
     assert shop.store.working_runs() == []
+    needed = [n for n in shop.store.events_of(run_id=run.id) if n.kind == "approval_needed"]
+    assert len(needed) == 1 and dict(needed[0].details or {}) == {"approvals_needed": 2}
     plan = shop.plans.of_run(run.id)
     assert len(plan.digest) == 64 and plan.approvals_needed == 2 and plan.author == AUTHOR
     assert [t.source for t in plan.tables] == ["items"] and plan.tables[0].rows == 50

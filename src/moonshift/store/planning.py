@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
 from moonshift.store.records import ApprovalRecord, PlanRecord, RunRecord
@@ -187,6 +188,37 @@ class PlanStore(StoreCore):
             .order_by(t.approvals.c.id)
         )
         return [row[0] for row in rows]
+
+    def park_for_approval(
+        self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
+    ) -> RunRecord:
+        """Move a planned run to awaiting_approval, held by no worker, and announce that
+        approval is needed, in one transaction."""
+        with self._write() as conn:
+            run = self._transition_in(
+                conn,
+                run_id,
+                State.AWAITING_APPROVAL,
+                actor=actor,
+                now=now,
+                reason=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+                worker_pid=None,
+            )
+            self._emit(
+                conn,
+                Notice(
+                    kind="approval_needed",
+                    at=now,
+                    migration_id=run.migration_id,
+                    run_id=run_id,
+                    reason=reason,
+                    actor=actor,
+                    details={"approvals_needed": needed},
+                ),
+            )
+            return run
 
     def replan_run(self, run_id: int, *, reason: str, actor: str, now: datetime) -> RunRecord:
         """Void the run's approvals and send it back to planning, for a worker to plan it

@@ -173,16 +173,13 @@ def _after_plan(
         unavailable = plan.content.get("unavailable")
         if unavailable:
             raise TerminalError(f"cannot plan for approval: {unavailable}")
-        ctx.store.transition_run(
+        ctx.store.park_for_approval(
             run.id,
-            State.AWAITING_APPROVAL,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
             reason=f"{ready}: waiting for {needed} approval(s); moonshift approve "
             f"{run.migration_id} --run {run.id}",
-            lease_owner=None,
-            lease_expires_at=None,
-            worker_pid=None,
+            needed=needed,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
         )
         return None
     _move(ctx, run, State.AWAITING_APPROVAL, ready)
