@@ -99,6 +99,9 @@ class CopyRunner:
         self.book = Bookkeeping(target, spec.bookkeeping_table, migration_id, copy_id)
         self.flags = Flags()
         self.progress = Progress({t.target: t.rows for t in plan.tables})
+        # refused rows are queued by their source table (where `errors retry` reads them);
+        # progress and checkpoints go by the target table
+        self._target_of = {t.source: t.target for t in plan.tables}
         self.errors = _Errors()
         self._failure: BaseException | None = None
         self._stop_reason: str | None = None
@@ -538,7 +541,7 @@ class CopyRunner:
         with self.errors.lock:
             self.errors.count += len(rows)
         for row in rows:
-            self.progress.bad(row.table)
+            self.progress.bad(self._target_of[row.table])
 
 
 def _connect(connector: Connector, side: str) -> Any:
