@@ -24,6 +24,7 @@ from moonshift.connectors.base import Connector
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
+from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
     AuditEntry,
@@ -566,10 +567,12 @@ class Signer(Protocol):
 
 
 class Check(Protocol):
-    """One validation perspective over a finished copy (counts, checksums, samples, ...):
-    returns its evidence, which a certificate names. One module each under
-    ``validation/``."""
+    """One validation perspective over a copied migration. ``subject`` is a
+    ``validation.subject.Subject`` (the plan, both databases, the spec's limits: the copy
+    layer it reads sits above this module). Returns its result with the divergences it
+    found, capped. One module each under ``validation/``, listed in
+    ``validation.runner.CHECKS``."""
 
     name: str
 
-    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
+    def run(self, subject: Any) -> CheckResult: ...
