@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +32,7 @@ from moonshift.store.records import (
     ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
+    DivergenceRecord,
     MigrationHeader,
     MigrationRecord,
     RequestKeyRecord,
@@ -41,6 +42,7 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    ValidationRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
 
@@ -210,6 +212,39 @@ class WorkerStore(RunStore, Protocol):
         """Queue refused rows; a row already open for the same table and key is not queued
         twice (a batch written again after a crash finds the same rows). Returns how many
         were new."""
+        ...
+
+    # validation
+    def start_validation(
+        self, migration_id: str, run_id: int | None, *, actor: str, now: datetime
+    ) -> ValidationRecord:
+        """A validation, running, of the migration (and the run it will move, if any)."""
+        ...
+
+    def end_validation(
+        self,
+        validation_id: int,
+        *,
+        state: str,
+        summary: str,
+        results: Sequence[dict[str, Any]],
+        divergences: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> ValidationRecord:
+        """Its end (passed, failed or error), its results per perspective, and the
+        divergences kept (columns of ``validation_divergences``)."""
+        ...
+
+    def get_validation(self, validation_id: int) -> ValidationRecord: ...
+
+    def validations(self, migration_id: str, *, limit: int = 20) -> list[ValidationRecord]:
+        """Newest first."""
+        ...
+
+    def divergences(
+        self, validation_id: int, *, limit: int = 100, after: int | None = None
+    ) -> list[DivergenceRecord]:
+        """In the order found; ``after``: the id of the last one of the previous page."""
         ...
 
 

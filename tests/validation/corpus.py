@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from tests.copy.helpers import create, insert
+from tests.copy.readers import run_sql
+from tests.copy.test_corpus import CORPUS
 
 ROWS = 400
 
@@ -67,6 +69,8 @@ def rows() -> list[tuple[Any, ...]]:
 
 
 def build(engine: str, url: str) -> None:
+    """This corpus and the copy tests' corpus of every type of the engine."""
+    run_sql(url, *CORPUS[engine][0])
     for ddl in DDL[engine]:
         create(url, ddl)
     insert(url, "adv", COLUMNS, rows())

@@ -23,15 +23,15 @@ def mutate(url: str) -> None:
     try:
         execute(
             conn,
-            f"UPDATE adv SET vc = 'changed' WHERE id = 7",
-            f"UPDATE adv SET amount = 1 WHERE id = 155",
-            f"UPDATE adv SET f8 = 0.5 WHERE id = 333",
-            f"DELETE FROM adv WHERE id = 260",
-            f"DELETE FROM adv WHERE id = 3",
-            f"INSERT INTO adv (id, vc) VALUES (999, 'new')",
-            f"INSERT INTO adv (id, vc) VALUES (-5, 'before')",
-            f"UPDATE words SET n = 20 WHERE w = 'Banana'",
-            f"DELETE FROM words WHERE w = 'cherry'",
+            "UPDATE adv SET vc = 'changed' WHERE id = 7",
+            "UPDATE adv SET amount = 1 WHERE id = 155",
+            "UPDATE adv SET f8 = 0.5 WHERE id = 333",
+            "DELETE FROM adv WHERE id = 260",
+            "DELETE FROM adv WHERE id = 3",
+            "INSERT INTO adv (id, vc) VALUES (999, 'new')",
+            "INSERT INTO adv (id, vc) VALUES (-5, 'before')",
+            "UPDATE words SET n = 20 WHERE w = 'Banana'",
+            "DELETE FROM words WHERE w = 'cherry'",
             f"INSERT INTO words ({q('w')}, n) VALUES ('kiwi', 9)",
             "UPDATE plain SET label = 'x' WHERE id = 12",
             "UPDATE plain SET price = 0 WHERE id = 201",
@@ -51,22 +51,26 @@ def test_equal_data_shows_no_divergence_and_every_mutated_row_is_reported(
     target = database_url(request, dst, tmp_path, "target")
     corpus.build(src, source)
     spec = copy_spec(source, target, tables="*")
-    spec["validation"] = {"perspectives": ["row_level"], "leaf_rows": 20}
+    spec["validation"] = {"leaf_rows": 20}
     apply(copy_app, spec)
     run = run_copy(copy_app)
     assert run.state is State.COMPLETED, run.reason
 
     clean = validate(copy_app)
-    rows = clean.results[0]
+    structural, rows, referential = clean.results
+    assert structural.passed, [(d.what, d.source, d.target) for d in structural.divergences]
+    assert referential.passed and structural.counts["tables"] == 4
     assert rows.passed, [(d.what, d.source, d.target) for d in rows.divergences][:3]
-    assert rows.counts["source_rows"] == rows.counts["target_rows"] == 2 * corpus.ROWS + 6
+    assert rows.counts["source_rows"] == rows.counts["target_rows"] == 2 * corpus.ROWS + 6 + 3
     bisected = {src, dst} <= {"postgres", "mariadb"}
     assert ("bisected" in str(rows.tables["plain"]["method"])) is bisected
     if bisected:  # both databases wrote the same text for every value: no row was read
         assert rows.tables["plain"]["rows_compared"] == 0
 
     mutate(target)
-    found = validate(copy_app).results[0]
+    after = validate(copy_app)
+    assert after.results[0].passed and after.results[2].passed
+    found = after.results[1]
     assert not found.passed
     got = {(d.table, d.kind, tuple((d.key or {}).values())) for d in found.divergences}
     assert got == {

@@ -25,6 +25,7 @@ from moonshift.app.migrations import STATUSES, Migrations
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.validation import Validations
 from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
@@ -65,6 +66,7 @@ class Moonshift:
         self.webhooks = Webhooks(self.ctx, self.runs)
         self.agenda = Agenda(self.ctx)
         self.metrics = Metrics(self.ctx)
+        self.validation = Validations(self.ctx)
 
     @property
     def settings(self) -> Settings:

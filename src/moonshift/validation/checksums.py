@@ -64,9 +64,7 @@ _HASH = {
 _BUCKET = {"postgresql": "({} - {}) / {}", "mysql": "({} - {}) DIV {}"}
 
 
-def _families(
-    source: SqlType | None, target: SqlType | None
-) -> tuple[Family, Family] | None:
+def _families(source: SqlType | None, target: SqlType | None) -> tuple[Family, Family] | None:
     """The family each side is spelled in, when both spell their values alike."""
     if source is None or target is None:
         return None

@@ -20,6 +20,7 @@ on one side cannot pair or split rows differently.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from collections.abc import Callable
@@ -41,10 +42,8 @@ def _float(bits32: bool) -> Norm:
         if value != value:
             return "NaN"
         if bits32:
-            try:
+            with contextlib.suppress(OverflowError):  # past 32 bits: compared as it is
                 value = struct.unpack("f", struct.pack("f", value))[0]
-            except OverflowError:
-                pass
             return format(value + 0.0, ".6g")
         return repr(value + 0.0)  # -0.0 + 0.0 is 0.0
 

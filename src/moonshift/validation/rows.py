@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ class Reader:
     side: Side
     keys: tuple[str, ...]  # the key columns' SQL on this side
     norms: tuple[Norm | None, ...]
+    tick: Callable[[], None]  # between batches: the run's heartbeat
 
     def rows(self, low: int | None = None, high: int | None = None) -> Iterator[Row]:
         """Every row (within [low, high) of the first key column), normalized."""
@@ -59,11 +60,10 @@ class Reader:
             cursor = conn.cursor()
             cursor.execute(sql, params) if params else cursor.execute(sql)
             while batch := cursor.fetchmany(FETCH):
+                self.tick()
                 for raw in batch:
                     values = [c(v) for c, v in zip(s.canon, raw, strict=True)]
-                    yield tuple(
-                        n(v) if n else v for n, v in zip(self.norms, values, strict=True)
-                    )
+                    yield tuple(n(v) if n else v for n, v in zip(self.norms, values, strict=True))
         finally:
             conn.close()
 
@@ -104,7 +104,8 @@ class RowLevel:
             if plan.target not in existing:
                 findings.add(Divergence(table=plan.target, kind="missing", what="no such table"))
                 continue
-            table = _TableRun(subject, _compare(plan, subject.source, subject.target), findings)
+            compare = _compare(plan, subject.source, subject.target, subject.heartbeat)
+            table = _TableRun(subject, compare, findings)
             tables[plan.target] = table.run()
             counts["tables"] += 1
             counts["source_rows"] += table.source_rows
@@ -118,19 +119,24 @@ class RowLevel:
         return findings.result(self.name, summary, dict(counts), tables)
 
 
-def _compare(plan: TablePlan, source: Connector, target: Connector) -> TableCompare:
+def _compare(
+    plan: TablePlan, source: Connector, target: Connector, tick: Callable[[], None]
+) -> TableCompare:
     src_side, tgt_side = sides(plan, source, target)
     written = plan.written
     types = tuple(
-        (_type(source, c, c.source_type, c.source_spelled), _type(target, c, c.target_type, c.target_spelled))
+        (
+            _type(source, c, c.source_type, c.source_spelled),
+            _type(target, c, c.target_type, c.target_spelled),
+        )
         for c in written
     )
     norms = tuple(column_norm(s, t) for s, t in types)
     q_src, q_tgt = source.quote, target.quote
     return TableCompare(
         plan,
-        Reader(src_side, tuple(q_src(k) for k in plan.key), norms),
-        Reader(tgt_side, tuple(q_tgt(k) for k in plan.target_key), norms),
+        Reader(src_side, tuple(q_src(k) for k in plan.key), norms, tick),
+        Reader(tgt_side, tuple(q_tgt(k) for k in plan.target_key), norms, tick),
         plan.key_index,
         tuple(c.target for c in written),
         tuple(c.source or c.target for c in written),

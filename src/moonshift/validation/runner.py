@@ -48,16 +48,18 @@ def subject(
     target: Connector,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> Subject:
-    """Plan the copy against the target as it is and as if it were empty; TerminalError
-    when the copy could not be planned (what the plan refuses on)."""
+    """Plan the copy against the target as it is and as if it were empty. Where the
+    target as it is cannot be planned into (a column changed since the copy), the rows are
+    read as the empty target's plan says and structural validation names the change.
+    TerminalError when the copy itself cannot be planned."""
     copy = spec.copy_spec
     plan = Planner(copy, source, target).plan()
-    if plan.errors:
-        raise TerminalError("; ".join(str(e) for e in plan.errors))
     expected = plan
     if copy.create_target is not CreateTarget.NEVER:
         expected = Planner(copy, source, target, fresh=True).plan()
-    return Subject(spec, plan, expected, source, target, heartbeat)
+    if expected.errors:
+        raise TerminalError("; ".join(str(e) for e in expected.errors))
+    return Subject(spec, expected if plan.errors else plan, expected, source, target, heartbeat)
 
 
 def validate(subject: Subject) -> Report:

@@ -36,16 +36,14 @@ class Structural:
                 continue
             counts["tables"] += 1
             counts["columns"] += self._columns(subject.target, plan, table, findings)
-            if subject.expected is not subject.plan or plan.create:
+            if subject.creates:
                 counts["objects"] += self._objects(plan, table, target, findings)
-        if subject.expected is not subject.plan:
+        if subject.creates:
             counts["foreign_keys"] += self._foreign_keys(subject, target, findings)
         summary = ", ".join(f"{n} {what}" for what, n in counts.items()) or "nothing to compare"
         return findings.result(self.name, f"{summary} compared", dict(counts))
 
-    def _columns(
-        self, target: Connector, plan: TablePlan, table: Table, findings: Findings
-    ) -> int:
+    def _columns(self, target: Connector, plan: TablePlan, table: Table, findings: Findings) -> int:
         for c in plan.columns:
             if not table.has_column(c.target):
                 findings.add(
@@ -110,8 +108,9 @@ def _present(step: Step, table: Table, target: Schema) -> bool | None:
     if kind == "primary key":
         return bool(table.primary_key)
     if kind in ("index", "unique"):
-        return any(i.name == name for i in table.indexes) or kind == "unique" and any(
-            name == f"{table.name}_{'_'.join(u)}" for u in table.unique_keys
+        return any(i.name == name for i in table.indexes) or (
+            kind == "unique"
+            and any(name == f"{table.name}_{'_'.join(u)}" for u in table.unique_keys)
         )
     if kind == "check":
         return any(c.name == name for c in table.checks)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from moonshift.connectors.base import Connector
 from moonshift.copy.plan import CopyPlan
+from moonshift.domain.copy_spec import CreateTarget
 from moonshift.domain.spec import MigrationSpec
 
 REDACTED = "***"
@@ -21,6 +22,11 @@ class Subject:
     target: Connector
     # called between steps of a long check: renews the run's lease
     heartbeat: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def creates(self) -> bool:
+        """moonshift creates the target's tables (not ``create_target: never``)."""
+        return self.spec.copy_spec.create_target is not CreateTarget.NEVER
 
     @property
     def limit(self) -> int:
