@@ -43,13 +43,42 @@ DDL = {
 }
 COLUMNS = ["id", "f8", "f4", "amount", "ch", "vc", "ts", "tz", "js", "b"]
 SPECIAL = [
-    (1, -0.0, -0.0, Decimal("-0.0000"), "ab", "Straße", datetime(2026, 3, 8, 2, 30, 15, 123456),
-     datetime(2026, 11, 1, 1, 30, tzinfo=timezone(timedelta(hours=-5))),
-     '{"b": 1.50, "a": [1, null, "ü"]}', True),
-    (2, 0.1, 0.1, Decimal("1.5000"), "", "ABC", datetime(2026, 3, 8, 2, 30, 15),
-     datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=UTC), '{"a": {"y": 2, "x": 1}}', False),
-    (3, 1e308, 3.4e38, Decimal("99999999.9999"), "x    ", "abc ", datetime(2000, 2, 29, 0, 0, 0, 1),
-     datetime(2038, 1, 19, 3, 14, 7, tzinfo=UTC), "[]", None),
+    (
+        1,
+        -0.0,
+        -0.0,
+        Decimal("-0.0000"),
+        "ab",
+        "Straße",
+        datetime(2026, 3, 8, 2, 30, 15, 123456),
+        datetime(2026, 11, 1, 1, 30, tzinfo=timezone(timedelta(hours=-5))),
+        '{"b": 1.50, "a": [1, null, "ü"]}',
+        True,
+    ),
+    (
+        2,
+        0.1,
+        0.1,
+        Decimal("1.5000"),
+        "",
+        "ABC",
+        datetime(2026, 3, 8, 2, 30, 15),
+        datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=UTC),
+        '{"a": {"y": 2, "x": 1}}',
+        False,
+    ),
+    (
+        3,
+        1e308,
+        3.4e38,
+        Decimal("99999999.9999"),
+        "x    ",
+        "abc ",
+        datetime(2000, 2, 29, 0, 0, 0, 1),
+        datetime(2038, 1, 19, 3, 14, 7, tzinfo=UTC),
+        "[]",
+        None,
+    ),
     (4, None, None, None, None, None, None, None, None, None),
 ]
 WORDS = [("apple", 1), ("Banana", 2), ("cherry", 3), ("Äpfel", 4), ("zebra", 5), ("Zulu", 6)]
@@ -60,10 +89,18 @@ def rows() -> list[tuple[Any, ...]]:
     start = datetime(2026, 1, 1, 0, 0, 0, 500000)
     for i in range(len(SPECIAL) + 1, ROWS + 1):
         found.append(
-            (i, i / 7, i / 3, Decimal(i) / 8, f"c{i % 97}", f"Name {i}",
-             start + timedelta(minutes=i, microseconds=i),
-             datetime(2026, 6, 1, tzinfo=UTC) + timedelta(hours=i),
-             f'{{"n": {i}, "k": "v{i}"}}', i % 2 == 0)
+            (
+                i,
+                i / 7,
+                i / 3,
+                Decimal(i) / 8,
+                f"c{i % 97}",
+                f"Name {i}",
+                start + timedelta(minutes=i, microseconds=i),
+                datetime(2026, 6, 1, tzinfo=UTC) + timedelta(hours=i),
+                f'{{"n": {i}, "k": "v{i}"}}',
+                i % 2 == 0,
+            )
         )
     return found
 

@@ -37,7 +37,9 @@ def copied(app: Moonshift, source: str, target: str) -> None:
 
 def whats(app: Moonshift) -> dict[str, set[tuple[str, str, str]]]:
     report = validate(app)
-    return {r.perspective: {(d.table, d.kind, d.what) for d in r.divergences} for r in report.results}
+    return {
+        r.perspective: {(d.table, d.kind, d.what) for d in r.divergences} for r in report.results
+    }
 
 
 @pytest.mark.postgres
