@@ -7,7 +7,13 @@ import sys
 
 import click
 
-from moonshift.cli import commands, copy_commands, server_commands, validation_commands
+from moonshift.cli import (
+    commands,
+    copy_commands,
+    notify_commands,
+    server_commands,
+    validation_commands,
+)
 from moonshift.cli import output as o
 from moonshift.cli.core import BAD_INPUT, cli
 
@@ -16,6 +22,7 @@ __all__ = [
     "commands",
     "copy_commands",
     "main",
+    "notify_commands",
     "server_commands",
     "validation_commands",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
@@ -48,6 +49,21 @@ class ValidationStore(StoreCore):
                 update(t.validations)
                 .where(t.validations.c.id == validation_id)
                 .values(state=state, summary=summary, results=list(results), ended_at=now)
+            )
+            found = conn.execute(
+                select(t.validations).where(t.validations.c.id == validation_id)
+            ).one()
+            self._emit(
+                conn,
+                Notice(
+                    kind="validated",
+                    at=now,
+                    migration_id=found.migration_id,
+                    run_id=found.run_id,
+                    reason=f"validation {validation_id} {state}: {summary}",
+                    actor=found.created_by,
+                    details={"validation": validation_id, "state": state},
+                ),
             )
             if divergences:
                 conn.execute(

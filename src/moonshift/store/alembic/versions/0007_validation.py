@@ -1,7 +1,7 @@
 """Validation: each validation of a migration and the divergences it found
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import moonshift.store.types
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
