@@ -23,14 +23,17 @@ from typing import Any, Protocol
 from moonshift.connectors.base import Connector
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
 from moonshift.store.records import (
     ApiKeyRecord,
     AuditEntry,
     BackfillRecord,
+    ChannelRecord,
     ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
+    DeliveryRecord,
     MigrationHeader,
     MigrationRecord,
     RequestKeyRecord,
@@ -53,6 +56,7 @@ __all__ = [
     "Job",
     "JobContext",
     "Launcher",
+    "NoticeStore",
     "Notifier",
     "Outcome",
     "Signer",
@@ -212,7 +216,65 @@ class WorkerStore(RunStore, Protocol):
         ...
 
 
-class EngineStore(WorkerStore, Protocol):
+class NoticeStore(Protocol):
+    """The outbox and its channels (``store.notifying``): what the dispatcher and the
+    notification use cases need."""
+
+    def emit(self, notice: Notice) -> int:
+        """Put an event in the outbox in a transaction of its own; store code that changes
+        something calls ``_emit(conn, notice)`` in its own transaction instead."""
+        ...
+
+    def unrouted_events(self, *, limit: int = 200) -> list[Notice]: ...
+
+    def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
+        """Write each event's deliveries and mark it routed, in one transaction (once)."""
+        ...
+
+    def get_event(self, event_id: int) -> Notice: ...
+
+    def events_of(
+        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+    ) -> list[Notice]: ...
+
+    def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
+
+    def claim_delivery(self, delivery_id: int, *, now: datetime, until: datetime) -> bool: ...
+
+    def delivery_done(self, delivery_id: int, *, now: datetime) -> None: ...
+
+    def delivery_failed(
+        self,
+        delivery_id: int,
+        *,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
+        counts: bool = True,
+    ) -> None: ...
+
+    def deliveries_of(self, event_ids: Sequence[int]) -> list[DeliveryRecord]: ...
+
+    def put_channel(
+        self,
+        *,
+        channel_id: str,
+        type_: str,
+        settings: dict[str, Any],
+        name: str,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[ChannelRecord, str]: ...
+
+    def get_channel(self, channel_id: str) -> ChannelRecord: ...
+
+    def list_channels(self) -> list[ChannelRecord]: ...
+
+    def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+
+class EngineStore(WorkerStore, NoticeStore, Protocol):
     @property
     def url(self) -> str:
         """For logs: the password masked."""
@@ -297,7 +359,7 @@ class EngineStore(WorkerStore, Protocol):
     def remove_daemon(self, daemon_id: str) -> None: ...
 
 
-class AppStore(WorkerStore, Protocol):
+class AppStore(WorkerStore, NoticeStore, Protocol):
     def close(self) -> None: ...
 
     def announce(self) -> None:

@@ -15,15 +15,16 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from moonshift.domain.nested_schedule import Flattened, dotted, flatten, parse_dotted
+from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.secrets import references
 from moonshift.domain.spec import ConnectionSpec, MigrationSpec, SpecDocument
-from moonshift.domain.spec_base import FieldProblem
+from moonshift.domain.spec_base import FieldProblem, SpecModel
 from moonshift.errors import InvalidInput
 
 Loc = tuple[str | int, ...]
@@ -87,11 +88,26 @@ class LoadedConnection:
     line: int
 
 
+@dataclass(frozen=True)
+class LoadedChannel:
+    spec: ChannelSpec
+    file: str
+    line: int
+
+
+class _NotifyRules(SpecModel):
+    notify: tuple[NotifyRule, ...]
+
+
+_Named = TypeVar("_Named", ConnectionSpec, ChannelSpec)
+
+
 @dataclass
 class LoadResult:
     specs: list[LoadedSpec] = field(default_factory=list)
     warnings: list[SpecProblem] = field(default_factory=list)
     connections: list[LoadedConnection] = field(default_factory=list)
+    channels: list[LoadedChannel] = field(default_factory=list)
 
 
 def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None) -> LoadResult:
@@ -103,6 +119,7 @@ def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None
         problems += found.warnings
         result.specs += found.specs
         result.connections += found.connections
+        result.channels += found.channels
     return _checked(result, problems, env)
 
 
@@ -115,7 +132,9 @@ def load_document(
 
 
 def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, str]) -> LoadResult:
-    problems = problems + _duplicate_ids(result.specs) + _duplicate_connections(result)
+    problems = problems + _duplicate_ids(result.specs)
+    problems += _duplicate_named(result.connections, "connection")
+    problems += _duplicate_named(result.channels, "channel")
     if problems:
         raise SpecFileError(problems)
     result.warnings = [w for s in result.specs for w in _unset_variables(s, env) + _notes(s)]
@@ -125,6 +144,14 @@ def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, 
         )
         for c in result.connections
         for n in references(c.spec.url)
+        if n not in env
+    ]
+    result.warnings += [
+        SpecProblem(
+            c.file, c.line, "", f"${{{n}}} is not set here; it must be set where the daemon runs"
+        )
+        for c in result.channels
+        for n in c.spec.environment_references()
         if n not in env
     ]
     return result
@@ -158,6 +185,7 @@ def _load_documents(text: str, name: str) -> LoadResult:
     loader = SpecLoader(text)
     specs: list[LoadedSpec] = []
     connections: list[LoadedConnection] = []
+    channels: list[LoadedChannel] = []
     problems: list[SpecProblem] = []
     try:
         while loader.check_node():
@@ -171,9 +199,17 @@ def _load_documents(text: str, name: str) -> LoadResult:
             ]
             document = loader.construct_document(node)
             first_line = node.start_mark.line + 1
+            where = (first_line, lines, name, problems)
             try:
                 found, wrong = _migrations_in(document, first_line, lines, name)
-                connections += _connections_in(document, first_line, lines, name, problems)
+                connections += [
+                    LoadedConnection(spec, name, line)
+                    for spec, line in _named_in(document, "connections", ConnectionSpec, *where)
+                ]
+                channels += [
+                    LoadedChannel(spec, name, line)
+                    for spec, line in _named_in(document, "channels", ChannelSpec, *where)
+                ]
             except UnicodeEncodeError:  # a "\udXXX" escape: half of a character, not text
                 found, wrong = [], [SpecProblem(name, first_line, "", LONE_SURROGATE)]
             specs += found
@@ -184,34 +220,50 @@ def _load_documents(text: str, name: str) -> LoadResult:
         problems.append(SpecProblem(name, line, "", f"not valid YAML: {exc.problem or exc}"))
     finally:
         loader.dispose()
-    if not specs and not connections and not problems:
+    if not specs and not connections and not channels and not problems:
         problems.append(SpecProblem(name, None, "", "holds no migration"))
-    return LoadResult(specs=specs, warnings=problems, connections=connections)
+    return LoadResult(specs=specs, warnings=problems, connections=connections, channels=channels)
 
 
-def _connections_in(
-    document: Any, first_line: int, lines: dict[Loc, int], name: str, problems: list[SpecProblem]
-) -> list[LoadedConnection]:
-    """The ``connections:`` of a document (problems, located, are added to ``problems``)."""
-    if not isinstance(document, dict) or "connections" not in document:
+def _named_in(
+    document: Any,
+    key: str,
+    model: type[_Named],
+    first_line: int,
+    lines: dict[Loc, int],
+    name: str,
+    problems: list[SpecProblem],
+) -> list[tuple[_Named, int]]:
+    """The items of a top-level list of named things (``connections:``, ``channels:``)."""
+    if not isinstance(document, dict) or key not in document:
         return []
-    items = document["connections"]
+    items = document[key]
     if not isinstance(items, list):
-        problems.append(
-            SpecProblem(name, lines.get(("connections",)), "connections", "must be a list")
-        )
+        problems.append(SpecProblem(name, lines.get((key,)), key, "must be a list"))
         return []
     found = []
     for index, item in enumerate(items):
-        base: Loc = ("connections", index)
+        base: Loc = (key, index)
         line = lines.get(base, first_line)
         try:
-            found.append(LoadedConnection(ConnectionSpec.model_validate(item), name, line))
+            found.append((model.model_validate(item), line))
         except ValidationError as exc:
-            problems += [
-                _problem(name, base, error, lines, line, ConnectionSpec) for error in exc.errors()
-            ]
+            problems += [_problem(name, base, error, lines, line, model) for error in exc.errors()]
     return found
+
+
+def _file_notify(
+    document: Any, first_line: int, lines: dict[Loc, int], name: str
+) -> tuple[Any, list[SpecProblem]]:
+    """A document's top-level ``notify:`` rules (as written), checked on their own."""
+    if not isinstance(document, dict) or "notify" not in document:
+        return None, []
+    try:
+        _NotifyRules.model_validate({"notify": document["notify"]})
+    except ValidationError as exc:
+        line = lines.get(("notify",), first_line)
+        return None, [_problem(name, (), e, lines, line, _NotifyRules) for e in exc.errors()]
+    return document["notify"], []
 
 
 def _migrations_in(
@@ -228,6 +280,16 @@ def _migrations_in(
         items, prefix = document.get("migrations", []), ("migrations",)
         if not isinstance(items, list):
             return [], [SpecProblem(name, lines.get(prefix), "migrations", "must be a list")]
+        defaults, wrong = _file_notify(document, first_line, lines, name)
+        if wrong:
+            return [], wrong
+        if defaults is not None:
+            items = [
+                {**item, "notify": defaults}
+                if isinstance(item, dict) and "notify" not in item
+                else item
+                for item in items
+            ]
     elif isinstance(document, list):
         items, prefix = document, ()
     elif isinstance(document, dict):
@@ -368,13 +430,15 @@ def _shown(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _duplicate_connections(result: LoadResult) -> list[SpecProblem]:
-    seen: dict[str, LoadedConnection] = {}
+def _duplicate_named(
+    found: Sequence[LoadedConnection | LoadedChannel], what: str
+) -> list[SpecProblem]:
+    seen: dict[str, LoadedConnection | LoadedChannel] = {}
     problems = []
-    for c in result.connections:
+    for c in found:
         earlier = seen.setdefault(c.spec.id, c)
         if earlier is not c:
-            reason = f'connection "{c.spec.id}" is already defined at {earlier.file}:{earlier.line}'
+            reason = f'{what} "{c.spec.id}" is already defined at {earlier.file}:{earlier.line}'
             problems.append(SpecProblem(c.file, c.line, "id", reason))
     return problems
 

@@ -22,6 +22,7 @@ from moonshift.app.idempotency import Idempotency
 from moonshift.app.keys import SCOPES, Keys
 from moonshift.app.metrics import Metrics
 from moonshift.app.migrations import STATUSES, Migrations
+from moonshift.app.notifications import Notifications
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
@@ -54,7 +55,8 @@ class Moonshift:
     ) -> None:
         self.ctx = Context(settings, clock=clock, environ=environ)
         self.connections = Connections(self.ctx)
-        self.migrations = Migrations(self.ctx, self.connections)
+        self.notifications = Notifications(self.ctx)
+        self.migrations = Migrations(self.ctx, self.connections, self.notifications)
         self.runs = Runs(self.ctx)
         self.schedules = Schedules(self.ctx)
         self.backfills = Backfills(self.ctx)

@@ -11,6 +11,7 @@ from typing import Any
 from moonshift.app import views
 from moonshift.app.connections import Connections
 from moonshift.app.context import Context, Family
+from moonshift.app.notifications import Notifications
 from moonshift.app.paging import page
 from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
@@ -47,9 +48,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 class Migrations(Family):
-    def __init__(self, ctx: Context, connections: Connections) -> None:
+    def __init__(
+        self, ctx: Context, connections: Connections, notifications: Notifications
+    ) -> None:
         super().__init__(ctx)
         self.connections = connections
+        self.notifications = notifications
 
     def validate(self, paths: Iterable[str | Path]) -> views.Validation:
         """Check spec files without touching the state store."""
@@ -77,11 +81,18 @@ class Migrations(Family):
             self.connections.put(c.spec, actor=actor, source_file=c.file)
             for c in loaded.connections
         ]
+        channels = [
+            self.notifications.put_channel(c.spec, actor=actor, source_file=c.file)
+            for c in loaded.channels
+        ]
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
         return views.ApplyReport(
-            results=results, warnings=[str(w) for w in loaded.warnings], connections=connections
+            results=results,
+            warnings=[str(w) for w in loaded.warnings],
+            connections=connections,
+            channels=channels,
         )
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
@@ -126,6 +137,15 @@ class Migrations(Family):
             for item in loaded.specs
             for path, name in item.spec.connection_names().items()
             if name not in connections
+        ]
+        channels = {c.spec.id for c in loaded.channels} | {c.id for c in self.store.list_channels()}
+        problems += [
+            SpecProblem(
+                item.file, item.line, f"notify[{i}].channel", f'no channel "{rule.channel}"'
+            )
+            for item in loaded.specs
+            for i, rule in enumerate(item.spec.notify)
+            if rule.channel not in channels
         ]
         for item in loaded.specs:
             for key in ("depends_on", "exclude_concurrent"):

@@ -117,6 +117,7 @@ class ApplyReport(View):
     results: list[Applied]
     warnings: list[str]
     connections: list[ConnectionApplied] = []
+    channels: list[ConnectionApplied] = []
 
 
 class Enabled(View):

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
+from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -209,6 +210,7 @@ class MigrationSpec(SpecModel):
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: bool = False
+    notify: tuple[NotifyRule, ...] = ()
     max_duration: Duration | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
@@ -355,3 +357,6 @@ class SpecDocument(SpecModel):
 
     migrations: tuple[Any, ...] = ()
     connections: tuple[ConnectionSpec, ...] = ()
+    channels: tuple[ChannelSpec, ...] = ()
+    # The notify rules of every migration in the file that gives none of its own.
+    notify: tuple[NotifyRule, ...] = ()

@@ -81,29 +81,10 @@ class AccessStore(StoreCore):
         source_file: str | None = None,
     ) -> tuple[ConnectionRecord, str]:
         values = {"type": type_, "url": url, "name": name, "source_file": source_file}
-        with self._write() as conn:
-            query = select(t.connections).where(t.connections.c.id == connection_id)
-            found = self._first(conn, query, lock=True)
-            if found is None:
-                conn.execute(
-                    insert(t.connections).values(
-                        id=connection_id, created_at=now, updated_at=now, **values
-                    )
-                )
-                action = "created"
-            elif all(found._mapping[k] == v for k, v in values.items() if k != "source_file"):
-                return ConnectionRecord(**found._mapping), "unchanged"
-            else:
-                conn.execute(
-                    update(t.connections)
-                    .where(t.connections.c.id == connection_id)
-                    .values(updated_at=now, **values)
-                )
-                action = "updated"
-            self._audit(
-                conn, now=now, actor=actor, action=f"connection {action}", reason=connection_id
-            )
-            return ConnectionRecord(**conn.execute(query).one()._mapping), action
+        row, action = self._put_named(
+            t.connections, connection_id, values, what="connection", actor=actor, now=now
+        )
+        return ConnectionRecord(**row._mapping), action
 
     def get_connection(self, connection_id: str) -> ConnectionRecord:
         with self._read() as conn:

@@ -211,3 +211,30 @@ class RequestKeyRecord:
     content_type: str | None
     body: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelRecord:
+    id: str
+    type: str
+    settings: dict[str, Any]  # as written: ${ENV} references, never a secret
+    name: str
+    source_file: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryRecord:
+    """One event to one channel, and how its delivery went."""
+
+    id: int
+    event_id: int
+    channel_id: str
+    key: str
+    status: str  # pending, delivered, failed
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

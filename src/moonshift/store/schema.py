@@ -244,3 +244,54 @@ request_keys = Table(
     UniqueConstraint("scope", "key"),
     Index(None, "created_at"),
 )
+
+# -- notifications --------------------------------------------------------------------------
+
+# Where notifications go: ``channels:`` of spec files, settings as written (${ENV} unresolved).
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("source_file", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every event someone may need to hear about, written in the transaction of its cause. The
+# dispatcher routes each once (``routed_at``), writing a delivery per channel it goes to.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("migration_id", ID),
+    Column("run_id", Integer),
+    Column("reason", Text),
+    Column("actor", String(200)),
+    Column("details", JSON),
+    Column("routed_at", UTCDateTime),
+    Index(None, "routed_at", "id"),
+    Index(None, "migration_id", "id"),
+)
+
+# One event to one channel: ``key`` is sent with it, so a receiver keeps a repeat once.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("outbox.id"), nullable=False),
+    Column("channel_id", ID, nullable=False),
+    Column("key", String(100), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("event_id", "channel_id"),
+    Index(None, "status", "id"),
+)

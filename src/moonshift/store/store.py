@@ -27,6 +27,7 @@ from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
+from moonshift.store.notifying import NotifyStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -43,7 +44,7 @@ class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore):
+class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 
