@@ -71,6 +71,13 @@ class Migration(View):
         return found.model_copy(update={"spec": redact_spec(record.spec), "etag": etag(record)})
 
 
+class SpecExport(View):
+    id: str
+    version: int
+    spec: dict[str, Any]  # redacted, in moonshift's layout
+    yaml: str  # the same, as YAML that `moonshift apply` takes back
+
+
 def etag(record: MigrationRecord) -> str:
     """A migration's entity tag: its version and the instant of its last change."""
     return f'"{record.version}-{int(record.updated_at.timestamp() * 1_000_000)}"'
