@@ -44,7 +44,7 @@ def test_plan_approve_reject_and_notes_over_http(tmp_path: Path) -> None:
         assert {"approval", "approve", "note", "planned"} <= {e["action"] for e in history}
 
 
-def test_a_webhook_that_awaits_approval_asks_for_it_and_others_do_not() -> None:
+def test_a_trigger_that_awaits_approval_asks_for_it_for_the_runs_it_starts() -> None:
     spec = MigrationSpec.model_validate(
         {
             "id": "hooked",
@@ -54,5 +54,7 @@ def test_a_webhook_that_awaits_approval_asks_for_it_and_others_do_not() -> None:
             "approval": {"approvers": 2},
         }
     )
-    assert spec.approvals_needed(by_webhook=True) == 2
-    assert spec.approvals_needed(by_webhook=False) == 0
+    assert spec.approvals_needed("EVENT") == 2
+    assert spec.approvals_needed("MANUAL") == spec.approvals_needed("SCHEDULED") == 0
+    api = spec.model_copy(update={"trigger_": spec.trigger_.model_copy(update={"type": "api"})})
+    assert api.approvals_needed("MANUAL") == 2 and api.approvals_needed("EVENT") == 0

@@ -32,6 +32,7 @@ from moonshift.api.routes import (
     plans,
     runs,
     schedule,
+    validation,
     webhooks,
 )
 from moonshift.app import Moonshift, Settings
@@ -43,6 +44,7 @@ ROUTERS = (
     control,
     copies,
     plans,
+    validation,
     error_queue,
     runs,
     connections,

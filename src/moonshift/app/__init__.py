@@ -27,6 +27,7 @@ from moonshift.app.plans import Plans
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.validation import Validations
 from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
@@ -69,6 +70,7 @@ class Moonshift:
         self.webhooks = Webhooks(self.ctx, self.runs)
         self.agenda = Agenda(self.ctx)
         self.metrics = Metrics(self.ctx)
+        self.validation = Validations(self.ctx)
 
     @property
     def settings(self) -> Settings:

@@ -20,7 +20,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound
 from moonshift.runtime.plans import record_plan
 from moonshift.store.planning import APPROVED, REJECTED
-from moonshift.store.records import PlanRecord, RunRecord, Trigger
+from moonshift.store.records import PlanRecord, RunRecord
 
 # Runs whose plan is fixed once approved: a later spec version is for later runs.
 LOCKED = frozenset({State.APPROVED, State.RUNNING, State.PAUSED})
@@ -76,9 +76,7 @@ class Plans(Family):
         needed = 0
         if plan.run_id is not None:
             run = self.store.get_run(plan.run_id)
-            needed = MigrationSpec.model_validate(plan.spec).approvals_needed(
-                by_webhook=run.trigger is Trigger.EVENT
-            )
+            needed = MigrationSpec.model_validate(plan.spec).approvals_needed(run.trigger.value)
             approvals = self.approvals(plan.run_id)
         return views.StoredPlan.model_validate(
             {
@@ -118,7 +116,7 @@ class Plans(Family):
         ``run_id``). Enough approvals of its digest approve the run; Conflict for the
         author when the spec says not_the_author, or for a second approval by the same."""
         run, plan, spec = self._awaiting(migration_id, run_id)
-        required = spec.approvals_needed(by_webhook=run.trigger is Trigger.EVENT)
+        required = spec.approvals_needed(run.trigger.value)
         approved_by = [
             a.actor
             for a in self.store.approvals(run_id=run.id)
@@ -136,7 +134,7 @@ class Plans(Family):
         if not reason.strip():
             raise InvalidInput("reason", "say why the plan is rejected")
         run, plan, spec = self._awaiting(migration_id, run_id)
-        required = spec.approvals_needed(by_webhook=run.trigger is Trigger.EVENT)
+        required = spec.approvals_needed(run.trigger.value)
         return self._decide(run, plan, actor, REJECTED, reason, required)
 
     def _decide(

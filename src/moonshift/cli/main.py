@@ -13,6 +13,7 @@ from moonshift.cli import (
     notify_commands,
     plan_commands,
     server_commands,
+    validation_commands,
 )
 from moonshift.cli import output as o
 from moonshift.cli.core import BAD_INPUT, cli
@@ -25,6 +26,7 @@ __all__ = [
     "notify_commands",
     "plan_commands",
     "server_commands",
+    "validation_commands",
 ]
 
 

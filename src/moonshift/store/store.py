@@ -40,13 +40,22 @@ from moonshift.store.records import (
 )
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
+from moonshift.store.validating import ValidationStore
 
 
 class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore, PlanStore):
+class StateStore(
+    SchedulingStore,
+    CopyStore,
+    AccessStore,
+    NotifyStore,
+    OverviewStore,
+    ValidationStore,
+    PlanStore,
+):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 

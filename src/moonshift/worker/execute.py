@@ -16,7 +16,7 @@ from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.plans import digest as plan_digest
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import TerminalError
+from moonshift.errors import TerminalError, Unavailable
 from moonshift.jobs.registry import JobSetup, kind_of
 from moonshift.runtime.plans import plan_content, record_plan
 from moonshift.runtime.preflight import check as preflight_check
@@ -29,8 +29,9 @@ from moonshift.runtime.runs import (
     spec_for,
     with_connections,
 )
+from moonshift.runtime.validating import validate_copy
 from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
-from moonshift.store.records import PlanRecord, RunRecord, Trigger
+from moonshift.store.records import PlanRecord, RunRecord
 
 log = logging.getLogger("moonshift.worker")
 HEARTBEAT_SECONDS = 2.0
@@ -167,7 +168,7 @@ def _after_plan(
     ctx: RunContext, run: RunRecord, spec: MigrationSpec, plan: PlanRecord, job: Job
 ) -> Job | None:
     """Park the run for its approvers, or go on to running when it needs none."""
-    needed = spec.approvals_needed(by_webhook=run.trigger is Trigger.EVENT)
+    needed = spec.approvals_needed(run.trigger.value)
     ready = f"plan {plan.version} ready (digest {plan.digest[:12]})"
     if needed:
         unavailable = plan.content.get("unavailable")
@@ -248,7 +249,10 @@ def finish_run(
     """Record the end of a job: completed, failed, cancelled, or paused at its checkpoint."""
     fields: dict[str, Any] = {"exit_code": outcome.exit_code, "error_tail": outcome.error_tail}
     if outcome.succeeded:
-        return end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+        run = end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+        if spec.validation is not None and spec.validation.auto and run.state is State.COMPLETED:
+            return _validated(ctx, spec, run)
+        return run
     if outcome.pause:
         return end_run(
             ctx,
@@ -272,6 +276,17 @@ def finish_run(
     if to is State.PAUSED:
         fields["not_before"] = resume
     return end_run(ctx, run_id, to, request.reason or outcome.stopped, spec=spec, **fields)
+
+
+def _validated(ctx: RunContext, spec: MigrationSpec, run: RunRecord) -> RunRecord:
+    """``validation: {auto: true}``: the completed copy is validated now; a database out
+    of reach leaves it completed, to validate on demand."""
+    try:
+        found = validate_copy(ctx, spec, run).run
+    except (Unavailable, TerminalError) as exc:
+        _copy_event(ctx, run, "validation", "skipped", f"not validated: {exc}")
+        return ctx.store.get_run(run.id)
+    return found or ctx.store.get_run(run.id)
 
 
 def _move(ctx: RunContext, run: RunRecord, to: State, reason: str) -> None:
