@@ -24,6 +24,7 @@ from moonshift.specfile import (
     LoadResult,
     SpecFileError,
     SpecProblem,
+    dump_spec,
     load_document,
     load_files,
     load_text,
@@ -277,6 +278,16 @@ class Migrations(Family):
 
     def get(self, migration_id: str) -> views.Migration:
         return views.Migration.of(self.store.get_migration(migration_id))
+
+    def export(self, migration_id: str) -> views.SpecExport:
+        """The stored spec (redacted, in moonshift's layout) and the same as YAML."""
+        migration = self.get(migration_id)
+        return views.SpecExport(
+            id=migration.id,
+            version=migration.version,
+            spec=migration.spec,
+            yaml=dump_spec(migration.spec),
+        )
 
     def spec(self, migration_id: str) -> MigrationSpec:
         return self.ctx.spec_of(migration_id)
