@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,16 +23,24 @@ from typing import Any, Protocol
 from moonshift.connectors.base import Connector
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
+from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
+    ApprovalRecord,
     AuditEntry,
     BackfillRecord,
+    ChannelRecord,
     ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
+    DeliveryRecord,
+    DivergenceRecord,
     MigrationHeader,
     MigrationRecord,
+    OverviewRecord,
+    PlanRecord,
     RequestKeyRecord,
     RollbackRecord,
     RunRecord,
@@ -40,6 +48,8 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    ValidationRecord,
+    WebSessionRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
 
@@ -53,6 +63,7 @@ __all__ = [
     "Job",
     "JobContext",
     "Launcher",
+    "NoticeStore",
     "Notifier",
     "Outcome",
     "Signer",
@@ -120,6 +131,11 @@ class Job(Protocol):
 
     def run(self, ctx: JobContext) -> Outcome:
         """Do the work, asking ``ctx.should_stop`` regularly."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """After ``prepare``: what the job found and will do, for its stored plan (JSON-ready:
+        a copy gives ``schema``, ``mappings`` and the ``dag`` of its tables)."""
         ...
 
 
@@ -211,8 +227,131 @@ class WorkerStore(RunStore, Protocol):
         were new."""
         ...
 
+    # planning and approval
+    def add_plan(
+        self,
+        migration_id: str,
+        *,
+        run_id: int | None,
+        spec_version: int,
+        spec: dict[str, Any],
+        digest: str,
+        content: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> PlanRecord:
+        """Store a plan as the migration's next plan version, its author the one who wrote
+        the latest spec version; a run's plan sets the run's spec version."""
+        ...
 
-class EngineStore(WorkerStore, Protocol):
+    def run_plan(self, run_id: int) -> PlanRecord | None:
+        """The run's latest plan, if it has one."""
+        ...
+
+    def park_for_approval(
+        self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
+    ) -> RunRecord:
+        """Move a planned run to awaiting_approval, held by no worker, with an
+        ``approval_needed`` event in the outbox."""
+        ...
+
+    def replan_run(self, run_id: int, *, reason: str, actor: str, now: datetime) -> RunRecord:
+        """Void the run's approvals and move it back to planning, held by no worker."""
+        ...
+
+    # validation
+    def start_validation(
+        self, migration_id: str, run_id: int | None, *, actor: str, now: datetime
+    ) -> ValidationRecord:
+        """A validation, running, of the migration (and the run it will move, if any)."""
+        ...
+
+    def end_validation(
+        self,
+        validation_id: int,
+        *,
+        state: str,
+        summary: str,
+        results: Sequence[dict[str, Any]],
+        divergences: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> ValidationRecord:
+        """Its end (passed, failed or error), its results per perspective, and the
+        divergences kept (columns of ``validation_divergences``)."""
+        ...
+
+    def get_validation(self, validation_id: int) -> ValidationRecord: ...
+
+    def validations(self, migration_id: str, *, limit: int = 20) -> list[ValidationRecord]:
+        """Newest first."""
+        ...
+
+    def divergences(
+        self, validation_id: int, *, limit: int = 100, after: int | None = None
+    ) -> list[DivergenceRecord]:
+        """In the order found; ``after``: the id of the last one of the previous page."""
+        ...
+
+
+class NoticeStore(Protocol):
+    """The outbox and its channels (``store.notifying``): what the dispatcher and the
+    notification use cases need."""
+
+    def emit(self, notice: Notice) -> int:
+        """Put an event in the outbox in a transaction of its own; store code that changes
+        something calls ``_emit(conn, notice)`` in its own transaction instead."""
+        ...
+
+    def unrouted_events(self, *, limit: int = 200) -> list[Notice]: ...
+
+    def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
+        """Write each event's deliveries and mark it routed, in one transaction (once)."""
+        ...
+
+    def get_event(self, event_id: int) -> Notice: ...
+
+    def events_of(
+        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+    ) -> list[Notice]: ...
+
+    def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
+
+    def claim_delivery(self, delivery_id: int, *, now: datetime, until: datetime) -> bool: ...
+
+    def delivery_done(self, delivery_id: int, *, now: datetime) -> None: ...
+
+    def delivery_failed(
+        self,
+        delivery_id: int,
+        *,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
+        counts: bool = True,
+    ) -> None: ...
+
+    def deliveries_of(self, event_ids: Sequence[int]) -> list[DeliveryRecord]: ...
+
+    def put_channel(
+        self,
+        *,
+        channel_id: str,
+        type_: str,
+        settings: dict[str, Any],
+        name: str,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[ChannelRecord, str]: ...
+
+    def get_channel(self, channel_id: str) -> ChannelRecord: ...
+
+    def list_channels(self) -> list[ChannelRecord]: ...
+
+    def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+
+class EngineStore(WorkerStore, NoticeStore, Protocol):
     @property
     def url(self) -> str:
         """For logs: the password masked."""
@@ -297,7 +436,7 @@ class EngineStore(WorkerStore, Protocol):
     def remove_daemon(self, daemon_id: str) -> None: ...
 
 
-class AppStore(WorkerStore, Protocol):
+class AppStore(WorkerStore, NoticeStore, Protocol):
     def close(self) -> None: ...
 
     def announce(self) -> None:
@@ -507,6 +646,32 @@ class AppStore(WorkerStore, Protocol):
 
     def revoke_api_key(self, name: str, *, actor: str, now: datetime) -> ApiKeyRecord: ...
 
+    def add_web_session(
+        self, *, token_hash: str, key_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A dashboard session for the key of ``key_hash`` (expired ones are dropped)."""
+        ...
+
+    def web_session(self, token_hash: str) -> WebSessionRecord | None:
+        """The session and its key's name, scope and revocation; None if there is none."""
+        ...
+
+    def drop_web_session(self, token_hash: str) -> None: ...
+
+    def overview(
+        self,
+        *,
+        after: str | None = None,
+        limit: int,
+        search: str | None = None,
+        state: State | None = None,
+        never_ran: bool = False,
+    ) -> list[OverviewRecord]:
+        """A page of live migrations by id with their latest run, schedule and open errors,
+        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        ``never_ran``."""
+        ...
+
     def put_connection(
         self,
         *,
@@ -541,6 +706,41 @@ class AppStore(WorkerStore, Protocol):
 
     def release_request_key(self, scope: str, key: str) -> None: ...
 
+    # planning and approval (and ``add_plan``, ``run_plan``, ``replan_run`` above)
+    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
+        """Runs that have not ended (paused ones too), oldest first."""
+        ...
+
+    def latest_plan(self, migration_id: str, *, run_id: int | None = None) -> PlanRecord | None: ...
+
+    def approvals(
+        self, *, migration_id: str | None = None, run_id: int | None = None
+    ) -> list[ApprovalRecord]:
+        """Oldest first, void ones too."""
+        ...
+
+    def decide(
+        self,
+        plan: PlanRecord,
+        run_id: int,
+        *,
+        actor: str,
+        decision: str,
+        note: str | None,
+        required: int,
+        now: datetime,
+    ) -> tuple[RunRecord, list[str]]:
+        """Record an approval or rejection of ``plan`` for a run; ``required`` valid
+        approvals of its digest approve the run, a rejection cancels it, in the same
+        transaction. Returns the run and who approved this digest so far."""
+        ...
+
+    def add_note(
+        self, migration_id: str, text: str, *, actor: str, now: datetime, run_id: int | None = None
+    ) -> None:
+        """A note in the migration's history."""
+        ...
+
 
 class Waiter(Protocol):
     def wait(self, seconds: float) -> None: ...
@@ -570,10 +770,12 @@ class Signer(Protocol):
 
 
 class Check(Protocol):
-    """One validation perspective over a finished copy (counts, checksums, samples, ...):
-    returns its evidence, which a certificate names. One module each under
-    ``validation/``."""
+    """One validation perspective over a copied migration. ``subject`` is a
+    ``validation.subject.Subject`` (the plan, both databases, the spec's limits: the copy
+    layer it reads sits above this module). Returns its result with the divergences it
+    found, capped. One module each under ``validation/``, listed in
+    ``validation.runner.CHECKS``."""
 
     name: str
 
-    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
+    def run(self, subject: Any) -> CheckResult: ...

@@ -12,7 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
+from moonshift.domain.nested_schedule import dotted, flatten
+from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -30,6 +33,7 @@ from moonshift.domain.schedule import (
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
@@ -117,21 +121,34 @@ class ConnectionSpec(SpecModel):
         return self
 
 
-class WebhookSpec(SpecModel):
-    """``trigger: {type: webhook, secret: ${TRIGGER_SECRET}}``: signed requests start a run."""
+class TriggerSpec(SpecModel):
+    """How a migration is started from outside: ``{type: webhook, secret: ${TRIGGER_SECRET}}``
+    (signed requests to ``POST /v1/migrations/{id}/trigger`` start a run) or ``{type: api}``
+    (started by an API call); ``await_approval``: a run so started waits for an approval."""
 
-    type: Literal["webhook"]
-    secret: str
+    type: Literal["webhook", "api"]
+    secret: str | None = None
+    await_approval: bool = False
 
     @field_validator("secret")
     @classmethod
-    def _reference(cls, secret: str) -> str:
-        if not is_reference(secret):
+    def _reference(cls, secret: str | None) -> str | None:
+        if secret is not None and not is_reference(secret):
             raise ValueError(
                 "must be an environment reference such as ${TRIGGER_SECRET}, so that no "
                 "secret is stored"
             )
         return secret
+
+    @model_validator(mode="after")
+    def _secret_for_webhooks(self) -> TriggerSpec:
+        if self.type == "webhook" and self.secret is None:
+            raise FieldProblem("secret", "is required when type is webhook")
+        if self.type == "api" and self.secret is not None:
+            raise FieldProblem(
+                "secret", "is only for type webhook; an api trigger uses the API's keys"
+            )
+        return self
 
 
 class CommandSpec(SpecModel):
@@ -195,6 +212,7 @@ class MigrationSpec(SpecModel):
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: bool = False
+    notify: tuple[NotifyRule, ...] = ()
     max_duration: Duration | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
@@ -204,7 +222,19 @@ class MigrationSpec(SpecModel):
     exclude_concurrent: tuple[ExclusionSpec, ...] = ()
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
-    trigger_: WebhookSpec | None = Field(default=None, alias="trigger")
+    trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
+    validation: ValidationSpec | None = None
+    approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested_layout(cls, data: Any) -> Any:
+        """Timing written inside ``schedule:`` (see ``nested_schedule``) is moved to its keys."""
+        flat = flatten(data)
+        if flat.problems:
+            first = flat.problems[0]
+            raise FieldProblem(dotted(first.loc), first.reason)
+        return flat.data
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
@@ -230,12 +260,19 @@ class MigrationSpec(SpecModel):
                 raise FieldProblem("command", "is only for kind command")
         elif self.copy_ is not None:
             raise FieldProblem("copy", "is only for kind copy")
+        elif self.validation is not None:
+            raise FieldProblem("validation", "is only for kind copy")
         return self
 
     @property
     def copy_spec(self) -> CopySpec:
         """The copy settings (defaults when the spec gives none)."""
         return self.copy_ or CopySpec()
+
+    @property
+    def validation_spec(self) -> ValidationSpec:
+        """The validation settings (defaults when the spec gives none)."""
+        return self.validation or ValidationSpec()
 
     @property
     def title(self) -> str:
@@ -250,8 +287,21 @@ class MigrationSpec(SpecModel):
         return self.schedule.trigger() if self.schedule else None
 
     @property
-    def webhook(self) -> WebhookSpec | None:
-        return self.trigger_
+    def webhook(self) -> TriggerSpec | None:
+        """The webhook trigger, if the migration has one."""
+        return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
+
+    def approvals_needed(self, started_by: str) -> int:
+        """How many approvals a run needs before it runs (0: none). ``started_by``: the
+        run's trigger (``EVENT`` for a webhook, ``MANUAL`` for an API or CLI start); a
+        trigger with ``await_approval`` makes the runs it starts wait."""
+        trigger = self.trigger_
+        awaits = (
+            trigger is not None
+            and trigger.await_approval
+            and started_by == {"webhook": "EVENT", "api": "MANUAL"}[trigger.type]
+        )
+        return needed(self.approval, await_approval=awaits)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""
@@ -297,7 +347,7 @@ class MigrationSpec(SpecModel):
             for key, value in self.command.env.items():
                 if references(value):
                     found[f"command.env.{key}"] = references(value)
-        if self.trigger_:
+        if self.trigger_ and self.trigger_.secret:
             found["trigger.secret"] = references(self.trigger_.secret)
         return found
 
@@ -330,3 +380,6 @@ class SpecDocument(SpecModel):
 
     migrations: tuple[Any, ...] = ()
     connections: tuple[ConnectionSpec, ...] = ()
+    channels: tuple[ChannelSpec, ...] = ()
+    # The notify rules of every migration in the file that gives none of its own.
+    notify: tuple[NotifyRule, ...] = ()
