@@ -648,6 +648,7 @@ def deps(
     Example:
       moonshift deps report
       moonshift deps --format dot | dot -Tsvg > deps.svg
+      moonshift dependencies --graph
     """
     found = app.migrations.dependencies(migration_id)
     edges = found.depends_on
