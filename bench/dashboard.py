@@ -11,11 +11,7 @@ that returns the same migrations' data without rendering. Goals: overview and gr
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,6 +20,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
+from api import serving
 from moonshift.app import Moonshift, Settings
 from moonshift.domain.progress import Progress, TableProgress
 from moonshift.domain.spec import MigrationSpec
@@ -61,12 +58,6 @@ def populate(app: Moonshift, count: int, graph: int) -> str:
             }
             app.store.update_run(run.id, now=now, progress=Progress(tables=tables))
     return last
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def median_ms(measure: object, times: int) -> float:
@@ -137,25 +128,7 @@ def main() -> None:
         key = app.keys.create("bench", "read", actor="bench").key
         app.close()
         print(f"{args.migrations} migrations stored in {time.perf_counter() - began:.1f} s")
-        port = free_port()
-        env = {**os.environ, "MOONSHIFT_STATE": settings.state_url, "MOONSHIFT_HOME": folder}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moonshift.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        with serving(settings.state_url, folder) as base:
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
                 client.get("/v1/migrations?limit=50").raise_for_status()
@@ -173,22 +146,14 @@ def main() -> None:
                 delays = progress_delays(page, base, settings.state_url, busy, args.repeat)
                 browser.close()
             print(f"{'measure':<44} {'median ms':>10} {'/ reference':>12}")
-            print(
-                f"{'reference: API list, 50 migrations (JSON)':<44} {reference:>10.1f} {1:>11.1f}x"
-            )
-            print(
-                f"{f'overview, 50 of {args.migrations} (goal < 1000 ms)':<44} {shown:>10.1f} {shown / reference:>11.1f}x"
-            )
-            print(
-                f"{f'graph, {args.graph} nodes, zoomed (goal < 1000 ms)':<44} {drawn:>10.1f} {drawn / reference:>11.1f}x"
-            )
-            late = statistics.median(delays)
-            print(
-                f"{'progress write -> page (goal < 1000 ms)':<44} {late:>10.1f} {late / reference:>11.1f}x"
-            )
-        finally:
-            server.terminate()
-            server.wait(30)
+            rows = {
+                "reference: API list, 50 migrations (JSON)": reference,
+                f"overview, 50 of {args.migrations} (goal < 1000 ms)": shown,
+                f"graph, {args.graph} nodes, zoomed (goal < 1000 ms)": drawn,
+                "progress write -> page (goal < 1000 ms)": statistics.median(delays),
+            }
+            for name, ms in rows.items():
+                print(f"{name:<44} {ms:>10.1f} {ms / reference:>11.1f}x")
 
 
 if __name__ == "__main__":
