@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +25,10 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
+from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
+    ApprovalRecord,
     AuditEntry,
     BackfillRecord,
     ChannelRecord,
@@ -34,9 +36,11 @@ from moonshift.store.records import (
     CopyErrorRecord,
     DaemonRecord,
     DeliveryRecord,
+    DivergenceRecord,
     MigrationHeader,
     MigrationRecord,
     OverviewRecord,
+    PlanRecord,
     RequestKeyRecord,
     RollbackRecord,
     RunRecord,
@@ -44,6 +48,7 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    ValidationRecord,
     WebSessionRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
@@ -126,6 +131,11 @@ class Job(Protocol):
 
     def run(self, ctx: JobContext) -> Outcome:
         """Do the work, asking ``ctx.should_stop`` regularly."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """After ``prepare``: what the job found and will do, for its stored plan (JSON-ready:
+        a copy gives ``schema``, ``mappings`` and the ``dag`` of its tables)."""
         ...
 
 
@@ -215,6 +225,71 @@ class WorkerStore(RunStore, Protocol):
         """Queue refused rows; a row already open for the same table and key is not queued
         twice (a batch written again after a crash finds the same rows). Returns how many
         were new."""
+        ...
+
+    # planning and approval
+    def add_plan(
+        self,
+        migration_id: str,
+        *,
+        run_id: int | None,
+        spec_version: int,
+        spec: dict[str, Any],
+        digest: str,
+        content: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> PlanRecord:
+        """Store a plan as the migration's next plan version, its author the one who wrote
+        the latest spec version; a run's plan sets the run's spec version."""
+        ...
+
+    def run_plan(self, run_id: int) -> PlanRecord | None:
+        """The run's latest plan, if it has one."""
+        ...
+
+    def park_for_approval(
+        self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
+    ) -> RunRecord:
+        """Move a planned run to awaiting_approval, held by no worker, with an
+        ``approval_needed`` event in the outbox."""
+        ...
+
+    def replan_run(self, run_id: int, *, reason: str, actor: str, now: datetime) -> RunRecord:
+        """Void the run's approvals and move it back to planning, held by no worker."""
+        ...
+
+    # validation
+    def start_validation(
+        self, migration_id: str, run_id: int | None, *, actor: str, now: datetime
+    ) -> ValidationRecord:
+        """A validation, running, of the migration (and the run it will move, if any)."""
+        ...
+
+    def end_validation(
+        self,
+        validation_id: int,
+        *,
+        state: str,
+        summary: str,
+        results: Sequence[dict[str, Any]],
+        divergences: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> ValidationRecord:
+        """Its end (passed, failed or error), its results per perspective, and the
+        divergences kept (columns of ``validation_divergences``)."""
+        ...
+
+    def get_validation(self, validation_id: int) -> ValidationRecord: ...
+
+    def validations(self, migration_id: str, *, limit: int = 20) -> list[ValidationRecord]:
+        """Newest first."""
+        ...
+
+    def divergences(
+        self, validation_id: int, *, limit: int = 100, after: int | None = None
+    ) -> list[DivergenceRecord]:
+        """In the order found; ``after``: the id of the last one of the previous page."""
         ...
 
 
@@ -627,6 +702,41 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
 
     def release_request_key(self, scope: str, key: str) -> None: ...
 
+    # planning and approval (and ``add_plan``, ``run_plan``, ``replan_run`` above)
+    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
+        """Runs that have not ended (paused ones too), oldest first."""
+        ...
+
+    def latest_plan(self, migration_id: str, *, run_id: int | None = None) -> PlanRecord | None: ...
+
+    def approvals(
+        self, *, migration_id: str | None = None, run_id: int | None = None
+    ) -> list[ApprovalRecord]:
+        """Oldest first, void ones too."""
+        ...
+
+    def decide(
+        self,
+        plan: PlanRecord,
+        run_id: int,
+        *,
+        actor: str,
+        decision: str,
+        note: str | None,
+        required: int,
+        now: datetime,
+    ) -> tuple[RunRecord, list[str]]:
+        """Record an approval or rejection of ``plan`` for a run; ``required`` valid
+        approvals of its digest approve the run, a rejection cancels it, in the same
+        transaction. Returns the run and who approved this digest so far."""
+        ...
+
+    def add_note(
+        self, migration_id: str, text: str, *, actor: str, now: datetime, run_id: int | None = None
+    ) -> None:
+        """A note in the migration's history."""
+        ...
+
 
 class Waiter(Protocol):
     def wait(self, seconds: float) -> None: ...
@@ -656,10 +766,12 @@ class Signer(Protocol):
 
 
 class Check(Protocol):
-    """One validation perspective over a finished copy (counts, checksums, samples, ...):
-    returns its evidence, which a certificate names. One module each under
-    ``validation/``."""
+    """One validation perspective over a copied migration. ``subject`` is a
+    ``validation.subject.Subject`` (the plan, both databases, the spec's limits: the copy
+    layer it reads sits above this module). Returns its result with the divergences it
+    found, capped. One module each under ``validation/``, listed in
+    ``validation.runner.CHECKS``."""
 
     name: str
 
-    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
+    def run(self, subject: Any) -> CheckResult: ...

@@ -29,8 +29,10 @@ from moonshift.api.routes import (
     keys,
     metrics,
     migrations,
+    plans,
     runs,
     schedule,
+    validation,
     webhooks,
 )
 from moonshift.app import Moonshift, Settings
@@ -41,6 +43,8 @@ ROUTERS = (
     schedule,
     control,
     copies,
+    plans,
+    validation,
     error_queue,
     runs,
     connections,

@@ -12,7 +12,9 @@ from moonshift.cli import (
     commands,
     copy_commands,
     notify_commands,
+    plan_commands,
     server_commands,
+    validation_commands,
 )
 from moonshift.cli import output as o
 from moonshift.cli.core import BAD_INPUT, cli
@@ -24,7 +26,9 @@ __all__ = [
     "copy_commands",
     "main",
     "notify_commands",
+    "plan_commands",
     "server_commands",
+    "validation_commands",
 ]
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
 from moonshift.domain.notices import ChannelSpec, NotifyRule
@@ -32,6 +33,7 @@ from moonshift.domain.schedule import (
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
@@ -221,6 +223,8 @@ class MigrationSpec(SpecModel):
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
     trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
+    validation: ValidationSpec | None = None
+    approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -256,12 +260,19 @@ class MigrationSpec(SpecModel):
                 raise FieldProblem("command", "is only for kind command")
         elif self.copy_ is not None:
             raise FieldProblem("copy", "is only for kind copy")
+        elif self.validation is not None:
+            raise FieldProblem("validation", "is only for kind copy")
         return self
 
     @property
     def copy_spec(self) -> CopySpec:
         """The copy settings (defaults when the spec gives none)."""
         return self.copy_ or CopySpec()
+
+    @property
+    def validation_spec(self) -> ValidationSpec:
+        """The validation settings (defaults when the spec gives none)."""
+        return self.validation or ValidationSpec()
 
     @property
     def title(self) -> str:
@@ -279,6 +290,18 @@ class MigrationSpec(SpecModel):
     def webhook(self) -> TriggerSpec | None:
         """The webhook trigger, if the migration has one."""
         return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
+
+    def approvals_needed(self, started_by: str) -> int:
+        """How many approvals a run needs before it runs (0: none). ``started_by``: the
+        run's trigger (``EVENT`` for a webhook, ``MANUAL`` for an API or CLI start); a
+        trigger with ``await_approval`` makes the runs it starts wait."""
+        trigger = self.trigger_
+        awaits = (
+            trigger is not None
+            and trigger.await_approval
+            and started_by == {"webhook": "EVENT", "api": "MANUAL"}[trigger.type]
+        )
+        return needed(self.approval, await_approval=awaits)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""

@@ -195,6 +195,32 @@ class CopyErrorRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ValidationRecord:
+    """One validation of a migration: running, then passed, failed or error."""
+
+    id: int
+    migration_id: str
+    run_id: int | None
+    state: str
+    summary: str | None
+    results: list[dict[str, Any]]  # per perspective, without its divergences
+    created_by: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DivergenceRecord:
+    id: int
+    validation_id: int
+    perspective: str
+    table_name: str
+    kind: str
+    what: str
+    detail: dict[str, Any]  # key, source, target
+
+
+@dataclass(frozen=True, kw_only=True)
 class RollbackRecord:
     id: int
     migration_id: str
@@ -238,6 +264,36 @@ class RequestKeyRecord:
     content_type: str | None
     body: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRecord:
+    id: int
+    migration_id: str
+    run_id: int | None
+    version: int
+    spec_version: int
+    spec: dict[str, Any]
+    digest: str
+    content: dict[str, Any]
+    author: str | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecord:
+    id: int
+    migration_id: str
+    run_id: int
+    plan_id: int
+    digest: str
+    actor: str
+    decision: str  # approved, rejected
+    note: str | None
+    at: datetime
+    void_at: datetime | None
+    void_reason: str | None
 
 
 @dataclass(frozen=True, kw_only=True)

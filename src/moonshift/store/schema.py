@@ -200,6 +200,38 @@ rollbacks = Table(
     Index(None, "migration_id", "id"),
 )
 
+# -- validation -----------------------------------------------------------------------------
+
+validations = Table(
+    "validations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer),  # the run it moved, if any
+    Column("state", String(16), nullable=False),  # running, passed, failed, error
+    Column("summary", Text),
+    # per perspective: its result without its divergences (those are rows below)
+    Column("results", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index(None, "migration_id", "id"),
+)
+
+validation_divergences = Table(
+    "validation_divergences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("validation_id", Integer, ForeignKey("validations.id"), nullable=False),
+    Column("perspective", String(24), nullable=False),
+    Column("table_name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("what", Text, nullable=False),
+    # the key and both sides' values, as text, redacted columns masked
+    Column("detail", JSON, nullable=False),
+    Index(None, "validation_id", "id"),
+)
+
 # -- the REST API ---------------------------------------------------------------------------
 
 api_keys = Table(
@@ -306,4 +338,47 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("event_id", "channel_id"),
     Index(None, "status", "id"),
+)
+
+# -- planning and approval ------------------------------------------------------------------
+
+# A plan: what a run (or an operator's ``plan``) found and decided, with the digest of its
+# canonical form. Versioned per migration; never changed once written.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer),  # None for a plan made on demand
+    Column("version", Integer, nullable=False),
+    Column("spec_version", Integer, nullable=False),
+    # The spec it was made from, ${ENV} references unresolved: an approved run keeps it.
+    Column("spec", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("content", JSON, nullable=False),
+    # Who wrote that spec version (approval.not_the_author).
+    Column("author", String(200)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("migration_id", "version"),
+    Index(None, "run_id"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("plan_id", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # the plan digest approved
+    Column("actor", String(200), nullable=False),
+    Column("decision", String(16), nullable=False),  # approved, rejected
+    Column("note", Text),
+    Column("at", UTCDateTime, nullable=False),
+    # A change of spec, source schema or mapping voids it (the run plans again).
+    Column("void_at", UTCDateTime),
+    Column("void_reason", Text),
+    UniqueConstraint("run_id", "digest", "actor"),
+    Index(None, "migration_id", "id"),
 )

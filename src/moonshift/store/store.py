@@ -29,6 +29,7 @@ from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
 from moonshift.store.notifying import NotifyStore
 from moonshift.store.overview import OverviewStore
+from moonshift.store.planning import PlanStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -39,13 +40,22 @@ from moonshift.store.records import (
 )
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
+from moonshift.store.validating import ValidationStore
 
 
 class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore):
+class StateStore(
+    SchedulingStore,
+    CopyStore,
+    AccessStore,
+    NotifyStore,
+    OverviewStore,
+    ValidationStore,
+    PlanStore,
+):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 

@@ -47,6 +47,11 @@ def in_zone(value: datetime | None, zone: str = "UTC") -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
+def clock(value: datetime, zone: str) -> str:
+    """The wall-clock time of an instant in ``zone``."""
+    return value.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "—"
@@ -58,6 +63,7 @@ def seconds(value: float | None) -> str:
 
 templates.env.filters["in_zone"] = in_zone
 templates.env.filters["seconds"] = seconds
+templates.env.filters["clock"] = clock
 templates.env.globals["vendor"] = assets.available
 
 
@@ -94,6 +100,16 @@ def back(url: str, message: str, *, ok: bool = True) -> Response:
         samesite="lax",
     )
     return response
+
+
+def act(url: str, do: Callable[[], str]) -> Response:
+    """Do what a form asks, then show ``url`` saying what happened, or why not."""
+    try:
+        return back(url, do())
+    except (Forbidden, Unauthenticated):
+        raise
+    except MoonshiftError as exc:
+        return back(url, str(exc), ok=False)
 
 
 def error_page(request: Request, exc: MoonshiftError) -> Response:
