@@ -29,6 +29,7 @@ from moonshift.api.routes import (
     keys,
     metrics,
     migrations,
+    notifications,
     runs,
     schedule,
     webhooks,
@@ -44,6 +45,7 @@ ROUTERS = (
     error_queue,
     runs,
     connections,
+    notifications,
     webhooks,
     events,
     calendar_feed,
@@ -123,6 +125,14 @@ def openapi(api: FastAPI) -> dict[str, Any]:
                     "connections": {
                         "type": "array",
                         "items": {"$ref": template.format(model="ConnectionSpec")},
+                    },
+                    "channels": {
+                        "type": "array",
+                        "items": {"$ref": template.format(model="ChannelSpec")},
+                    },
+                    "notify": {
+                        "type": "array",
+                        "items": {"$ref": template.format(model="NotifyRule")},
                     },
                 },
             },
