@@ -36,6 +36,7 @@ from moonshift.store.records import (
     DeliveryRecord,
     MigrationHeader,
     MigrationRecord,
+    OverviewRecord,
     RequestKeyRecord,
     RollbackRecord,
     RunRecord,
@@ -43,6 +44,7 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    WebSessionRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
 
@@ -564,6 +566,32 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
     def api_keys(self) -> list[ApiKeyRecord]: ...
 
     def revoke_api_key(self, name: str, *, actor: str, now: datetime) -> ApiKeyRecord: ...
+
+    def add_web_session(
+        self, *, token_hash: str, key_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A dashboard session for the key of ``key_hash`` (expired ones are dropped)."""
+        ...
+
+    def web_session(self, token_hash: str) -> WebSessionRecord | None:
+        """The session and its key's name, scope and revocation; None if there is none."""
+        ...
+
+    def drop_web_session(self, token_hash: str) -> None: ...
+
+    def overview(
+        self,
+        *,
+        after: str | None = None,
+        limit: int,
+        search: str | None = None,
+        state: State | None = None,
+        never_ran: bool = False,
+    ) -> list[OverviewRecord]:
+        """A page of live migrations by id with their latest run, schedule and open errors,
+        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        ``never_ran``."""
+        ...
 
     def put_connection(
         self,

@@ -12,7 +12,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from moonshift.domain.nested_schedule import Flattened, dotted, flatten, parse_dotted
 from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.secrets import references
 from moonshift.domain.spec import ConnectionSpec, MigrationSpec, SpecDocument
@@ -73,6 +74,11 @@ class LoadedSpec:
     spec: MigrationSpec
     file: str
     line: int
+    layout: Flattened | None = None  # how the user wrote it, when not in moonshift's layout
+
+    def written(self, path: str) -> str:
+        """A field path of the spec as the user wrote it."""
+        return dotted(self.layout.written(parse_dotted(path))) if self.layout else path
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,11 @@ def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, 
     return result
 
 
+def dump_spec(spec: Mapping[str, Any]) -> str:
+    """A stored (canonical) spec as YAML, keys in the model's order."""
+    return yaml.safe_dump(dict(spec), sort_keys=False, allow_unicode=True, width=100)
+
+
 def load_text(text: str, name: str = "<string>") -> list[MigrationSpec]:
     """Validate specs given as YAML text (for the Python API and tests)."""
     found = _load_documents(text, name)
@@ -184,7 +195,7 @@ def _load_documents(text: str, name: str) -> LoadResult:
             lines: dict[Loc, int] = {}
             duplicates = _index_lines(node, (), lines)
             problems += [
-                SpecProblem(name, line, _dotted(loc), "duplicate key") for loc, line in duplicates
+                SpecProblem(name, line, dotted(loc), "duplicate key") for loc, line in duplicates
             ]
             document = loader.construct_document(node)
             first_line = node.start_mark.line + 1
@@ -290,10 +301,21 @@ def _migrations_in(
     for index, item in enumerate(items):
         base: Loc = () if prefix is None else (*prefix, index)
         line = lines.get(base, first_line)
+        flat = flatten(item)
+        problems += [
+            SpecProblem(name, _line_of((*base, *p.loc), lines, line), dotted(p.loc), p.reason)
+            for p in flat.problems
+        ]
+        if flat.problems:
+            continue
         try:
-            specs.append(LoadedSpec(MigrationSpec.model_validate(item), name, line))
+            spec = MigrationSpec.model_validate(flat.data)
+            specs.append(LoadedSpec(spec, name, line, flat if flat.renames else None))
         except ValidationError as exc:
-            problems += [_problem(name, base, error, lines, line) for error in exc.errors()]
+            problems += [
+                _problem(name, base, error, lines, line, written=flat.written)
+                for error in exc.errors()
+            ]
     return specs, problems
 
 
@@ -304,15 +326,18 @@ def _problem(
     lines: dict[Loc, int],
     fallback: int,
     model: type[BaseModel] = MigrationSpec,
+    written: Callable[[Loc], Loc] = lambda loc: loc,
 ) -> SpecProblem:
+    """The problem at the key the user wrote (``written`` maps the model's location to it)."""
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
-        loc = (*loc, *cause.path.split(".")) if cause.path else loc
+        loc = (*loc, *parse_dotted(cause.path))
         reason = cause.reason
     else:
         reason = _reason(error, loc, model)
-    return SpecProblem(name, _line_of((*base, *loc), lines, fallback), _dotted(loc), reason)
+    loc = written(loc)
+    return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
 
 
 def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str:
@@ -401,13 +426,6 @@ def _line_of(loc: Loc, lines: dict[Loc, int], fallback: int) -> int:
     return fallback
 
 
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _shown(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
@@ -437,7 +455,10 @@ def _duplicate_ids(specs: list[LoadedSpec]) -> list[SpecProblem]:
 
 
 def _notes(loaded: LoadedSpec) -> list[SpecProblem]:
-    return [SpecProblem(loaded.file, loaded.line, path, text) for path, text in loaded.spec.notes()]
+    return [
+        SpecProblem(loaded.file, loaded.line, loaded.written(path), text)
+        for path, text in loaded.spec.notes()
+    ]
 
 
 def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecProblem]:
@@ -445,7 +466,7 @@ def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecPro
         SpecProblem(
             loaded.file,
             loaded.line,
-            path,
+            loaded.written(path),
             f"${{{name}}} is not set here; it must be set where the migration runs",
         )
         for path, names in loaded.spec.environment_references().items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,12 @@ from moonshift.specfile import (
     LoadResult,
     SpecFileError,
     SpecProblem,
+    dump_spec,
     load_document,
     load_files,
     load_text,
 )
+from moonshift.store.records import OverviewRecord
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -44,6 +47,28 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             merged[key] = merge_patch(merged.get(key), value)
     return merged
+
+
+def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
+    spec = MigrationSpec.model_validate(record.spec)
+    windows = spec.window_set()
+    tables = record.progress.tables.values() if record.progress else ()
+    return views.OverviewRow(
+        id=record.id,
+        name=record.name,
+        kind=record.kind,
+        enabled=record.enabled,
+        tags=record.tags,
+        status=record.state.value if record.state else IDLE,
+        run=record.run_id,
+        rows=sum(t.rows for t in tables),
+        total=sum(t.total for t in tables),
+        next_fire_at=record.next_fire_at,
+        schedule=record.schedule_status,
+        window=None if windows is None else "open" if windows.current(now) else "closed",
+        timezone=spec.timezone,
+        open_errors=record.open_errors,
+    )
 
 
 class Migrations(Family):
@@ -196,6 +221,30 @@ class Migrations(Family):
         )
         return page(found, limit=limit, after=after, key=lambda m: m.id)
 
+    def overview(
+        self,
+        *,
+        search: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> views.Page[views.OverviewRow]:
+        """A page of migrations as an operator scans them (state, progress, next fire,
+        window open or closed, open errors), read in one query however many there are."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("status", f'unknown status "{status}"; one of {", ".join(STATUSES)}')
+        found = self.store.overview(
+            after=after,
+            limit=limit + 1,
+            search=search.strip() if search else None,
+            state=None if status in (None, IDLE) else State(status),
+            never_ran=status == IDLE,
+        )
+        now = self.ctx.clock.now()
+        rows = [_overview_row(record, now) for record in found[:limit]]
+        more = len(found) > limit
+        return views.Page[views.OverviewRow](items=rows, next=rows[-1].id if more else None)
+
     def list(
         self,
         *,
@@ -229,6 +278,16 @@ class Migrations(Family):
 
     def get(self, migration_id: str) -> views.Migration:
         return views.Migration.of(self.store.get_migration(migration_id))
+
+    def export(self, migration_id: str) -> views.SpecExport:
+        """The stored spec (redacted, in moonshift's layout) and the same as YAML."""
+        migration = self.get(migration_id)
+        return views.SpecExport(
+            id=migration.id,
+            version=migration.version,
+            spec=migration.spec,
+            yaml=dump_spec(migration.spec),
+        )
 
     def spec(self, migration_id: str) -> MigrationSpec:
         return self.ctx.spec_of(migration_id)

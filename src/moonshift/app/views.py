@@ -71,6 +71,13 @@ class Migration(View):
         return found.model_copy(update={"spec": redact_spec(record.spec), "etag": etag(record)})
 
 
+class SpecExport(View):
+    id: str
+    version: int
+    spec: dict[str, Any]  # redacted, in moonshift's layout
+    yaml: str  # the same, as YAML that `moonshift apply` takes back
+
+
 def etag(record: MigrationRecord) -> str:
     """A migration's entity tag: its version and the instant of its last change."""
     return f'"{record.version}-{int(record.updated_at.timestamp() * 1_000_000)}"'
@@ -86,6 +93,30 @@ class MigrationSummary(View):
     status: str  # the latest run's state, or idle
     last_run: int | None
     last_run_at: Instant | None
+
+
+class OverviewRow(View):
+    """A migration as the dashboard's overview shows it."""
+
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    tags: tuple[str, ...]
+    status: str  # the latest run's state, or idle
+    run: int | None
+    rows: int  # copied so far by the latest run, all tables
+    total: int  # rows to copy, all tables (0: not known)
+    next_fire_at: Instant | None
+    schedule: str | None  # the schedule's status; None without a schedule
+    window: str | None  # open, closed; None without windows
+    timezone: str
+    open_errors: int
+
+    @property
+    def share(self) -> float | None:
+        """How much of the copy is done, 0 to 1; None when not known."""
+        return min(self.rows / self.total, 1.0) if self.total else None
 
 
 class Validation(View):
@@ -521,6 +552,14 @@ class Principal(View):
     @property
     def actor(self) -> str:
         return f"api:{self.name}"
+
+
+class Session(View):
+    """A dashboard login: ``token`` is the session cookie's value, shown this once."""
+
+    token: str
+    principal: Principal
+    expires_at: Instant
 
 
 class ScheduleDetail(View):

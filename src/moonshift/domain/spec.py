@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from moonshift.domain.copy_spec import CopySpec
+from moonshift.domain.nested_schedule import dotted, flatten
 from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
@@ -118,21 +119,34 @@ class ConnectionSpec(SpecModel):
         return self
 
 
-class WebhookSpec(SpecModel):
-    """``trigger: {type: webhook, secret: ${TRIGGER_SECRET}}``: signed requests start a run."""
+class TriggerSpec(SpecModel):
+    """How a migration is started from outside: ``{type: webhook, secret: ${TRIGGER_SECRET}}``
+    (signed requests to ``POST /v1/migrations/{id}/trigger`` start a run) or ``{type: api}``
+    (started by an API call); ``await_approval``: a run so started waits for an approval."""
 
-    type: Literal["webhook"]
-    secret: str
+    type: Literal["webhook", "api"]
+    secret: str | None = None
+    await_approval: bool = False
 
     @field_validator("secret")
     @classmethod
-    def _reference(cls, secret: str) -> str:
-        if not is_reference(secret):
+    def _reference(cls, secret: str | None) -> str | None:
+        if secret is not None and not is_reference(secret):
             raise ValueError(
                 "must be an environment reference such as ${TRIGGER_SECRET}, so that no "
                 "secret is stored"
             )
         return secret
+
+    @model_validator(mode="after")
+    def _secret_for_webhooks(self) -> TriggerSpec:
+        if self.type == "webhook" and self.secret is None:
+            raise FieldProblem("secret", "is required when type is webhook")
+        if self.type == "api" and self.secret is not None:
+            raise FieldProblem(
+                "secret", "is only for type webhook; an api trigger uses the API's keys"
+            )
+        return self
 
 
 class CommandSpec(SpecModel):
@@ -206,7 +220,17 @@ class MigrationSpec(SpecModel):
     exclude_concurrent: tuple[ExclusionSpec, ...] = ()
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
-    trigger_: WebhookSpec | None = Field(default=None, alias="trigger")
+    trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested_layout(cls, data: Any) -> Any:
+        """Timing written inside ``schedule:`` (see ``nested_schedule``) is moved to its keys."""
+        flat = flatten(data)
+        if flat.problems:
+            first = flat.problems[0]
+            raise FieldProblem(dotted(first.loc), first.reason)
+        return flat.data
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
@@ -252,8 +276,9 @@ class MigrationSpec(SpecModel):
         return self.schedule.trigger() if self.schedule else None
 
     @property
-    def webhook(self) -> WebhookSpec | None:
-        return self.trigger_
+    def webhook(self) -> TriggerSpec | None:
+        """The webhook trigger, if the migration has one."""
+        return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""
@@ -299,7 +324,7 @@ class MigrationSpec(SpecModel):
             for key, value in self.command.env.items():
                 if references(value):
                     found[f"command.env.{key}"] = references(value)
-        if self.trigger_:
+        if self.trigger_ and self.trigger_.secret:
             found["trigger.secret"] = references(self.trigger_.secret)
         return found
 

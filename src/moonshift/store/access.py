@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from moonshift.errors import Conflict, NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
-from moonshift.store.records import ApiKeyRecord, ConnectionRecord, RequestKeyRecord
+from moonshift.store.records import (
+    ApiKeyRecord,
+    ConnectionRecord,
+    RequestKeyRecord,
+    WebSessionRecord,
+)
 
 
 class AccessStore(StoreCore):
@@ -66,6 +71,41 @@ class AccessStore(StoreCore):
         if row is None:
             raise NotFound(f'no key named "{name}"')
         return ApiKeyRecord(**row._mapping)
+
+    # -- dashboard sessions -----------------------------------------------------------------
+
+    def add_web_session(
+        self, *, token_hash: str, key_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.expires_at <= now))
+            conn.execute(
+                insert(t.web_sessions).values(
+                    token_hash=token_hash, key_hash=key_hash, created_at=now, expires_at=expires_at
+                )
+            )
+
+    def web_session(self, token_hash: str) -> WebSessionRecord | None:
+        s, k = t.web_sessions, t.api_keys
+        query = (
+            select(k.c.name, k.c.scope, k.c.revoked_at, s.c.expires_at)
+            .select_from(s.join(k, k.c.key_hash == s.c.key_hash))
+            .where(s.c.token_hash == token_hash)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return WebSessionRecord(
+            key_name=row.name,
+            scope=row.scope,
+            revoked=row.revoked_at is not None,
+            expires_at=row.expires_at,
+        )
+
+    def drop_web_session(self, token_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.token_hash == token_hash))
 
     # -- named connections ----------------------------------------------------------------
 

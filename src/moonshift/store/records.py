@@ -49,6 +49,33 @@ class MigrationHeader:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OverviewRecord:
+    """A migration as the dashboard's overview lists it: its header and spec, its latest
+    run's state and progress, its next fire and its open errors, read in one query."""
+
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    tags: tuple[str, ...]
+    spec: dict[str, Any]
+    run_id: int | None
+    state: State | None
+    progress: Progress | None
+    next_fire_at: datetime | None
+    schedule_status: str | None
+    open_errors: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebSessionRecord:
+    key_name: str
+    scope: str
+    revoked: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRecord:
     id: int
     migration_id: str

@@ -230,6 +230,18 @@ connections = Table(
 
 # A request that must take effect once: a POST's Idempotency-Key, a webhook's id. The
 # unique (scope, key) lets one of any number of racing API processes claim it.
+# A dashboard login: the session cookie's SHA-256 and the hash of the API key it was opened
+# with (whose scope and revocation count at every request). Logging out deletes the row.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
 request_keys = Table(
     "request_keys",
     metadata,

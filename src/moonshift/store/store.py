@@ -28,6 +28,7 @@ from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
 from moonshift.store.notifying import NotifyStore
+from moonshift.store.overview import OverviewStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -44,7 +45,7 @@ class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore):
+class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 
