@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +25,7 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
+from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
     AuditEntry,
@@ -34,6 +35,7 @@ from moonshift.store.records import (
     CopyErrorRecord,
     DaemonRecord,
     DeliveryRecord,
+    DivergenceRecord,
     MigrationHeader,
     MigrationRecord,
     OverviewRecord,
@@ -44,6 +46,7 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    ValidationRecord,
     WebSessionRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
@@ -215,6 +218,39 @@ class WorkerStore(RunStore, Protocol):
         """Queue refused rows; a row already open for the same table and key is not queued
         twice (a batch written again after a crash finds the same rows). Returns how many
         were new."""
+        ...
+
+    # validation
+    def start_validation(
+        self, migration_id: str, run_id: int | None, *, actor: str, now: datetime
+    ) -> ValidationRecord:
+        """A validation, running, of the migration (and the run it will move, if any)."""
+        ...
+
+    def end_validation(
+        self,
+        validation_id: int,
+        *,
+        state: str,
+        summary: str,
+        results: Sequence[dict[str, Any]],
+        divergences: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> ValidationRecord:
+        """Its end (passed, failed or error), its results per perspective, and the
+        divergences kept (columns of ``validation_divergences``)."""
+        ...
+
+    def get_validation(self, validation_id: int) -> ValidationRecord: ...
+
+    def validations(self, migration_id: str, *, limit: int = 20) -> list[ValidationRecord]:
+        """Newest first."""
+        ...
+
+    def divergences(
+        self, validation_id: int, *, limit: int = 100, after: int | None = None
+    ) -> list[DivergenceRecord]:
+        """In the order found; ``after``: the id of the last one of the previous page."""
         ...
 
 
@@ -656,10 +692,12 @@ class Signer(Protocol):
 
 
 class Check(Protocol):
-    """One validation perspective over a finished copy (counts, checksums, samples, ...):
-    returns its evidence, which a certificate names. One module each under
-    ``validation/``."""
+    """One validation perspective over a copied migration. ``subject`` is a
+    ``validation.subject.Subject`` (the plan, both databases, the spec's limits: the copy
+    layer it reads sits above this module). Returns its result with the divergences it
+    found, capped. One module each under ``validation/``, listed in
+    ``validation.runner.CHECKS``."""
 
     name: str
 
-    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
+    def run(self, subject: Any) -> CheckResult: ...

@@ -32,6 +32,7 @@ from moonshift.api.routes import (
     notifications,
     runs,
     schedule,
+    validation,
     webhooks,
 )
 from moonshift.app import Moonshift, Settings
@@ -42,6 +43,7 @@ ROUTERS = (
     schedule,
     control,
     copies,
+    validation,
     error_queue,
     runs,
     connections,

@@ -26,6 +26,7 @@ from moonshift.app.notifications import Notifications
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.validation import Validations
 from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
@@ -67,6 +68,7 @@ class Moonshift:
         self.webhooks = Webhooks(self.ctx, self.runs)
         self.agenda = Agenda(self.ctx)
         self.metrics = Metrics(self.ctx)
+        self.validation = Validations(self.ctx)
 
     @property
     def settings(self) -> Settings:

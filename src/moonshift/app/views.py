@@ -620,3 +620,48 @@ class Metrics(View):
     incremental_lag_seconds: dict[str, float]  # since the latest good pass started
     scheduler_lateness_seconds: float  # how far past due the most overdue fire is
     daemons: int
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+class Perspective(View):
+    """One perspective's result: whether it passed, what it counted, how many divergences
+    it found and how many are kept (``validation.max_divergences``)."""
+
+    perspective: str
+    passed: bool
+    summary: str
+    found: int
+    kept: int
+    counts: dict[str, int]
+    tables: dict[str, dict[str, str | int]]
+
+
+class ValidationReport(View):
+    """One validation of a copied migration: its perspectives' results."""
+
+    id: int
+    migration_id: str
+    run_id: int | None  # the run it moved to certified or failed, if any
+    run_state: State | None  # that run's state after it
+    state: str  # running, passed, failed, error
+    passed: bool
+    summary: str | None
+    results: list[Perspective]
+    created_by: str
+    started_at: Instant
+    ended_at: Instant | None
+
+
+class Divergence(View):
+    """A divergence as kept: the key and both sides' values, redacted columns masked."""
+
+    id: int
+    perspective: str
+    table: str
+    kind: str  # missing, extra, changed, orphan
+    what: str
+    key: dict[str, str | None] | None = None
+    source: dict[str, Any] | None = None
+    target: dict[str, Any] | None = None

@@ -32,6 +32,7 @@ from moonshift.domain.schedule import (
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
@@ -221,6 +222,7 @@ class MigrationSpec(SpecModel):
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
     trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
+    validation: ValidationSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -256,12 +258,19 @@ class MigrationSpec(SpecModel):
                 raise FieldProblem("command", "is only for kind command")
         elif self.copy_ is not None:
             raise FieldProblem("copy", "is only for kind copy")
+        elif self.validation is not None:
+            raise FieldProblem("validation", "is only for kind copy")
         return self
 
     @property
     def copy_spec(self) -> CopySpec:
         """The copy settings (defaults when the spec gives none)."""
         return self.copy_ or CopySpec()
+
+    @property
+    def validation_spec(self) -> ValidationSpec:
+        """The validation settings (defaults when the spec gives none)."""
+        return self.validation or ValidationSpec()
 
     @property
     def title(self) -> str:

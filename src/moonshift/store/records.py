@@ -195,6 +195,32 @@ class CopyErrorRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ValidationRecord:
+    """One validation of a migration: running, then passed, failed or error."""
+
+    id: int
+    migration_id: str
+    run_id: int | None
+    state: str
+    summary: str | None
+    results: list[dict[str, Any]]  # per perspective, without its divergences
+    created_by: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DivergenceRecord:
+    id: int
+    validation_id: int
+    perspective: str
+    table_name: str
+    kind: str
+    what: str
+    detail: dict[str, Any]  # key, source, target
+
+
+@dataclass(frozen=True, kw_only=True)
 class RollbackRecord:
     id: int
     migration_id: str

@@ -200,6 +200,38 @@ rollbacks = Table(
     Index(None, "migration_id", "id"),
 )
 
+# -- validation -----------------------------------------------------------------------------
+
+validations = Table(
+    "validations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer),  # the run it moved, if any
+    Column("state", String(16), nullable=False),  # running, passed, failed, error
+    Column("summary", Text),
+    # per perspective: its result without its divergences (those are rows below)
+    Column("results", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index(None, "migration_id", "id"),
+)
+
+validation_divergences = Table(
+    "validation_divergences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("validation_id", Integer, ForeignKey("validations.id"), nullable=False),
+    Column("perspective", String(24), nullable=False),
+    Column("table_name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("what", Text, nullable=False),
+    # the key and both sides' values, as text, redacted columns masked
+    Column("detail", JSON, nullable=False),
+    Index(None, "validation_id", "id"),
+)
+
 # -- the REST API ---------------------------------------------------------------------------
 
 api_keys = Table(

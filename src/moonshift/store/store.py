@@ -39,13 +39,16 @@ from moonshift.store.records import (
 )
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
+from moonshift.store.validating import ValidationStore
 
 
 class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore):
+class StateStore(
+    SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore, ValidationStore
+):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from moonshift.web import assets, pages
+from moonshift.web import assets, error_queue, live, pages
 
 __all__ = ["install"]
 
@@ -15,5 +15,6 @@ __all__ = ["install"]
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` (made by ``moonshift.api.create_app``)."""
     api.include_router(assets.router)
-    api.include_router(pages.router)
+    for module in (pages, live, error_queue):
+        api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=assets.STATIC), name="static")

@@ -6,29 +6,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from moonshift.app import STATUSES, Moonshift
-from moonshift.errors import Forbidden, MoonshiftError, NotFound, Unauthenticated
-from moonshift.web.rendering import PageRoute, back, page
+from moonshift.app import STATUSES
+from moonshift.errors import Forbidden, NotFound, Unauthenticated
+from moonshift.web.rendering import PageRoute, act, page
 from moonshift.web.session import (
     COOKIE,
     FIELD,
     LOGIN_COOKIE,
-    Viewer,
-    acting,
+    App,
+    Operating,
+    Reading,
     new_login_token,
     same,
-    service,
-    viewer,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-App = Annotated[Moonshift, Depends(service)]
-Reading = Annotated[Viewer, Depends(viewer)]
-Operating = Annotated[Viewer, Depends(acting("operate"))]
 PAGE_SIZE = 50
 
 
@@ -146,17 +142,7 @@ def _optional(read: Any) -> Any:
 @router.post("/migrations/{migration_id}/start")
 def start(migration_id: str, app: App, who: Operating) -> Response:
     """Queue a run for the daemon."""
-    return _act(
+    return act(
         f"/migrations/{migration_id}",
         lambda: f"run {app.runs.start(migration_id, actor=who.actor).id} queued",
     )
-
-
-def _act(url: str, do: Any) -> Response:
-    """Do what a form asks, then show ``url`` saying what happened (or why not)."""
-    try:
-        return back(url, do())
-    except (Forbidden, Unauthenticated):
-        raise
-    except MoonshiftError as exc:
-        return back(url, str(exc), ok=False)

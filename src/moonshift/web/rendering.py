@@ -96,6 +96,16 @@ def back(url: str, message: str, *, ok: bool = True) -> Response:
     return response
 
 
+def act(url: str, do: Callable[[], str]) -> Response:
+    """Do what a form asks, then show ``url`` saying what happened, or why not."""
+    try:
+        return back(url, do())
+    except (Forbidden, Unauthenticated):
+        raise
+    except MoonshiftError as exc:
+        return back(url, str(exc), ok=False)
+
+
 def error_page(request: Request, exc: MoonshiftError) -> Response:
     if isinstance(exc, Unauthenticated):
         wanted = request.url.path if request.method == "GET" else "/"

@@ -10,8 +10,9 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from moonshift.app import SCOPES, Moonshift, views
@@ -71,3 +72,8 @@ def acting(scope: str) -> Callable[[Request], Awaitable[Viewer]]:
         return Viewer(principal, csrf_for(token or ""))
 
     return check
+
+
+App = Annotated[Moonshift, Depends(service)]
+Reading = Annotated[Viewer, Depends(viewer)]
+Operating = Annotated[Viewer, Depends(acting("operate"))]
