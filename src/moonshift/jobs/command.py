@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import MissingVariableError, substitute
@@ -54,6 +55,9 @@ class CommandJob:
             raise TerminalError(f"command.cwd: no such directory: {self.spec.cwd}")
         self._env = env
         self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def describe(self) -> dict[str, Any]:
+        return {}
 
     def run(self, ctx: JobContext) -> Outcome:
         stdout_path, stderr_path = log_paths(self.log_dir, self.run_id)
