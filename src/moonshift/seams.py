@@ -148,8 +148,8 @@ class Launcher(Protocol):
         """Run ids whose workers this launcher started and that still run."""
         ...
 
-    def finished(self) -> list[tuple[int, int]]:
-        """(run id, exit code) of workers that ended since the last call."""
+    def finished(self) -> list[tuple[int, int, int]]:
+        """(run id, worker pid, exit code) of workers that ended since the last call."""
         ...
 
 
@@ -414,6 +414,20 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
         ...
 
     def expired_leases(self, now: datetime) -> list[RunRecord]: ...
+
+    def requeue_run(
+        self,
+        run_id: int,
+        *,
+        lost: tuple[str | None, datetime | None],
+        reason: str,
+        actor: str,
+        now: datetime,
+    ) -> bool:
+        """Let go of a run that a lost worker left preparing (analyzing, planning, approved),
+        with an audit entry, so that the next worker prepares it again; ``lost`` is the lease
+        (owner, expiry) it was lost with: False when the run has moved on or is held anew."""
+        ...
 
     def set_waiting(
         self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
