@@ -25,6 +25,9 @@ from moonshift.worker.process import worker_actor
 _WORKERS: list[subprocess.Popen[bytes]] = []
 
 
+LOGS_LOOKED_AT = 20
+
+
 class Runs(Family):
     def run_now(
         self,
@@ -137,6 +140,21 @@ class Runs(Family):
             raise NotFound(f"run {run_id} has no {stream} log here ({path})")
         content = path.read_text(encoding="utf-8", errors="replace")
         return views.Log(run=run_id, stream=stream, path=str(path), content=content)
+
+    def latest_log(
+        self, migration_id: str, stream: Literal["stdout", "stderr"] = "stdout"
+    ) -> views.Log:
+        """The log of the newest of a migration's recent runs that wrote one."""
+        self.store.get_migration(migration_id)
+        for run in self.store.list_runs(migration_id, limit=LOGS_LOOKED_AT):
+            try:
+                return self.log(run.id, stream)
+            except NotFound:
+                continue
+        raise NotFound(
+            f'no recent run of "{migration_id}" has a {stream} log here (a copy writes none: '
+            f"`moonshift history {migration_id}` shows its steps)"
+        )
 
     def wait(
         self,
