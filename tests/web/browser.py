@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.api.server import Server
 
 CHROMIUM = "/usr/bin/chromium"
 # Git ignores it; `make test` leaves the pictures there.
 SHOTS = Path(os.environ.get("MOONSHIFT_SCREENSHOTS", Path(__file__).parents[2] / "screenshots"))
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000  # a loaded 2-core machine
 
 
