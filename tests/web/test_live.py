@@ -5,6 +5,7 @@ skipped with a reason from the error queue page, another written again after its
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from scripts.make_shop import build
 
+from moonshift.app import Moonshift, Settings
 from tests.api.server import Server, running, wait_for
 from tests.web.browser import chromium, csrf, logged_in, screenshots
 
@@ -59,6 +61,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         ]
     }
     with running(folder, with_daemon=True) as found:
+        app = Moonshift(Settings(state_url=found.state_url, home=found.home), environ={})
+        app.certificates.init_signing()
+        app.close()
         with found.client() as admin:
             created = admin.post("/v1/migrations", json=document)
             assert created.status_code == 201, created.text
@@ -194,7 +199,9 @@ def test_a_read_key_watches_but_cannot_steer(server: Server, browser: Browser) -
 
 
 @pytest.mark.usefixtures("items_copied")
-def test_validate_from_the_page_and_read_the_divergences(server: Server, browser: Browser) -> None:
+def test_validate_and_download_a_certificate_that_verifies(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
     with logged_in(browser, server, "operate") as page:
         page.goto(f"{server.url}/migrations/items/validation")
         expect(page.locator("main")).to_contain_text("not been validated yet")
@@ -215,6 +222,25 @@ def test_validate_from_the_page_and_read_the_divergences(server: Server, browser
         expect(page.locator("#validation-state")).to_have_text("passed", timeout=LIVE_MS)
         expect(page.locator("main")).to_contain_text(f"{run} (certified)")
         expect(page.locator("main")).to_contain_text("None: source and target agree.")
+        with page.expect_download() as downloading:
+            page.get_by_role("link", name="Download the certificate").click()
+        certificate = tmp_path / "small.certificate.json"
+        downloading.value.save_as(certificate)
+        public = next((server.home / "keys").glob("*.pub"))
+        page.get_by_role("link", name="Verify a certificate").click()
+        page.get_by_label("Certificate (JSON)").set_input_files(certificate)
+        page.get_by_label("Public key (PEM)").set_input_files(public)
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_role("heading", name="Valid", exact=True)).to_be_visible()
+        expect(page.locator("main")).to_contain_text(f"Run{run}")
+        screenshots(page, "verify")
+        forged = json.loads(certificate.read_text())
+        forged["payload"] = forged["payload"][:-8] + "AAAAAAA="
+        certificate.write_text(json.dumps(forged))
+        page.get_by_label("Certificate (JSON)").set_input_files(certificate)
+        page.get_by_label("Public key (PEM)").set_input_files(public)
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_role("heading", name="Not valid")).to_be_visible()
 
 
 def _awaiting(api: httpx.Client) -> int:
