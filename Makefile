@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.moonshift-installed
+# The dashboard's JavaScript (package.json pins it) and the browser its tests drive.
+ASSETS := node_modules/.moonshift-installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint bench clean lock
+.PHONY: demo test lint bench clean lock assets
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "moonshift needs Python 3.11 or newer")'
@@ -13,10 +16,20 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+assets: $(ASSETS)
+
 demo: $(STAMP)
 	@bash scripts/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) $(CHROMIUM)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -25,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(STAMP) $(ASSETS) $(CHROMIUM)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Re-pin every dependency after editing pyproject.toml.
@@ -36,4 +49,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .moonshift .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .moonshift .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,16 +23,22 @@ from typing import Any, Protocol
 from moonshift.connectors.base import Connector
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
+from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
     AuditEntry,
     BackfillRecord,
+    ChannelRecord,
     ConnectionRecord,
     CopyErrorRecord,
     DaemonRecord,
+    DeliveryRecord,
+    DivergenceRecord,
     MigrationHeader,
     MigrationRecord,
+    OverviewRecord,
     RequestKeyRecord,
     RollbackRecord,
     RunRecord,
@@ -40,6 +46,8 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
     TriggerEvent,
+    ValidationRecord,
+    WebSessionRecord,
 )
 from moonshift.store.scheduling import DueBatch, NewRun
 
@@ -53,6 +61,7 @@ __all__ = [
     "Job",
     "JobContext",
     "Launcher",
+    "NoticeStore",
     "Notifier",
     "Outcome",
     "Signer",
@@ -211,8 +220,99 @@ class WorkerStore(RunStore, Protocol):
         were new."""
         ...
 
+    # validation
+    def start_validation(
+        self, migration_id: str, run_id: int | None, *, actor: str, now: datetime
+    ) -> ValidationRecord:
+        """A validation, running, of the migration (and the run it will move, if any)."""
+        ...
 
-class EngineStore(WorkerStore, Protocol):
+    def end_validation(
+        self,
+        validation_id: int,
+        *,
+        state: str,
+        summary: str,
+        results: Sequence[dict[str, Any]],
+        divergences: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> ValidationRecord:
+        """Its end (passed, failed or error), its results per perspective, and the
+        divergences kept (columns of ``validation_divergences``)."""
+        ...
+
+    def get_validation(self, validation_id: int) -> ValidationRecord: ...
+
+    def validations(self, migration_id: str, *, limit: int = 20) -> list[ValidationRecord]:
+        """Newest first."""
+        ...
+
+    def divergences(
+        self, validation_id: int, *, limit: int = 100, after: int | None = None
+    ) -> list[DivergenceRecord]:
+        """In the order found; ``after``: the id of the last one of the previous page."""
+        ...
+
+
+class NoticeStore(Protocol):
+    """The outbox and its channels (``store.notifying``): what the dispatcher and the
+    notification use cases need."""
+
+    def emit(self, notice: Notice) -> int:
+        """Put an event in the outbox in a transaction of its own; store code that changes
+        something calls ``_emit(conn, notice)`` in its own transaction instead."""
+        ...
+
+    def unrouted_events(self, *, limit: int = 200) -> list[Notice]: ...
+
+    def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
+        """Write each event's deliveries and mark it routed, in one transaction (once)."""
+        ...
+
+    def get_event(self, event_id: int) -> Notice: ...
+
+    def events_of(
+        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+    ) -> list[Notice]: ...
+
+    def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
+
+    def claim_delivery(self, delivery_id: int, *, now: datetime, until: datetime) -> bool: ...
+
+    def delivery_done(self, delivery_id: int, *, now: datetime) -> None: ...
+
+    def delivery_failed(
+        self,
+        delivery_id: int,
+        *,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
+        counts: bool = True,
+    ) -> None: ...
+
+    def deliveries_of(self, event_ids: Sequence[int]) -> list[DeliveryRecord]: ...
+
+    def put_channel(
+        self,
+        *,
+        channel_id: str,
+        type_: str,
+        settings: dict[str, Any],
+        name: str,
+        actor: str,
+        now: datetime,
+        source_file: str | None = None,
+    ) -> tuple[ChannelRecord, str]: ...
+
+    def get_channel(self, channel_id: str) -> ChannelRecord: ...
+
+    def list_channels(self) -> list[ChannelRecord]: ...
+
+    def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+
+class EngineStore(WorkerStore, NoticeStore, Protocol):
     @property
     def url(self) -> str:
         """For logs: the password masked."""
@@ -297,7 +397,7 @@ class EngineStore(WorkerStore, Protocol):
     def remove_daemon(self, daemon_id: str) -> None: ...
 
 
-class AppStore(WorkerStore, Protocol):
+class AppStore(WorkerStore, NoticeStore, Protocol):
     def close(self) -> None: ...
 
     def announce(self) -> None:
@@ -503,6 +603,32 @@ class AppStore(WorkerStore, Protocol):
 
     def revoke_api_key(self, name: str, *, actor: str, now: datetime) -> ApiKeyRecord: ...
 
+    def add_web_session(
+        self, *, token_hash: str, key_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A dashboard session for the key of ``key_hash`` (expired ones are dropped)."""
+        ...
+
+    def web_session(self, token_hash: str) -> WebSessionRecord | None:
+        """The session and its key's name, scope and revocation; None if there is none."""
+        ...
+
+    def drop_web_session(self, token_hash: str) -> None: ...
+
+    def overview(
+        self,
+        *,
+        after: str | None = None,
+        limit: int,
+        search: str | None = None,
+        state: State | None = None,
+        never_ran: bool = False,
+    ) -> list[OverviewRecord]:
+        """A page of live migrations by id with their latest run, schedule and open errors,
+        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        ``never_ran``."""
+        ...
+
     def put_connection(
         self,
         *,
@@ -566,10 +692,12 @@ class Signer(Protocol):
 
 
 class Check(Protocol):
-    """One validation perspective over a finished copy (counts, checksums, samples, ...):
-    returns its evidence, which a certificate names. One module each under
-    ``validation/``."""
+    """One validation perspective over a copied migration. ``subject`` is a
+    ``validation.subject.Subject`` (the plan, both databases, the spec's limits: the copy
+    layer it reads sits above this module). Returns its result with the divergences it
+    found, capped. One module each under ``validation/``, listed in
+    ``validation.runner.CHECKS``."""
 
     name: str
 
-    def run(self, source: Connector, target: Connector) -> Iterator[Mapping[str, Any]]: ...
+    def run(self, subject: Any) -> CheckResult: ...

@@ -12,18 +12,20 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from moonshift.domain.dag import find_cycle
+from moonshift.domain.nested_schedule import Flattened, dotted, flatten, parse_dotted
+from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.secrets import references
 from moonshift.domain.spec import ConnectionSpec, MigrationSpec, SpecDocument
-from moonshift.domain.spec_base import FieldProblem
+from moonshift.domain.spec_base import FieldProblem, SpecModel
 from moonshift.errors import InvalidInput
 
 Loc = tuple[str | int, ...]
@@ -77,6 +79,11 @@ class LoadedSpec:
     spec: MigrationSpec
     file: str
     line: int
+    layout: Flattened | None = None  # how the user wrote it, when not in moonshift's layout
+
+    def written(self, path: str) -> str:
+        """A field path of the spec as the user wrote it."""
+        return dotted(self.layout.written(parse_dotted(path))) if self.layout else path
 
 
 @dataclass(frozen=True)
@@ -86,11 +93,26 @@ class LoadedConnection:
     line: int
 
 
+@dataclass(frozen=True)
+class LoadedChannel:
+    spec: ChannelSpec
+    file: str
+    line: int
+
+
+class _NotifyRules(SpecModel):
+    notify: tuple[NotifyRule, ...]
+
+
+_Named = TypeVar("_Named", ConnectionSpec, ChannelSpec)
+
+
 @dataclass
 class LoadResult:
     specs: list[LoadedSpec] = field(default_factory=list)
     warnings: list[SpecProblem] = field(default_factory=list)
     connections: list[LoadedConnection] = field(default_factory=list)
+    channels: list[LoadedChannel] = field(default_factory=list)
 
 
 def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None) -> LoadResult:
@@ -102,6 +124,7 @@ def load_files(paths: Iterable[str | Path], env: Mapping[str, str] | None = None
         problems += found.warnings
         result.specs += found.specs
         result.connections += found.connections
+        result.channels += found.channels
     return _checked(result, problems, env)
 
 
@@ -114,7 +137,9 @@ def load_document(
 
 
 def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, str]) -> LoadResult:
-    problems = problems + _duplicate_ids(result.specs) + _duplicate_connections(result)
+    problems = problems + _duplicate_ids(result.specs)
+    problems += _duplicate_named(result.connections, "connection")
+    problems += _duplicate_named(result.channels, "channel")
     problems += cycle_problems({}, result.specs)
     if problems:
         raise SpecFileError(problems)
@@ -127,7 +152,20 @@ def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, 
         for n in references(c.spec.url)
         if n not in env
     ]
+    result.warnings += [
+        SpecProblem(
+            c.file, c.line, "", f"${{{n}}} is not set here; it must be set where the daemon runs"
+        )
+        for c in result.channels
+        for n in c.spec.environment_references()
+        if n not in env
+    ]
     return result
+
+
+def dump_spec(spec: Mapping[str, Any]) -> str:
+    """A stored (canonical) spec as YAML, keys in the model's order."""
+    return yaml.safe_dump(dict(spec), sort_keys=False, allow_unicode=True, width=100)
 
 
 def load_text(text: str, name: str = "<string>") -> list[MigrationSpec]:
@@ -156,6 +194,7 @@ def _load_documents(text: str, name: str) -> LoadResult:
     loader = SpecLoader(text)
     specs: list[LoadedSpec] = []
     connections: list[LoadedConnection] = []
+    channels: list[LoadedChannel] = []
     problems: list[SpecProblem] = []
     try:
         while loader.check_node():
@@ -169,9 +208,10 @@ def _load_documents(text: str, name: str) -> LoadResult:
             lines: dict[Loc, int] = {}
             duplicates = _index_lines(node, (), lines)
             problems += [
-                SpecProblem(name, line, _dotted(loc), "duplicate key") for loc, line in duplicates
+                SpecProblem(name, line, dotted(loc), "duplicate key") for loc, line in duplicates
             ]
             first_line = node.start_mark.line + 1
+            where = (first_line, lines, name, problems)
             try:
                 document = loader.construct_document(node)
             except yaml.MarkedYAMLError:
@@ -181,7 +221,14 @@ def _load_documents(text: str, name: str) -> LoadResult:
                 break
             try:
                 found, wrong = _migrations_in(document, first_line, lines, name)
-                connections += _connections_in(document, first_line, lines, name, problems)
+                connections += [
+                    LoadedConnection(spec, name, line)
+                    for spec, line in _named_in(document, "connections", ConnectionSpec, *where)
+                ]
+                channels += [
+                    LoadedChannel(spec, name, line)
+                    for spec, line in _named_in(document, "channels", ChannelSpec, *where)
+                ]
             except UnicodeEncodeError:  # a "\udXXX" escape: half of a character, not text
                 found, wrong = [], [SpecProblem(name, first_line, "", LONE_SURROGATE)]
             specs += found
@@ -195,9 +242,9 @@ def _load_documents(text: str, name: str) -> LoadResult:
         problems.append(SpecProblem(name, None, "", reason))
     finally:
         loader.dispose()
-    if not specs and not connections and not problems:
+    if not specs and not connections and not channels and not problems:
         problems.append(SpecProblem(name, None, "", "holds no migration"))
-    return LoadResult(specs=specs, warnings=problems, connections=connections)
+    return LoadResult(specs=specs, warnings=problems, connections=connections, channels=channels)
 
 
 def _oversized(root: yaml.Node) -> str | None:
@@ -240,29 +287,45 @@ class _SelfAlias(Exception):
     pass
 
 
-def _connections_in(
-    document: Any, first_line: int, lines: dict[Loc, int], name: str, problems: list[SpecProblem]
-) -> list[LoadedConnection]:
-    """The ``connections:`` of a document (problems, located, are added to ``problems``)."""
-    if not isinstance(document, dict) or "connections" not in document:
+def _named_in(
+    document: Any,
+    key: str,
+    model: type[_Named],
+    first_line: int,
+    lines: dict[Loc, int],
+    name: str,
+    problems: list[SpecProblem],
+) -> list[tuple[_Named, int]]:
+    """The items of a top-level list of named things (``connections:``, ``channels:``)."""
+    if not isinstance(document, dict) or key not in document:
         return []
-    items = document["connections"]
+    items = document[key]
     if not isinstance(items, list):
-        problems.append(
-            SpecProblem(name, lines.get(("connections",)), "connections", "must be a list")
-        )
+        problems.append(SpecProblem(name, lines.get((key,)), key, "must be a list"))
         return []
     found = []
     for index, item in enumerate(items):
-        base: Loc = ("connections", index)
+        base: Loc = (key, index)
         line = lines.get(base, first_line)
         try:
-            found.append(LoadedConnection(ConnectionSpec.model_validate(item), name, line))
+            found.append((model.model_validate(item), line))
         except ValidationError as exc:
-            problems += [
-                _problem(name, base, error, lines, line, ConnectionSpec) for error in exc.errors()
-            ]
+            problems += [_problem(name, base, error, lines, line, model) for error in exc.errors()]
     return found
+
+
+def _file_notify(
+    document: Any, first_line: int, lines: dict[Loc, int], name: str
+) -> tuple[Any, list[SpecProblem]]:
+    """A document's top-level ``notify:`` rules (as written), checked on their own."""
+    if not isinstance(document, dict) or "notify" not in document:
+        return None, []
+    try:
+        _NotifyRules.model_validate({"notify": document["notify"]})
+    except ValidationError as exc:
+        line = lines.get(("notify",), first_line)
+        return None, [_problem(name, (), e, lines, line, _NotifyRules) for e in exc.errors()]
+    return document["notify"], []
 
 
 def _migrations_in(
@@ -279,6 +342,16 @@ def _migrations_in(
         items, prefix = document.get("migrations", []), ("migrations",)
         if not isinstance(items, list):
             return [], [SpecProblem(name, lines.get(prefix), "migrations", "must be a list")]
+        defaults, wrong = _file_notify(document, first_line, lines, name)
+        if wrong:
+            return [], wrong
+        if defaults is not None:
+            items = [
+                {**item, "notify": defaults}
+                if isinstance(item, dict) and "notify" not in item
+                else item
+                for item in items
+            ]
     elif isinstance(document, list):
         items, prefix = document, ()
     elif isinstance(document, dict):
@@ -290,10 +363,21 @@ def _migrations_in(
     for index, item in enumerate(items):
         base: Loc = () if prefix is None else (*prefix, index)
         line = lines.get(base, first_line)
+        flat = flatten(item)
+        problems += [
+            SpecProblem(name, _line_of((*base, *p.loc), lines, line), dotted(p.loc), p.reason)
+            for p in flat.problems
+        ]
+        if flat.problems:
+            continue
         try:
-            specs.append(LoadedSpec(MigrationSpec.model_validate(item), name, line))
+            spec = MigrationSpec.model_validate(flat.data)
+            specs.append(LoadedSpec(spec, name, line, flat if flat.renames else None))
         except ValidationError as exc:
-            problems += [_problem(name, base, error, lines, line) for error in exc.errors()]
+            problems += [
+                _problem(name, base, error, lines, line, written=flat.written)
+                for error in exc.errors()
+            ]
     return specs, problems
 
 
@@ -304,15 +388,18 @@ def _problem(
     lines: dict[Loc, int],
     fallback: int,
     model: type[BaseModel] = MigrationSpec,
+    written: Callable[[Loc], Loc] = lambda loc: loc,
 ) -> SpecProblem:
+    """The problem at the key the user wrote (``written`` maps the model's location to it)."""
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
-        loc = (*loc, *cause.path.split(".")) if cause.path else loc
+        loc = (*loc, *parse_dotted(cause.path))
         reason = cause.reason
     else:
         reason = _reason(error, loc, model)
-    return SpecProblem(name, _line_of((*base, *loc), lines, fallback), _dotted(loc), reason)
+    loc = written(loc)
+    return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
 
 
 def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str:
@@ -403,13 +490,6 @@ def _line_of(loc: Loc, lines: dict[Loc, int], fallback: int) -> int:
     return fallback
 
 
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _shown(value: Any) -> str:
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
@@ -418,13 +498,15 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _duplicate_connections(result: LoadResult) -> list[SpecProblem]:
-    seen: dict[str, LoadedConnection] = {}
+def _duplicate_named(
+    found: Sequence[LoadedConnection | LoadedChannel], what: str
+) -> list[SpecProblem]:
+    seen: dict[str, LoadedConnection | LoadedChannel] = {}
     problems = []
-    for c in result.connections:
+    for c in found:
         earlier = seen.setdefault(c.spec.id, c)
         if earlier is not c:
-            reason = f'connection "{c.spec.id}" is already defined at {earlier.file}:{earlier.line}'
+            reason = f'{what} "{c.spec.id}" is already defined at {earlier.file}:{earlier.line}'
             problems.append(SpecProblem(c.file, c.line, "id", reason))
     return problems
 
@@ -459,7 +541,10 @@ def cycle_problems(known: Mapping[str, list[str]], specs: list[LoadedSpec]) -> l
 
 
 def _notes(loaded: LoadedSpec) -> list[SpecProblem]:
-    return [SpecProblem(loaded.file, loaded.line, path, text) for path, text in loaded.spec.notes()]
+    return [
+        SpecProblem(loaded.file, loaded.line, loaded.written(path), text)
+        for path, text in loaded.spec.notes()
+    ]
 
 
 def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecProblem]:
@@ -467,7 +552,7 @@ def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecPro
         SpecProblem(
             loaded.file,
             loaded.line,
-            path,
+            loaded.written(path),
             f"${{{name}}} is not set here; it must be set where the migration runs",
         )
         for path, names in loaded.spec.environment_references().items()

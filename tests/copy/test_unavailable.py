@@ -6,13 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from moonshift.app import Moonshift
+from moonshift.app import Moonshift, Settings
+from moonshift.app.views import Run as RunRecord
 from moonshift.domain.lifecycle import State
 from tests.copy.helpers import apply, connector, copy_spec, count, execute, run_copy
 from tests.copy.proxy import Proxy
+from tests.helpers import moonshift
 
 pytestmark = pytest.mark.postgres
 ROWS = 200_000
@@ -26,7 +29,11 @@ def proxy() -> Iterator[Proxy]:
     found.stop()
 
 
-def _source(pg_database: str, proxy: Proxy) -> str:
+def _through(url: str, proxy: Proxy) -> str:
+    return url.replace(":5432/", f":{proxy.port}/")
+
+
+def _fill(pg_database: str) -> None:
     conn = connector(pg_database).connect()
     execute(
         conn,
@@ -34,7 +41,11 @@ def _source(pg_database: str, proxy: Proxy) -> str:
         f"INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {ROWS}) g",
     )
     conn.close()
-    return pg_database.replace(":5432/", f":{proxy.port}/")
+
+
+def _source(pg_database: str, proxy: Proxy) -> str:
+    _fill(pg_database)
+    return _through(pg_database, proxy)
 
 
 def _when_copying(app: Moonshift, action: object) -> threading.Thread:
@@ -97,3 +108,52 @@ def test_past_max_retries_the_run_pauses_as_source_unavailable_then_resumes(
     finished = copy_app.runs.execute(run.id)
     assert finished.state is State.COMPLETED, finished.reason
     assert all(c.matches for c in copy_app.copies.verify("c"))
+
+
+def _wait(app: Moonshift, run_id: int, done: object, seconds: float = 60) -> RunRecord:
+    deadline = time.monotonic() + seconds
+    while True:
+        run = app.runs.get(run_id)
+        if done(run) or time.monotonic() > deadline:  # type: ignore[operator]
+            return run
+        time.sleep(0.05)
+
+
+def test_a_target_outage_past_the_retries_pauses_then_the_daemon_resumes_it(
+    tmp_path: Path, pg_database: str, pg_database_2: str, proxy: Proxy
+) -> None:
+    """The retries' own reconnects meet the outage too: the run pauses as target_unavailable
+    (not failed), tries again after its backoff while the target is down, and completes
+    once it is back."""
+    _fill(pg_database)
+    target = _through(pg_database_2, proxy)
+    (tmp_path / "m.yaml").write_text(
+        f"id: c\nkind: copy\nsource: {{url: '{pg_database}'}}\ntarget: {{url: '{target}'}}\n"
+        "copy: {batch_size: 2000, parallel: 1, max_retries: 2, retry_backoff: 0.1s}\n"
+    )
+    assert moonshift(tmp_path, "apply", "m.yaml").returncode == 0
+    daemon = moonshift(tmp_path, "daemon", "--detach", "--poll", "0.2")
+    assert daemon.returncode == 0, daemon.stderr
+    app = Moonshift(Settings.from_env(home=tmp_path / ".moonshift", environ={}))
+    try:
+        run_id = app.runs.run_now("c", actor="test").id
+        _wait(app, run_id, lambda r: r.progress and r.progress.tables["t"].rows > 0)
+        proxy.stop()
+        paused = _wait(app, run_id, lambda r: r.state is not State.RUNNING)
+        assert paused.state is State.PAUSED, paused.reason
+        assert (paused.reason or "").startswith("target_unavailable: "), paused.reason
+        # the daemon tries again after the backoff, finds the target still down, pauses again
+        _wait(app, run_id, lambda r: r.state is State.RUNNING, seconds=30)
+        again = _wait(app, run_id, lambda r: r.state is not State.RUNNING)
+        assert again.state is State.PAUSED, again.reason
+        proxy.start()
+        finished = _wait(app, run_id, lambda r: r.state is State.COMPLETED)
+        assert finished.state is State.COMPLETED, finished.reason
+        assert count(pg_database_2, "t") == ROWS
+        assert all(c.matches for c in app.copies.verify("c"))
+        actions = [e.reason or "" for e in app.runs.history("c", limit=1000)]
+        assert any("retry 2 of 2" in a for a in actions)
+        assert any(a.startswith("resumed after: target_unavailable") for a in actions)
+    finally:
+        moonshift(tmp_path, "daemon", "stop")
+        app.close()

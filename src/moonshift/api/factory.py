@@ -31,6 +31,7 @@ from moonshift.api.routes import (
     migrations,
     runs,
     schedule,
+    validation,
     webhooks,
 )
 from moonshift.app import Moonshift, Settings
@@ -41,6 +42,7 @@ ROUTERS = (
     schedule,
     control,
     copies,
+    validation,
     error_queue,
     runs,
     connections,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -40,9 +40,13 @@ def serve(
     port: int,
     daemon: SchedulerConfig | None = None,
     log_handler: logging.Handler | None = None,
+    faces: Sequence[Callable[[FastAPI], None]] = (),
 ) -> None:
-    """Serve until SIGTERM; ``log_handler``: where uvicorn logs too (else its own format)."""
+    """Serve until SIGTERM; ``log_handler``: where uvicorn logs too (else its own format);
+    ``faces``: what else to serve from the same application (the dashboard's ``install``)."""
     api = create_app(app.settings, app=app)
+    for install in faces:
+        install(api)
     if daemon is not None:
         with_scheduler(api, app, daemon)
     config = uvicorn.Config(

@@ -22,9 +22,11 @@ from moonshift.app.idempotency import Idempotency
 from moonshift.app.keys import SCOPES, Keys
 from moonshift.app.metrics import Metrics
 from moonshift.app.migrations import STATUSES, Migrations
+from moonshift.app.notifications import Notifications
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.validation import Validations
 from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
@@ -54,7 +56,8 @@ class Moonshift:
     ) -> None:
         self.ctx = Context(settings, clock=clock, environ=environ)
         self.connections = Connections(self.ctx)
-        self.migrations = Migrations(self.ctx, self.connections)
+        self.notifications = Notifications(self.ctx)
+        self.migrations = Migrations(self.ctx, self.connections, self.notifications)
         self.runs = Runs(self.ctx)
         self.schedules = Schedules(self.ctx)
         self.backfills = Backfills(self.ctx)
@@ -65,6 +68,7 @@ class Moonshift:
         self.webhooks = Webhooks(self.ctx, self.runs)
         self.agenda = Agenda(self.ctx)
         self.metrics = Metrics(self.ctx)
+        self.validation = Validations(self.ctx)
 
     @property
     def settings(self) -> Settings:

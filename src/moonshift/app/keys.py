@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from moonshift.app import views
 from moonshift.app.context import Family
@@ -19,6 +20,7 @@ SCOPES = ("feed", "read", "operate", "admin")
 # A key in a URL (a calendar subscription) ends up in logs and histories: only read-only ones.
 URL_SCOPES = ("feed", "read")
 PREFIX = "ms_"
+SESSION_LIFETIME = timedelta(hours=12)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -67,3 +69,34 @@ class Keys(Family):
                 f"read-only ({' or '.join(URL_SCOPES)}); send this one in the Authorization header"
             )
         return views.Principal(name=record.name, scope=record.scope)
+
+    # -- dashboard sessions ---------------------------------------------------------------
+
+    def login(self, key: str | None) -> views.Session:
+        """A dashboard session for ``key`` (any scope but ``feed``, which only reads the
+        calendar): its token goes in a cookie; only the token's hash is kept."""
+        principal = self.authenticate(key, needs="read")
+        assert key is not None
+        token = secrets.token_urlsafe(32)
+        now = self.ctx.clock.now()
+        expires = now + SESSION_LIFETIME
+        self.ctx.store.add_web_session(
+            token_hash=key_hash(token), key_hash=key_hash(key), now=now, expires_at=expires
+        )
+        return views.Session(token=token, principal=principal, expires_at=expires)
+
+    def session(self, token: str | None, *, needs: str) -> views.Principal:
+        """Who holds the session ``token``, as ``authenticate`` answers for a key: the key's
+        scope and revocation count now, not as they were at login."""
+        if not token:
+            raise Unauthenticated("log in with an API key")
+        found = self.ctx.store.web_session(key_hash(token))
+        if found is None or found.revoked or found.expires_at <= self.ctx.clock.now():
+            raise Unauthenticated("the session has ended; log in again")
+        if SCOPES.index(found.scope) < SCOPES.index(needs):
+            raise Forbidden(f'key "{found.key_name}" has scope {found.scope}; this needs {needs}')
+        return views.Principal(name=found.key_name, scope=found.scope)
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            self.ctx.store.drop_web_session(key_hash(token))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from moonshift.app import views
 from moonshift.app.connections import Connections
 from moonshift.app.context import Context, Family
+from moonshift.app.notifications import Notifications
 from moonshift.app.paging import page
 from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
@@ -22,10 +24,12 @@ from moonshift.specfile import (
     SpecFileError,
     SpecProblem,
     cycle_problems,
+    dump_spec,
     load_document,
     load_files,
     load_text,
 )
+from moonshift.store.records import OverviewRecord
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -45,10 +49,35 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
+    spec = MigrationSpec.model_validate(record.spec)
+    windows = spec.window_set()
+    tables = record.progress.tables.values() if record.progress else ()
+    return views.OverviewRow(
+        id=record.id,
+        name=record.name,
+        kind=record.kind,
+        enabled=record.enabled,
+        tags=record.tags,
+        status=record.state.value if record.state else IDLE,
+        run=record.run_id,
+        rows=sum(t.rows for t in tables),
+        total=sum(t.total for t in tables),
+        next_fire_at=record.next_fire_at,
+        schedule=record.schedule_status,
+        window=None if windows is None else "open" if windows.current(now) else "closed",
+        timezone=spec.timezone,
+        open_errors=record.open_errors,
+    )
+
+
 class Migrations(Family):
-    def __init__(self, ctx: Context, connections: Connections) -> None:
+    def __init__(
+        self, ctx: Context, connections: Connections, notifications: Notifications
+    ) -> None:
         super().__init__(ctx)
         self.connections = connections
+        self.notifications = notifications
 
     def validate(self, paths: Iterable[str | Path]) -> views.Validation:
         """Check spec files without touching the state store."""
@@ -76,11 +105,18 @@ class Migrations(Family):
             self.connections.put(c.spec, actor=actor, source_file=c.file)
             for c in loaded.connections
         ]
+        channels = [
+            self.notifications.put_channel(c.spec, actor=actor, source_file=c.file)
+            for c in loaded.channels
+        ]
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
         return views.ApplyReport(
-            results=results, warnings=[str(w) for w in loaded.warnings], connections=connections
+            results=results,
+            warnings=[str(w) for w in loaded.warnings],
+            connections=connections,
+            channels=channels,
         )
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
@@ -123,6 +159,15 @@ class Migrations(Family):
             for path, name in item.spec.connection_names().items()
             if name not in connections
         ]
+        channels = {c.spec.id for c in loaded.channels} | {c.id for c in self.store.list_channels()}
+        problems += [
+            SpecProblem(
+                item.file, item.line, f"notify[{i}].channel", f'no channel "{rule.channel}"'
+            )
+            for item in loaded.specs
+            for i, rule in enumerate(item.spec.notify)
+            if rule.channel not in channels
+        ]
         for item in loaded.specs:
             for key in ("depends_on", "exclude_concurrent"):
                 for i, ref in enumerate(getattr(item.spec, key)):
@@ -163,6 +208,30 @@ class Migrations(Family):
         )
         return page(found, limit=limit, after=after, key=lambda m: m.id)
 
+    def overview(
+        self,
+        *,
+        search: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> views.Page[views.OverviewRow]:
+        """A page of migrations as an operator scans them (state, progress, next fire,
+        window open or closed, open errors), read in one query however many there are."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("status", f'unknown status "{status}"; one of {", ".join(STATUSES)}')
+        found = self.store.overview(
+            after=after,
+            limit=limit + 1,
+            search=search.strip() if search else None,
+            state=None if status in (None, IDLE) else State(status),
+            never_ran=status == IDLE,
+        )
+        now = self.ctx.clock.now()
+        rows = [_overview_row(record, now) for record in found[:limit]]
+        more = len(found) > limit
+        return views.Page[views.OverviewRow](items=rows, next=rows[-1].id if more else None)
+
     def list(
         self,
         *,
@@ -196,6 +265,16 @@ class Migrations(Family):
 
     def get(self, migration_id: str) -> views.Migration:
         return views.Migration.of(self.store.get_migration(migration_id))
+
+    def export(self, migration_id: str) -> views.SpecExport:
+        """The stored spec (redacted, in moonshift's layout) and the same as YAML."""
+        migration = self.get(migration_id)
+        return views.SpecExport(
+            id=migration.id,
+            version=migration.version,
+            spec=migration.spec,
+            yaml=dump_spec(migration.spec),
+        )
 
     def spec(self, migration_id: str) -> MigrationSpec:
         return self.ctx.spec_of(migration_id)

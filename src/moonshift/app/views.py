@@ -71,6 +71,13 @@ class Migration(View):
         return found.model_copy(update={"spec": redact_spec(record.spec), "etag": etag(record)})
 
 
+class SpecExport(View):
+    id: str
+    version: int
+    spec: dict[str, Any]  # redacted, in moonshift's layout
+    yaml: str  # the same, as YAML that `moonshift apply` takes back
+
+
 def etag(record: MigrationRecord) -> str:
     """A migration's entity tag: its version and the instant of its last change."""
     return f'"{record.version}-{int(record.updated_at.timestamp() * 1_000_000)}"'
@@ -86,6 +93,30 @@ class MigrationSummary(View):
     status: str  # the latest run's state, or idle
     last_run: int | None
     last_run_at: Instant | None
+
+
+class OverviewRow(View):
+    """A migration as the dashboard's overview shows it."""
+
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    tags: tuple[str, ...]
+    status: str  # the latest run's state, or idle
+    run: int | None
+    rows: int  # copied so far by the latest run, all tables
+    total: int  # rows to copy, all tables (0: not known)
+    next_fire_at: Instant | None
+    schedule: str | None  # the schedule's status; None without a schedule
+    window: str | None  # open, closed; None without windows
+    timezone: str
+    open_errors: int
+
+    @property
+    def share(self) -> float | None:
+        """How much of the copy is done, 0 to 1; None when not known."""
+        return min(self.rows / self.total, 1.0) if self.total else None
 
 
 class Validation(View):
@@ -110,6 +141,7 @@ class ApplyReport(View):
     results: list[Applied]
     warnings: list[str]
     connections: list[ConnectionApplied] = []
+    channels: list[ConnectionApplied] = []
 
 
 class Enabled(View):
@@ -522,6 +554,14 @@ class Principal(View):
         return f"api:{self.name}"
 
 
+class Session(View):
+    """A dashboard login: ``token`` is the session cookie's value, shown this once."""
+
+    token: str
+    principal: Principal
+    expires_at: Instant
+
+
 class ScheduleDetail(View):
     migration_id: str
     kind: str  # immediate, start_at, cron, interval, event
@@ -580,3 +620,48 @@ class Metrics(View):
     incremental_lag_seconds: dict[str, float]  # since the latest good pass started
     scheduler_lateness_seconds: float  # how far past due the most overdue fire is
     daemons: int
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+class Perspective(View):
+    """One perspective's result: whether it passed, what it counted, how many divergences
+    it found and how many are kept (``validation.max_divergences``)."""
+
+    perspective: str
+    passed: bool
+    summary: str
+    found: int
+    kept: int
+    counts: dict[str, int]
+    tables: dict[str, dict[str, str | int]]
+
+
+class ValidationReport(View):
+    """One validation of a copied migration: its perspectives' results."""
+
+    id: int
+    migration_id: str
+    run_id: int | None  # the run it moved to certified or failed, if any
+    run_state: State | None  # that run's state after it
+    state: str  # running, passed, failed, error
+    passed: bool
+    summary: str | None
+    results: list[Perspective]
+    created_by: str
+    started_at: Instant
+    ended_at: Instant | None
+
+
+class Divergence(View):
+    """A divergence as kept: the key and both sides' values, redacted columns masked."""
+
+    id: int
+    perspective: str
+    table: str
+    kind: str  # missing, extra, changed, orphan
+    what: str
+    key: dict[str, str | None] | None = None
+    source: dict[str, Any] | None = None
+    target: dict[str, Any] | None = None

@@ -32,10 +32,11 @@ class Webhooks(Family):
         """Verify the signature (Unauthenticated if it fails), then queue one run for the
         daemon; Conflict for an id delivered before."""
         spec = self.ctx.spec_of(migration_id)
-        if spec.webhook is None:
+        webhook = spec.webhook
+        if webhook is None or webhook.secret is None:
             raise NotFound(f'migration "{migration_id}" has no webhook trigger')
         try:
-            secret = substitute(spec.webhook.secret, self.ctx.environ)
+            secret = substitute(webhook.secret, self.ctx.environ)
         except MissingVariableError as exc:
             raise Unavailable(f"trigger.secret: {exc} where the API server runs") from None
         why = refusal(secret, message_id, timestamp, signature, body, self.ctx.clock.now())

@@ -16,6 +16,7 @@ from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, fail, finish, json_option, warn
 from moonshift.cli.logs import setup_logging
 from moonshift.cli.progress import follow
+from moonshift.cli.timing import timing_lines
 from moonshift.domain import dag
 from moonshift.errors import Conflict, InvalidInput, MoonshiftError, Unavailable
 
@@ -144,7 +145,28 @@ def show(app: Moonshift, migration_id: str, as_json: bool) -> None:
             )
     if "command" in spec:
         o.out.print(f"command: {escape(str(spec['command']))}")
+    for line in timing_lines(app.migrations.spec(migration_id)):
+        o.out.print(line)
     _runs_table(detail.runs, "latest runs")
+
+
+@cli.command()
+@click.argument("migration_id")
+@json_option
+@command
+def export(app: Moonshift, migration_id: str, as_json: bool) -> None:
+    """Print a migration's stored spec as YAML, in moonshift's layout: `moonshift apply`
+    takes it back as it is.
+
+    \b
+    Example:
+      moonshift export nightly-users > nightly-users.yaml
+    """
+    exported = app.migrations.export(migration_id)
+    if as_json:
+        o.print_json(exported)
+    else:
+        sys.stdout.write(exported.yaml)
 
 
 @cli.command()

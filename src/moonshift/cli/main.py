@@ -7,11 +7,25 @@ import sys
 
 import click
 
-from moonshift.cli import commands, copy_commands, server_commands
+from moonshift.cli import (
+    commands,
+    copy_commands,
+    notify_commands,
+    server_commands,
+    validation_commands,
+)
 from moonshift.cli import output as o
 from moonshift.cli.core import BAD_INPUT, cli
 
-__all__ = ["cli", "commands", "copy_commands", "main", "server_commands"]
+__all__ = [
+    "cli",
+    "commands",
+    "copy_commands",
+    "main",
+    "notify_commands",
+    "server_commands",
+    "validation_commands",
+]
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from moonshift.app import SCOPES, Moonshift, current_user
 from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, json_option
 from moonshift.cli.logs import setup_logging
+from moonshift.web import install as dashboard
 
 
 @cli.command()
@@ -31,7 +32,8 @@ from moonshift.cli.logs import setup_logging
 def serve(
     app: Moonshift, host: str, port: int, with_daemon: bool, max_concurrent: int, as_json: bool
 ) -> None:
-    """Serve the REST API (under /v1; docs at /docs) until SIGTERM or Ctrl-C.
+    """Serve the REST API (under /v1; docs at /docs) and the web dashboard (at /) until
+    SIGTERM or Ctrl-C.
 
     Without --with-daemon, any number of API processes and daemons share one state store.
     Make a key first: moonshift keys create --name ci --scope operate.
@@ -42,7 +44,14 @@ def serve(
     """
     config = app.daemons.config(max_concurrent=max_concurrent) if with_daemon else None
     handler = setup_logging(as_json)
-    run_server(app, host=host, port=port, daemon=config, log_handler=handler if as_json else None)
+    run_server(
+        app,
+        host=host,
+        port=port,
+        daemon=config,
+        log_handler=handler if as_json else None,
+        faces=(dashboard,),
+    )
 
 
 @cli.group()

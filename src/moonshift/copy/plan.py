@@ -105,8 +105,12 @@ class CopyPlan:
 
 
 class Planner:
-    def __init__(self, spec: CopySpec, source: Connector, target: Connector) -> None:
+    def __init__(
+        self, spec: CopySpec, source: Connector, target: Connector, *, fresh: bool = False
+    ) -> None:
+        """``fresh``: plan as if the target were empty (every object the copy creates)."""
         self.spec, self.source, self.target = spec, source, target
+        self.fresh = fresh
         self.issues: list[Issue] = []
         self.created_types: dict[str, UserType] = {}
         self.source_schema = Schema()
@@ -114,7 +118,7 @@ class Planner:
 
     def plan(self) -> CopyPlan:
         self.source_schema = _schema(self.source, "source")
-        self.target_schema = _schema(self.target, "target")
+        self.target_schema = Schema() if self.fresh else _schema(self.target, "target")
         chosen = self._chosen()
         plans: dict[str, TablePlan] = {}
         conn = connect(self.source, "source")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from moonshift.connectors.base import Connector, classified
 from moonshift.copy import keys
@@ -44,6 +44,7 @@ log = logging.getLogger("moonshift.copy")
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 1.0
 RATE_SAMPLE_ROWS = 1000  # error rates are judged once this many rows were seen
+_T = TypeVar("_T")
 
 
 class Unavailable(Exception):
@@ -98,6 +99,9 @@ class CopyRunner:
         self.book = Bookkeeping(target, spec.bookkeeping_table, migration_id, copy_id)
         self.flags = Flags()
         self.progress = Progress({t.target: t.rows for t in plan.tables})
+        # refused rows are queued by their source table (where `errors retry` reads them);
+        # progress and checkpoints go by the target table
+        self._target_of = {t.source: t.target for t in plan.tables}
         self.errors = _Errors()
         self._failure: BaseException | None = None
         self._stop_reason: str | None = None
@@ -107,15 +111,15 @@ class CopyRunner:
 
     def run(self) -> Outcome:
         try:
-            states, watermarks = self._open()
-        except Exception as exc:
-            translated = self.target.translate(exc)
-            failure = exc if isinstance(exc, SideError) else SideError("target", translated)
-            if isinstance(failure.error, Refused):
-                return Outcome(failure=str(failure.error))
-            if not failure.transient:
-                raise
-            return Outcome(pause=str(Unavailable("target", failure)))
+            states, watermarks = self._retrying("preparing", self._open)
+        except Unavailable as exc:
+            return Outcome(pause=str(exc))
+        except Aborted:
+            return Outcome(stopped=self._stop_reason or "stopped")
+        except SideError as exc:
+            if isinstance(exc.error, Refused):
+                return Outcome(failure=str(exc.error))
+            raise
         for table in self.plan.tables:
             for (name, rid), state in states.items():
                 if name == table.target and rid >= 0:
@@ -132,13 +136,16 @@ class CopyRunner:
                 if self.flags.stop.is_set():
                     break
             else:
-                self._after_load()
+                self._retrying("after the rows", self._after_load)
         except Aborted:
             pass
         except Unavailable as exc:
             pause = str(exc)
         except SideError as exc:
-            failed = str(exc)
+            if exc.transient:  # met outside the retries (between tables): resumed later
+                pause = str(Unavailable(exc.side, exc))
+            else:
+                failed = str(exc)
         except ErrorBudgetExceeded as exc:
             if self.spec.error_policy.on_exceed is OnExceed.PAUSE:
                 pause = str(exc)
@@ -156,14 +163,15 @@ class CopyRunner:
         """The copy's ranges, preparing the target first if this copy has not yet."""
         conn = _connect(self.target, "target")
         try:
-            self.book.ensure(conn)
-            states = self.book.load(conn)
-            if PREPARED not in states:
-                with self._keepalive():
-                    states = self.prepare(conn)
-            return states, self.book.watermarks(conn)
+            with _side(self.target, "target"):
+                self.book.ensure(conn)
+                states = self.book.load(conn)
+                if PREPARED not in states:
+                    with self._keepalive():
+                        states = self.prepare(conn)
+                return states, self.book.watermarks(conn)
         finally:
-            conn.close()
+            _close(conn)
 
     def prepare(self, conn: Any) -> dict[tuple[str, int], RangeState]:
         """Empty or create the target tables as the spec says and lay out key ranges; the
@@ -256,30 +264,32 @@ class CopyRunner:
 
     def _bounds(self, table: TablePlan) -> tuple[int | None, int | None]:
         q = self.source.quote
-        conn = self.source.connect()
+        conn = _connect(self.source, "source")
         try:
-            cursor = conn.cursor()
-            where = f" WHERE {table.where}" if table.where else ""
-            key = q(table.key[0])
-            cursor.execute(f"SELECT MIN({key}), MAX({key}) FROM {table.source_from}{where}")
-            low, high = cursor.fetchone()
+            with _side(self.source, "source"):
+                cursor = conn.cursor()
+                where = f" WHERE {table.where}" if table.where else ""
+                key = q(table.key[0])
+                cursor.execute(f"SELECT MIN({key}), MAX({key}) FROM {table.source_from}{where}")
+                low, high = cursor.fetchone()
             return (None if low is None else int(low)), (None if high is None else int(high))
         finally:
-            conn.close()
+            _close(conn)
 
     def _upper(self, table: TablePlan) -> str | None:
         """The incremental pass's upper bound: the cursor's greatest value now."""
         assert table.cursor
         q = self.source.quote
-        conn = self.source.connect()
+        conn = _connect(self.source, "source")
         try:
-            cursor = conn.cursor()
-            where = f" WHERE {table.where}" if table.where else ""
-            cursor.execute(f"SELECT MAX({q(table.cursor)}) FROM {table.source_from}{where}")
-            (value,) = cursor.fetchone()
+            with _side(self.source, "source"):
+                cursor = conn.cursor()
+                where = f" WHERE {table.where}" if table.where else ""
+                cursor.execute(f"SELECT MAX({q(table.cursor)}) FROM {table.source_from}{where}")
+                (value,) = cursor.fetchone()
             return None if value is None else keys.encode([value])
         finally:
-            conn.close()
+            _close(conn)
 
     @contextmanager
     def _keepalive(self) -> Iterator[None]:
@@ -304,7 +314,9 @@ class CopyRunner:
         or taken-over copy does the ones not done, whatever its own plan finds."""
         conn = _connect(self.target, "target")
         try:
-            for phase in self.book.phases(conn):
+            with _side(self.target, "target"):
+                phases = self.book.phases(conn)
+            for phase in phases:
                 if phase.done:
                     continue
                 self._obey()
@@ -315,7 +327,7 @@ class CopyRunner:
                 )
                 self._run_phase(conn, phase)
         finally:
-            conn.close()
+            _close(conn)
 
     def _run_phase(self, conn: Any, phase: Phase) -> None:
         self.target.begin(conn)
@@ -326,13 +338,14 @@ class CopyRunner:
             _rollback(conn)
             translated = self.target.translate(exc)
             if isinstance(translated, TransientError):
-                raise Unavailable("target", SideError("target", translated)) from exc
+                raise SideError("target", translated) from exc
             if not self.target.already_exists(exc):
                 refused = Refused(f"{phase} on {phase.table}: {translated}")
                 raise SideError("target", refused) from exc
             self.target.begin(conn)  # made before a crash that came ahead of its checkpoint
-        self.book.finish_phase(conn, phase)
-        conn.commit()
+        with _side(self.target, "target"):
+            self.book.finish_phase(conn, phase)
+            conn.commit()
 
     # -- one table ------------------------------------------------------------------------
 
@@ -401,11 +414,25 @@ class CopyRunner:
             self.flags.stop.set()
 
     def _copy_range(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            # after a failure the target's checkpoint is the truth
+            current = state if attempts == 1 else self._reload(state)
+            self._copy_range_once(table, current, watermark)
+
+        self._retrying(f"{table.target} range {state.range_id}", attempt)
+
+    def _retrying(self, what: str, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, tried again on a transient failure of either side with exponential
+        backoff and jitter; past ``max_retries`` the side is Unavailable (the run pauses and
+        resumes later). A stop request during a backoff raises Aborted."""
         failures = 0
         while True:
             try:
-                self._copy_range_once(table, state, watermark)
-                return
+                return attempt()
             except SideError as exc:
                 if not exc.transient:
                     raise
@@ -415,19 +442,30 @@ class CopyRunner:
                 delay = self.spec.retry_backoff.total_seconds() * 2 ** (failures - 1)
                 delay *= 1 + random.random() / 2  # jitter: several ranges do not retry in step
                 said = f"{exc}; retry {failures} of {self.spec.max_retries} in {delay:.1f}s"
-                log.warning("%s", said)
-                self.controls.retried(f"{table.target} range {state.range_id}: {said}")
-                if self.flags.stop.wait(delay):
-                    return
-                state = self._reload(state)
+                log.warning("%s: %s", what, said)
+                self.controls.retried(f"{what}: {said}")
+                if self._backoff(delay):
+                    raise Aborted() from exc
+
+    def _backoff(self, delay: float) -> bool:
+        """Wait ``delay`` seconds, heeding stop requests; True when told to stop."""
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            if self.flags.stop.wait(min(left, POLL_SECONDS)):
+                return True
+            if threading.current_thread() is threading.main_thread():
+                self._obey()
+                self.controls.heartbeat()
+        return self.flags.stop.is_set()
 
     def _reload(self, state: RangeState) -> RangeState:
-        """The range's checkpoint as the target holds it: the truth after a failure."""
-        conn = self.target.connect()
+        """The range's checkpoint as the target holds it."""
+        conn = _connect(self.target, "target")
         try:
-            return self.book.load(conn)[(state.table, state.range_id)]
+            with _side(self.target, "target"):
+                return self.book.load(conn)[(state.table, state.range_id)]
         finally:
-            conn.close()
+            _close(conn)
 
     def _copy_range_once(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
         job = RangeJob(
@@ -503,7 +541,7 @@ class CopyRunner:
         with self.errors.lock:
             self.errors.count += len(rows)
         for row in rows:
-            self.progress.bad(row.table)
+            self.progress.bad(self._target_of[row.table])
 
 
 def _connect(connector: Connector, side: str) -> Any:
@@ -511,6 +549,24 @@ def _connect(connector: Connector, side: str) -> Any:
         return connector.connect()
     except Exception as exc:
         raise SideError(side, classified(exc, transient=True)) from exc
+
+
+@contextmanager
+def _side(connector: Connector, side: str) -> Iterator[None]:
+    """Failures inside as ``side``'s, of their kind (a lost connection is transient)."""
+    try:
+        yield
+    except (SideError, Aborted, CheckpointMoved, KeyError):
+        raise
+    except Exception as exc:
+        raise SideError(side, connector.translate(exc)) from exc
+
+
+def _close(conn: Any) -> None:
+    try:
+        conn.close()
+    except Exception:
+        log.debug("closing a connection after a failure failed too", exc_info=True)
 
 
 def _rollback(conn: Any) -> None:

@@ -28,6 +28,9 @@ from moonshift.timing.windows import parse_days
 from moonshift.timing.zones import describe
 
 SCHEDULE_KINDS = ("immediate", "start_at", "cron", "interval", "event")
+# A window written to end at 23:59 lasts to the end of the day (docs/timing.md), so that
+# Saturday 00:00-23:59 and Sunday 00:00-23:59 make one weekend, not two days a minute apart.
+LAST_MINUTE, END_OF_DAY = time(23, 59), time(0, 0)
 
 
 def _zone_name(value: object) -> object:
@@ -173,7 +176,7 @@ class WindowSpec(SpecModel):
             name=self.name,
             days=parse_days(self.days),
             start=self.start,
-            end=self.end,
+            end=END_OF_DAY if self.end == LAST_MINUTE else self.end,
             timezone=self.timezone or default_zone,
             from_date=self.from_,
             until=self.until,

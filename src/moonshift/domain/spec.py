@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from moonshift.domain.copy_spec import CopySpec
+from moonshift.domain.nested_schedule import dotted, flatten
+from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -39,6 +41,7 @@ from moonshift.domain.spec_base import (
     SpecModel,
     Whole,
 )
+from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
 
@@ -126,21 +129,34 @@ class ConnectionSpec(SpecModel):
         return self
 
 
-class WebhookSpec(SpecModel):
-    """``trigger: {type: webhook, secret: ${TRIGGER_SECRET}}``: signed requests start a run."""
+class TriggerSpec(SpecModel):
+    """How a migration is started from outside: ``{type: webhook, secret: ${TRIGGER_SECRET}}``
+    (signed requests to ``POST /v1/migrations/{id}/trigger`` start a run) or ``{type: api}``
+    (started by an API call); ``await_approval``: a run so started waits for an approval."""
 
-    type: Literal["webhook"]
-    secret: str
+    type: Literal["webhook", "api"]
+    secret: str | None = None
+    await_approval: Flag = False
 
     @field_validator("secret")
     @classmethod
-    def _reference(cls, secret: str) -> str:
-        if not is_reference(secret):
+    def _reference(cls, secret: str | None) -> str | None:
+        if secret is not None and not is_reference(secret):
             raise ValueError(
                 "must be an environment reference such as ${TRIGGER_SECRET}, so that no "
                 "secret is stored"
             )
         return secret
+
+    @model_validator(mode="after")
+    def _secret_for_webhooks(self) -> TriggerSpec:
+        if self.type == "webhook" and self.secret is None:
+            raise FieldProblem("secret", "is required when type is webhook")
+        if self.type == "api" and self.secret is not None:
+            raise FieldProblem(
+                "secret", "is only for type webhook; an api trigger uses the API's keys"
+            )
+        return self
 
 
 class CommandSpec(SpecModel):
@@ -214,6 +230,7 @@ class MigrationSpec(SpecModel):
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: Flag = False
+    notify: tuple[NotifyRule, ...] = ()
     max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
@@ -223,7 +240,18 @@ class MigrationSpec(SpecModel):
     exclude_concurrent: tuple[ExclusionSpec, ...] = ()
     retries: RetrySpec = Field(default_factory=RetrySpec)
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
-    trigger_: WebhookSpec | None = Field(default=None, alias="trigger")
+    trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
+    validation: ValidationSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested_layout(cls, data: Any) -> Any:
+        """Timing written inside ``schedule:`` (see ``nested_schedule``) is moved to its keys."""
+        flat = flatten(data)
+        if flat.problems:
+            first = flat.problems[0]
+            raise FieldProblem(dotted(first.loc), first.reason)
+        return flat.data
 
     @model_validator(mode="after")
     def _kind_needs(self) -> MigrationSpec:
@@ -249,12 +277,19 @@ class MigrationSpec(SpecModel):
                 raise FieldProblem("command", "is only for kind command")
         elif self.copy_ is not None:
             raise FieldProblem("copy", "is only for kind copy")
+        elif self.validation is not None:
+            raise FieldProblem("validation", "is only for kind copy")
         return self
 
     @property
     def copy_spec(self) -> CopySpec:
         """The copy settings (defaults when the spec gives none)."""
         return self.copy_ or CopySpec()
+
+    @property
+    def validation_spec(self) -> ValidationSpec:
+        """The validation settings (defaults when the spec gives none)."""
+        return self.validation or ValidationSpec()
 
     @property
     def title(self) -> str:
@@ -269,8 +304,9 @@ class MigrationSpec(SpecModel):
         return self.schedule.trigger() if self.schedule else None
 
     @property
-    def webhook(self) -> WebhookSpec | None:
-        return self.trigger_
+    def webhook(self) -> TriggerSpec | None:
+        """The webhook trigger, if the migration has one."""
+        return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""
@@ -316,7 +352,7 @@ class MigrationSpec(SpecModel):
             for key, value in self.command.env.items():
                 if references(value):
                     found[f"command.env.{key}"] = references(value)
-        if self.trigger_:
+        if self.trigger_ and self.trigger_.secret:
             found["trigger.secret"] = references(self.trigger_.secret)
         return found
 
@@ -349,3 +385,6 @@ class SpecDocument(SpecModel):
 
     migrations: tuple[Any, ...] = ()
     connections: tuple[ConnectionSpec, ...] = ()
+    channels: tuple[ChannelSpec, ...] = ()
+    # The notify rules of every migration in the file that gives none of its own.
+    notify: tuple[NotifyRule, ...] = ()

@@ -14,6 +14,7 @@ from moonshift.clock import SystemClock
 from moonshift.domain.control import Action, ControlRequest
 from moonshift.domain.lifecycle import State
 from moonshift.engine.loop import Engine, SchedulerConfig
+from moonshift.engine.outbox import Dispatcher
 from moonshift.engine.pidfile import pid_file, read_pid
 from moonshift.files import private_folder
 from moonshift.jobs.registry import kind_of
@@ -62,6 +63,11 @@ def run_daemon(
         config.max_concurrent_runs,
     )
     waiter = store.waiter(stop)
+    dispatcher = Dispatcher(store, clock, os.environ)
+    delivering = threading.Thread(
+        target=dispatcher.run, args=(stop, config.poll_seconds), name="notify", daemon=True
+    )
+    delivering.start()
     try:
         while not stop.is_set():
             wake = engine.tick()
@@ -74,11 +80,22 @@ def run_daemon(
         store.daemon_heartbeat(daemon_id, now=clock.now(), stopping=True)
         _pause_own_runs(engine, store, clock)
         engine.preflight.close()
+        delivering.join(timeout=SHUTDOWN_GRACE_SECONDS)
+        if not delivering.is_alive():
+            _last_deliveries(dispatcher)
         store.remove_daemon(daemon_id)
         store.close()
         if read_pid(home).pid == os.getpid():
             pid_file(home).unlink(missing_ok=True)
         log.info("daemon %s stopped", daemon_id)
+
+
+def _last_deliveries(dispatcher: Dispatcher) -> None:
+    """Deliver what the shutdown itself caused (runs paused), once, before leaving."""
+    try:
+        dispatcher.pass_once()
+    except Exception:  # the outbox keeps them for the next daemon
+        log.exception("last notifications not delivered; the next daemon will")
 
 
 def _pause_own_runs(engine: Engine, store: EngineStore, clock: Clock) -> None:

@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from moonshift.errors import Conflict, NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
-from moonshift.store.records import ApiKeyRecord, ConnectionRecord, RequestKeyRecord
+from moonshift.store.records import (
+    ApiKeyRecord,
+    ConnectionRecord,
+    RequestKeyRecord,
+    WebSessionRecord,
+)
 
 
 class AccessStore(StoreCore):
@@ -67,6 +72,41 @@ class AccessStore(StoreCore):
             raise NotFound(f'no key named "{name}"')
         return ApiKeyRecord(**row._mapping)
 
+    # -- dashboard sessions -----------------------------------------------------------------
+
+    def add_web_session(
+        self, *, token_hash: str, key_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.expires_at <= now))
+            conn.execute(
+                insert(t.web_sessions).values(
+                    token_hash=token_hash, key_hash=key_hash, created_at=now, expires_at=expires_at
+                )
+            )
+
+    def web_session(self, token_hash: str) -> WebSessionRecord | None:
+        s, k = t.web_sessions, t.api_keys
+        query = (
+            select(k.c.name, k.c.scope, k.c.revoked_at, s.c.expires_at)
+            .select_from(s.join(k, k.c.key_hash == s.c.key_hash))
+            .where(s.c.token_hash == token_hash)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return WebSessionRecord(
+            key_name=row.name,
+            scope=row.scope,
+            revoked=row.revoked_at is not None,
+            expires_at=row.expires_at,
+        )
+
+    def drop_web_session(self, token_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.token_hash == token_hash))
+
     # -- named connections ----------------------------------------------------------------
 
     def put_connection(
@@ -81,29 +121,10 @@ class AccessStore(StoreCore):
         source_file: str | None = None,
     ) -> tuple[ConnectionRecord, str]:
         values = {"type": type_, "url": url, "name": name, "source_file": source_file}
-        with self._write() as conn:
-            query = select(t.connections).where(t.connections.c.id == connection_id)
-            found = self._first(conn, query, lock=True)
-            if found is None:
-                conn.execute(
-                    insert(t.connections).values(
-                        id=connection_id, created_at=now, updated_at=now, **values
-                    )
-                )
-                action = "created"
-            elif all(found._mapping[k] == v for k, v in values.items() if k != "source_file"):
-                return ConnectionRecord(**found._mapping), "unchanged"
-            else:
-                conn.execute(
-                    update(t.connections)
-                    .where(t.connections.c.id == connection_id)
-                    .values(updated_at=now, **values)
-                )
-                action = "updated"
-            self._audit(
-                conn, now=now, actor=actor, action=f"connection {action}", reason=connection_id
-            )
-            return ConnectionRecord(**conn.execute(query).one()._mapping), action
+        row, action = self._put_named(
+            t.connections, connection_id, values, what="connection", actor=actor, now=now
+        )
+        return ConnectionRecord(**row._mapping), action
 
     def get_connection(self, connection_id: str) -> ConnectionRecord:
         with self._read() as conn:

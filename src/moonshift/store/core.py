@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
-from moonshift.domain import lifecycle
+from moonshift.domain import lifecycle, notices
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
@@ -40,6 +41,37 @@ class StoreCore:
     def _first(self, conn: Connection, query: Any, *, lock: bool) -> Any:
         """The first row of ``query``, locked for update when ``lock`` (on PostgreSQL)."""
         return conn.execute(self._locked(conn, query) if lock else query).first()
+
+    def _put_named(
+        self,
+        table: Table,
+        item_id: str,
+        values: dict[str, Any],
+        *,
+        what: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Any, str]:
+        """Create or update a named thing (a connection, a channel) with its audit entry;
+        returns its row and created, updated or unchanged (``source_file`` alone is no
+        change)."""
+        query = select(table).where(table.c.id == item_id)
+        with self._write() as conn:
+            found = self._first(conn, query, lock=True)
+            if found is None:
+                conn.execute(
+                    insert(table).values(id=item_id, created_at=now, updated_at=now, **values)
+                )
+                action = "created"
+            elif all(found._mapping[k] == v for k, v in values.items() if k != "source_file"):
+                return found, "unchanged"
+            else:
+                conn.execute(
+                    update(table).where(table.c.id == item_id).values(updated_at=now, **values)
+                )
+                action = "updated"
+            self._audit(conn, now=now, actor=actor, action=f"{what} {action}", reason=item_id)
+            return conn.execute(query).one(), action
 
     def _migration_in(
         self, conn: Connection, migration_id: str, *, lock: bool = False, live: bool = False
@@ -86,6 +118,17 @@ class StoreCore:
             to_state=to,
             reason=reason,
         )
+        self._emit(
+            conn,
+            Notice(
+                kind=notices.transition_event(run.state, to),
+                at=now,
+                migration_id=run.migration_id,
+                run_id=run_id,
+                reason=reason,
+                actor=actor,
+            ),
+        )
         return self._run_in(conn, run_id)
 
     def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
@@ -126,6 +169,20 @@ class StoreCore:
         run_id: int | None = None,
         reason: str | None = None,
     ) -> int:
+        kind = notices.trigger_event(event_type, outcome)
+        if kind is not None:
+            actor = (payload or {}).get("actor")
+            self._emit(
+                conn,
+                Notice(
+                    kind=kind,
+                    at=now,
+                    migration_id=migration_id,
+                    run_id=run_id,
+                    reason=reason,
+                    actor=actor if isinstance(actor, str) else None,
+                ),
+            )
         return int(
             conn.execute(
                 insert(t.trigger_events)
@@ -141,6 +198,24 @@ class StoreCore:
                 .returning(t.trigger_events.c.id)
             ).scalar_one()
         )
+
+    def _emit(self, conn: Connection, notice: Notice) -> int:
+        """Put an event in the outbox, in the caller's transaction: THE way to notify.
+
+        Run transitions and the scheduler's records call it already; a new kind of event
+        (approval needed, validated, certified, ...) calls it in the transaction of the
+        change it announces, with a kind from ``domain.notices.EVENTS``. Returns its id.
+        """
+        return int(
+            conn.execute(
+                insert(t.outbox).values(**_outbox_row(notice)).returning(t.outbox.c.id)
+            ).scalar_one()
+        )
+
+    def _emit_many(self, conn: Connection, found: Sequence[Notice]) -> None:
+        """``_emit`` for many events at once (runs created by the hundred)."""
+        if found:
+            conn.execute(insert(t.outbox).values([_outbox_row(n) for n in found]))
 
     def _audit(
         self,
@@ -169,6 +244,18 @@ class StoreCore:
                 details=details,
             )
         )
+
+
+def _outbox_row(notice: Notice) -> dict[str, Any]:
+    return {
+        "at": notice.at,
+        "kind": notice.kind,
+        "migration_id": notice.migration_id,
+        "run_id": notice.run_id,
+        "reason": notice.reason,
+        "actor": notice.actor,
+        "details": dict(notice.details) if notice.details else None,
+    }
 
 
 def _migration(row: Any) -> MigrationRecord:

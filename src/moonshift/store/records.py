@@ -49,6 +49,33 @@ class MigrationHeader:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OverviewRecord:
+    """A migration as the dashboard's overview lists it: its header and spec, its latest
+    run's state and progress, its next fire and its open errors, read in one query."""
+
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    tags: tuple[str, ...]
+    spec: dict[str, Any]
+    run_id: int | None
+    state: State | None
+    progress: Progress | None
+    next_fire_at: datetime | None
+    schedule_status: str | None
+    open_errors: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebSessionRecord:
+    key_name: str
+    scope: str
+    revoked: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRecord:
     id: int
     migration_id: str
@@ -168,6 +195,32 @@ class CopyErrorRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ValidationRecord:
+    """One validation of a migration: running, then passed, failed or error."""
+
+    id: int
+    migration_id: str
+    run_id: int | None
+    state: str
+    summary: str | None
+    results: list[dict[str, Any]]  # per perspective, without its divergences
+    created_by: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DivergenceRecord:
+    id: int
+    validation_id: int
+    perspective: str
+    table_name: str
+    kind: str
+    what: str
+    detail: dict[str, Any]  # key, source, target
+
+
+@dataclass(frozen=True, kw_only=True)
 class RollbackRecord:
     id: int
     migration_id: str
@@ -211,3 +264,30 @@ class RequestKeyRecord:
     content_type: str | None
     body: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelRecord:
+    id: str
+    type: str
+    settings: dict[str, Any]  # as written: ${ENV} references, never a secret
+    name: str
+    source_file: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryRecord:
+    """One event to one channel, and how its delivery went."""
+
+    id: int
+    event_id: int
+    channel_id: str
+    key: str
+    status: str  # pending, delivered, failed
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from moonshift.domain import lifecycle
+from moonshift.domain import lifecycle, notices
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore, _run, run_from
@@ -110,6 +111,19 @@ class DueBatch:
         created = self._insert_runs()
         if self._events:
             self._conn.execute(insert(t.trigger_events).values(self._events))
+            self._store._emit_many(
+                self._conn,
+                [
+                    Notice(
+                        kind=kind,
+                        at=event["at"],
+                        migration_id=event["migration_id"],
+                        reason=event["reason"],
+                    )
+                    for event in self._events
+                    if (kind := notices.trigger_event(event["event_type"], event["outcome"]))
+                ],
+            )
         if self._schedules:
             self._conn.execute(
                 update(t.schedules)
@@ -160,6 +174,7 @@ class DueBatch:
                 )
             if audits:
                 self._conn.execute(insert(t.audit_log).values(audits))
+                self._store._emit_many(self._conn, [_created(a) for a in audits])
         return created
 
     def _run_row(self, migration_id: str, new: NewRun, actor: str) -> dict[str, Any]:
@@ -356,6 +371,13 @@ class SchedulingStore(StoreCore):
         )
         run_id: int | None = conn.execute(statement).scalar()
         if run_id is not None:
+            audit: dict[str, Any] = {
+                "at": now,
+                "actor": actor,
+                "migration_id": migration_id,
+                "run_id": run_id,
+                "reason": new.reason or new.trigger.value.lower(),
+            }
             self._audit(
                 conn,
                 now=now,
@@ -364,8 +386,9 @@ class SchedulingStore(StoreCore):
                 run_id=run_id,
                 action="create",
                 to_state=State.CREATED,
-                reason=new.reason or new.trigger.value.lower(),
+                reason=audit["reason"],
             )
+            self._emit(conn, _created(audit))
         return run_id
 
     def runnable(
@@ -636,3 +659,15 @@ def _migration_from(m: Any) -> MigrationRecord:
     values = {c.name: m[c] for c in t.migrations.c}
     values["tags"] = tuple(values["tags"])
     return MigrationRecord(**values)
+
+
+def _created(audit: dict[str, Any]) -> Notice:
+    """The outbox's event for a run created (as its audit entry says)."""
+    return Notice(
+        kind="created",
+        at=audit["at"],
+        migration_id=audit["migration_id"],
+        run_id=audit["run_id"],
+        reason=audit["reason"],
+        actor=audit["actor"],
+    )

@@ -200,6 +200,38 @@ rollbacks = Table(
     Index(None, "migration_id", "id"),
 )
 
+# -- validation -----------------------------------------------------------------------------
+
+validations = Table(
+    "validations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer),  # the run it moved, if any
+    Column("state", String(16), nullable=False),  # running, passed, failed, error
+    Column("summary", Text),
+    # per perspective: its result without its divergences (those are rows below)
+    Column("results", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index(None, "migration_id", "id"),
+)
+
+validation_divergences = Table(
+    "validation_divergences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("validation_id", Integer, ForeignKey("validations.id"), nullable=False),
+    Column("perspective", String(24), nullable=False),
+    Column("table_name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("what", Text, nullable=False),
+    # the key and both sides' values, as text, redacted columns masked
+    Column("detail", JSON, nullable=False),
+    Index(None, "validation_id", "id"),
+)
+
 # -- the REST API ---------------------------------------------------------------------------
 
 api_keys = Table(
@@ -230,6 +262,18 @@ connections = Table(
 
 # A request that must take effect once: a POST's Idempotency-Key, a webhook's id. The
 # unique (scope, key) lets one of any number of racing API processes claim it.
+# A dashboard login: the session cookie's SHA-256 and the hash of the API key it was opened
+# with (whose scope and revocation count at every request). Logging out deletes the row.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
 request_keys = Table(
     "request_keys",
     metadata,
@@ -243,4 +287,55 @@ request_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("scope", "key"),
     Index(None, "created_at"),
+)
+
+# -- notifications --------------------------------------------------------------------------
+
+# Where notifications go: ``channels:`` of spec files, settings as written (${ENV} unresolved).
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("source_file", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every event someone may need to hear about, written in the transaction of its cause. The
+# dispatcher routes each once (``routed_at``), writing a delivery per channel it goes to.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("migration_id", ID),
+    Column("run_id", Integer),
+    Column("reason", Text),
+    Column("actor", String(200)),
+    Column("details", JSON),
+    Column("routed_at", UTCDateTime),
+    Index(None, "routed_at", "id"),
+    Index(None, "migration_id", "id"),
+)
+
+# One event to one channel: ``key`` is sent with it, so a receiver keeps a repeat once.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("outbox.id"), nullable=False),
+    Column("channel_id", ID, nullable=False),
+    Column("key", String(100), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("event_id", "channel_id"),
+    Index(None, "status", "id"),
 )

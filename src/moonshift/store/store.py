@@ -27,6 +27,8 @@ from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
+from moonshift.store.notifying import NotifyStore
+from moonshift.store.overview import OverviewStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -37,13 +39,16 @@ from moonshift.store.records import (
 )
 from moonshift.store.scheduling import NewRun, SchedulingStore
 from moonshift.store.upgrade import ensure_schema
+from moonshift.store.validating import ValidationStore
 
 
 class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
 
 
-class StateStore(SchedulingStore, CopyStore, AccessStore):
+class StateStore(
+    SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore, ValidationStore
+):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""
 

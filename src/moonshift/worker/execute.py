@@ -15,7 +15,7 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import TerminalError
+from moonshift.errors import TerminalError, Unavailable
 from moonshift.jobs.registry import JobSetup, kind_of
 from moonshift.runtime.preflight import check as preflight_check
 from moonshift.runtime.runs import (
@@ -27,6 +27,7 @@ from moonshift.runtime.runs import (
     spec_for,
     with_connections,
 )
+from moonshift.runtime.validating import validate_copy
 from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
 from moonshift.store.records import RunRecord
 
@@ -159,7 +160,10 @@ def finish_run(
     """Record the end of a job: completed, failed, cancelled, or paused at its checkpoint."""
     fields: dict[str, Any] = {"exit_code": outcome.exit_code, "error_tail": outcome.error_tail}
     if outcome.succeeded:
-        return end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+        run = end_run(ctx, run_id, State.COMPLETED, "job succeeded", spec=spec, **fields)
+        if spec.validation is not None and spec.validation.auto and run.state is State.COMPLETED:
+            return _validated(ctx, spec, run)
+        return run
     if outcome.pause:
         return end_run(
             ctx,
@@ -183,6 +187,17 @@ def finish_run(
     if to is State.PAUSED:
         fields["not_before"] = resume
     return end_run(ctx, run_id, to, request.reason or outcome.stopped, spec=spec, **fields)
+
+
+def _validated(ctx: RunContext, spec: MigrationSpec, run: RunRecord) -> RunRecord:
+    """``validation: {auto: true}``: the completed copy is validated now; a database out
+    of reach leaves it completed, to validate on demand."""
+    try:
+        found = validate_copy(ctx, spec, run).run
+    except (Unavailable, TerminalError) as exc:
+        _copy_event(ctx, run, "validation", "skipped", f"not validated: {exc}")
+        return ctx.store.get_run(run.id)
+    return found or ctx.store.get_run(run.id)
 
 
 def _move(ctx: RunContext, run: RunRecord, to: State, reason: str) -> None:

@@ -1,0 +1,20 @@
+"""The web dashboard: server-rendered pages over ``moonshift.app``, served by ``moonshift
+serve`` under ``/`` beside the REST API. ``install(api)`` adds its routes and static files to
+the API's FastAPI application (the same ``Moonshift``, views and error kinds)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from moonshift.web import assets, error_queue, live, pages
+
+__all__ = ["install"]
+
+
+def install(api: FastAPI) -> None:
+    """Serve the dashboard from ``api`` (made by ``moonshift.api.create_app``)."""
+    api.include_router(assets.router)
+    for module in (pages, live, error_queue):
+        api.include_router(module.router)
+    api.mount("/static", StaticFiles(directory=assets.STATIC), name="static")

@@ -1,0 +1,130 @@
+"""The lifecycle's end: a completed copy moves to validating and ends certified or failed;
+``validation: {auto: true}`` does it as the copy ends, ``moonshift validation run`` (and
+POST .../validate) on demand; ``depends_on: {condition: certified}`` waits for it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from moonshift.app import Moonshift, Settings
+from moonshift.domain.lifecycle import State
+from moonshift.errors import Conflict
+from tests.copy.helpers import apply, copy_spec, create, insert, run_copy, scalar
+from tests.helpers import FakeClock, moonshift
+from tests.scheduler.sim import make_engine
+
+
+def shop(url: str) -> None:
+    create(url, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    create(
+        url,
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL "
+        "REFERENCES customers (id), total NUMERIC(10,2))",
+    )
+    insert(url, "customers", ["id", "name"], [(i, f"c{i}") for i in range(1, 21)])
+    insert(url, "orders", ["id", "customer_id"], [(i, i % 20 + 1) for i in range(1, 61)])
+
+
+def urls(tmp_path: Path) -> tuple[str, str]:
+    source, target = f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    shop(source)
+    return source, target
+
+
+def test_auto_validation_certifies_the_copy_it_ends(tmp_path: Path, copy_app: Moonshift) -> None:
+    source, target = urls(tmp_path)
+    apply(copy_app, {**copy_spec(source, target, tables="*"), "validation": {"auto": True}})
+    run = run_copy(copy_app)
+    assert run.state is State.CERTIFIED, run.reason
+    steps = [(e.from_state, e.to_state) for e in copy_app.runs.history("c", limit=50)]
+    assert ("running", "completed") in steps
+    assert ("completed", "validating") in steps
+    assert ("validating", "certified") in steps
+    report = copy_app.validation.latest("c")
+    assert report.passed and report.run_id == run.id and report.run_state is State.CERTIFIED
+    assert [r.perspective for r in report.results] == ["structural", "row_level", "referential"]
+    rows = report.results[1]
+    assert rows.counts["source_rows"] == rows.counts["target_rows"] == 80
+    told = [(n.kind, n.run_id) for n in copy_app.store.events_of("c", limit=100)]
+    assert ("validating", run.id) in told and ("certified", run.id) in told  # the outbox
+    assert ("validated", run.id) in told
+
+
+def test_validation_run_fails_the_run_names_the_divergences_and_exits_1(tmp_path: Path) -> None:
+    source, target = urls(tmp_path)
+    spec = copy_spec(source, target, tables="*")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
+    assert moonshift(tmp_path, "apply", "c.yaml").returncode == 0
+    done = moonshift(tmp_path, "run-now", "c", "--wait", "--json")
+    assert json.loads(done.stdout)["state"] == "completed", done.stderr
+    create(target, "UPDATE orders SET customer_id = 99 WHERE id = 5")
+
+    result = moonshift(tmp_path, "validation", "run", "c", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["state"] == "failed" and report["run_state"] == "failed"
+    failed = {r["perspective"]: r["passed"] for r in report["results"]}
+    assert failed == {"structural": True, "row_level": False, "referential": False}
+    shown = moonshift(tmp_path, "validation", "run", "c")  # a failed run stays failed
+    assert shown.returncode == 1
+    assert "row_level orders: changed: row id=5 differs in customer_id" in shown.stdout
+    assert "referential orders: orphan: row id=5: customer_id=99 refers to no row of customers" in (
+        shown.stdout
+    )
+    state = f"sqlite:///{tmp_path / '.moonshift' / 'state.db'}"
+    app = Moonshift(Settings(state_url=state, home=tmp_path / "home"), environ={})
+    try:
+        run = app.runs.list("c", limit=1)[0]
+        assert run.state is State.FAILED
+        assert "row_level FAILED" in (run.reason or "")
+        assert len(app.store.validations("c")) == 2
+    finally:
+        app.close()
+
+    assert moonshift(tmp_path, "validate", "c.yaml").returncode == 0  # still the spec check
+
+
+def test_a_dependency_on_certified_waits_for_the_certificate(
+    tmp_path: Path, app: Moonshift, clock: FakeClock
+) -> None:
+    source, target = urls(tmp_path)
+    apply(app, copy_spec(source, target, tables="*"))
+    apply(
+        app,
+        {
+            "id": "report",
+            "kind": "steps",
+            "steps": {"count": 1},
+            "depends_on": [{"migration": "c", "condition": "certified"}],
+            "dependency_strategy": "wait",
+        },
+    )
+    copied = run_copy(app)
+    assert copied.state is State.COMPLETED
+    engine, launcher = make_engine(app.store, clock, tmp_path)
+    clock.advance(1)
+    waiting = app.runs.run_now("report", actor="test")
+    engine.dispatch(clock.now())
+    assert launcher.launched == []
+    assert "waiting for dependency c to be certified" in (
+        app.runs.get(waiting.id).waiting_for or ""
+    )
+
+    assert app.validation.run("c", actor="test").passed
+    assert app.runs.get(copied.id).state is State.CERTIFIED
+    engine.dispatch(clock.now())
+    assert launcher.launched == [waiting.id]
+
+
+def test_validation_refuses_while_a_run_is_under_way(tmp_path: Path, copy_app: Moonshift) -> None:
+    source, target = urls(tmp_path)
+    apply(copy_app, copy_spec(source, target, tables="*"))
+    assert scalar(source, "SELECT COUNT(*) FROM orders") == 60
+    run = copy_app.runs.run_now("c", actor="test")
+    with pytest.raises(Conflict, match=f"run {run.id} of c is created"):  # queued: under way
+        copy_app.validation.run("c", actor="test")
+    assert copy_app.store.validations("c") == []

@@ -1,0 +1,176 @@
+"""A real copy watched and steered from the dashboard, against ``moonshift serve
+--with-daemon``: its progress moves on the open page (server-sent events, no reload), it
+pauses and resumes from the page, stops immediately after a confirmation; a refused row is
+skipped with a reason from the error queue page, another written again after its fix."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from scripts.make_shop import build
+
+from tests.api.server import Server, running, wait_for
+from tests.web.browser import chromium, csrf, logged_in, screenshots
+
+SHOP_ROWS = 200_000
+LIVE_MS = 60_000  # generous: a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("live")
+    build(folder / "shop.db", SHOP_ROWS)
+    _items(folder)
+    document = {
+        "migrations": [
+            {
+                "id": "shop",
+                "kind": "copy",
+                "source": {"url": f"sqlite:///{folder / 'shop.db'}"},
+                "target": {"url": f"sqlite:///{folder / 'copy.db'}"},
+                "copy": {"batch_size": 2, "parallel": 1},
+            },
+            {
+                "id": "items",
+                "kind": "copy",
+                "source": {"url": f"sqlite:///{folder / 'items.db'}"},
+                "target": {"url": f"sqlite:///{folder / 'items-copy.db'}"},
+                "copy": {"batch_size": 64, "redact": ["note"]},
+            },
+        ]
+    }
+    with running(folder, with_daemon=True) as found:
+        with found.client() as admin:
+            created = admin.post("/v1/migrations", json=document)
+            assert created.status_code == 201, created.text
+            wait_for(lambda: admin.get("/v1/daemons").json()["items"], "the daemon")
+        yield found
+
+
+def _items(folder: Path) -> None:
+    """Items whose quantities 7, 300 and 999 are negative: the target's CHECK refuses them."""
+    with sqlite3.connect(folder / "items.db") as db:
+        db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, note TEXT)")
+        db.executemany(
+            "INSERT INTO items VALUES (?, ?, ?)",
+            [(i, -i if i in (7, 300, 999) else i, f"private {i}") for i in range(1, 1001)],
+        )
+    with sqlite3.connect(folder / "items-copy.db") as db:
+        db.execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0), note TEXT)"
+        )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def items_copied(server: Server) -> None:
+    """The items copy ran to its end, its three refused rows in the error queue."""
+    with server.client("operate") as api:
+        run = api.post("/v1/migrations/items/start").json()["id"]
+        wait_for(lambda: api.get(f"/v1/runs/{run}").json()["state"] == "completed", "the copy")
+
+
+def _rows_done(page: Page) -> int:
+    text = page.locator("#rows-done").inner_text(timeout=LIVE_MS)
+    return int(text.split(" of ")[0].replace(",", ""))
+
+
+def _state(page: Page, state: str) -> None:
+    expect(page.locator("#run-state")).to_have_text(state, timeout=LIVE_MS)
+
+
+def test_watch_a_copy_move_then_pause_resume_and_stop_it(server: Server, browser: Browser) -> None:
+    with logged_in(browser, server, "operate") as page:
+        page.goto(f"{server.url}/migrations/shop")
+        page.get_by_role("button", name="Start a run").click()
+        expect(page.get_by_role("status")).to_contain_text("queued")
+        page.get_by_role("link", name="Live run").click()
+        _state(page, "running")
+        page.evaluate("window.notReloaded = true")
+        first = _rows_done(page)
+        wait_for(lambda: _rows_done(page) > first, "the rows to move on the open page")
+        assert page.evaluate("window.notReloaded") is True  # moved by events, not reloads
+        expect(page.get_by_role("region", name="Tables")).to_contain_text("order_items")
+        expect(page.locator("#rate-chart polyline")).to_have_attribute("points", re.compile(","))
+        screenshots(page, "live")
+
+        page.get_by_role("button", name="Pause").click()
+        _state(page, "paused")
+        expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=LIVE_MS)
+        paused_at = _rows_done(page)
+        page.wait_for_timeout(1500)
+        page.reload()
+        assert _rows_done(page) == paused_at  # paused at a checkpoint: nothing moves
+
+        page.get_by_role("button", name="Resume").click()
+        _state(page, "running")
+        wait_for(lambda: _rows_done(page) > paused_at, "the rows to move again")
+
+        page.get_by_role("link", name="Stop immediately…").click()
+        expect(page.get_by_role("heading", name="Stop shop immediately?")).to_be_visible()
+        screenshots(page, "stop")
+        page.get_by_role("button", name="Stop now").click()
+        _state(page, "paused")
+        expect(page.locator("main")).to_contain_text("stopped by web:operate (immediate)")
+
+
+@pytest.mark.usefixtures("items_copied")
+def test_skip_a_refused_row_with_a_reason_and_retry_another(
+    server: Server, browser: Browser
+) -> None:
+    with logged_in(browser, server, "operate") as page:
+        page.goto(f"{server.url}/migrations/items/errors")
+        rows = page.get_by_role("table").locator("tbody tr")
+        expect(rows).to_have_count(3)
+        expect(page.locator("main")).not_to_contain_text("private")  # redacted
+        screenshots(page, "errors")
+        rows.nth(0).get_by_role("link").click()
+        expect(page.get_by_role("heading", name=re.compile(r"^Row \d+"))).to_be_visible()
+        screenshots(page, "error-row")
+        page.get_by_label("Why skip it").fill("a test row, never real stock")
+        page.get_by_role("button", name="Skip the row").click()
+        expect(page.get_by_role("status")).to_contain_text("skipped")
+        expect(page.locator("main")).to_contain_text("skipped: a test row, never real stock")
+        expect(page.get_by_role("button", name="Skip the row")).to_have_count(0)
+
+        page.goto(f"{server.url}/migrations/items/errors")
+        page.get_by_role("table").locator("tbody tr").nth(0).get_by_role("link").click()
+        page.get_by_role("button", name="Retry the row").click()
+        # its cause is not fixed: still refused, and says so
+        expect(page.get_by_role("status")).to_contain_text("refused again")
+
+        page.goto(f"{server.url}/migrations/items/errors?status=skipped")
+        expect(page.get_by_role("table").locator("tbody tr")).to_have_count(1)
+    with server.client("read") as api:
+        history = api.get("/v1/migrations/items/history").json()["items"]
+        assert any("a test row, never real stock" in (h["reason"] or "") for h in history)
+
+
+@pytest.mark.usefixtures("items_copied")
+def test_a_read_key_watches_but_cannot_steer(server: Server, browser: Browser) -> None:
+    with logged_in(browser, server, "read") as page:
+        page.goto(f"{server.url}/migrations/items/live")
+        expect(page.locator("#run-state")).to_have_text("completed")
+        expect(page.get_by_role("heading", name="Control")).to_have_count(0)
+        expect(page.locator("main form")).to_have_count(0)
+        token = csrf(page)
+        for action in ("pause", "resume", "stop"):
+            refused = page.request.post(
+                f"{server.url}/migrations/items/{action}",
+                form={"csrf_token": token},
+                max_redirects=0,
+            )
+            assert refused.status == 403, action
+        page.goto(f"{server.url}/migrations/items/errors?status=all")
+        page.get_by_role("table").locator("tbody tr").nth(0).get_by_role("link").click()
+        expect(page.get_by_role("button")).to_have_count(1)  # only "Log out"
