@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,6 +60,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(state_url: str, home: str) -> Iterator[str]:
+    """``moonshift serve`` on a free port, until the block ends; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "MOONSHIFT_STATE": state_url, "MOONSHIFT_HOME": home}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moonshift.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def timings(client: httpx.Client, path: str, count: int) -> list[float]:
@@ -118,25 +148,7 @@ def main() -> None:
         key = app.keys.create("bench", "read", actor="bench").key
         app.close()
         print(f"{args.migrations} migrations stored in {time.perf_counter() - began:.1f} s")
-        port = free_port()
-        env = {**os.environ, "MOONSHIFT_STATE": settings.state_url, "MOONSHIFT_HOME": folder}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moonshift.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        with serving(settings.state_url, folder) as base:
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
                 paths = {
@@ -156,9 +168,6 @@ def main() -> None:
             found = stream_delays(base, key, settings.state_url, busy, args.stream_updates)
             p50, p99 = percentile(found, 0.50), percentile(found, 0.99)
             print(f"{'stream (write->event)':<20} {p50:>7.1f} {p99:>8.1f}   goal: under 1000 ms")
-        finally:
-            server.terminate()
-            server.wait(30)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def test_success_keeps_stdout_and_walks_the_lifecycle(app: Moonshift) -> None:
     record = app.runs.get(run_id)
     assert (record.state, record.exit_code, record.reason) == (State.COMPLETED, 0, "job succeeded")
     assert app.runs.log(run_id).content == f"run {run_id} of job\n"
-    states = [e.to_state for e in reversed(app.runs.history("job")) if e.run_id == run_id]
+    steps = [e for e in reversed(app.runs.history("job")) if e.run_id == run_id]
+    assert "planned" in [e.action for e in steps]  # the stored plan, between the states
+    states = [e.to_state for e in steps if e.to_state]
     assert states == [
         "created",
         "analyzing",

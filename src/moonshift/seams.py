@@ -28,6 +28,7 @@ from moonshift.domain.progress import Progress
 from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
     ApiKeyRecord,
+    ApprovalRecord,
     AuditEntry,
     BackfillRecord,
     ChannelRecord,
@@ -39,6 +40,7 @@ from moonshift.store.records import (
     MigrationHeader,
     MigrationRecord,
     OverviewRecord,
+    PlanRecord,
     RequestKeyRecord,
     RollbackRecord,
     RunRecord,
@@ -131,6 +133,11 @@ class Job(Protocol):
         """Do the work, asking ``ctx.should_stop`` regularly."""
         ...
 
+    def describe(self) -> dict[str, Any]:
+        """After ``prepare``: what the job found and will do, for its stored plan (JSON-ready:
+        a copy gives ``schema``, ``mappings`` and the ``dag`` of its tables)."""
+        ...
+
 
 class Launcher(Protocol):
     def launch(self, run_id: int, owner: str) -> int:
@@ -218,6 +225,38 @@ class WorkerStore(RunStore, Protocol):
         """Queue refused rows; a row already open for the same table and key is not queued
         twice (a batch written again after a crash finds the same rows). Returns how many
         were new."""
+        ...
+
+    # planning and approval
+    def add_plan(
+        self,
+        migration_id: str,
+        *,
+        run_id: int | None,
+        spec_version: int,
+        spec: dict[str, Any],
+        digest: str,
+        content: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> PlanRecord:
+        """Store a plan as the migration's next plan version, its author the one who wrote
+        the latest spec version; a run's plan sets the run's spec version."""
+        ...
+
+    def run_plan(self, run_id: int) -> PlanRecord | None:
+        """The run's latest plan, if it has one."""
+        ...
+
+    def park_for_approval(
+        self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
+    ) -> RunRecord:
+        """Move a planned run to awaiting_approval, held by no worker, with an
+        ``approval_needed`` event in the outbox."""
+        ...
+
+    def replan_run(self, run_id: int, *, reason: str, actor: str, now: datetime) -> RunRecord:
+        """Void the run's approvals and move it back to planning, held by no worker."""
         ...
 
     # validation
@@ -662,6 +701,41 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
     ) -> None: ...
 
     def release_request_key(self, scope: str, key: str) -> None: ...
+
+    # planning and approval (and ``add_plan``, ``run_plan``, ``replan_run`` above)
+    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
+        """Runs that have not ended (paused ones too), oldest first."""
+        ...
+
+    def latest_plan(self, migration_id: str, *, run_id: int | None = None) -> PlanRecord | None: ...
+
+    def approvals(
+        self, *, migration_id: str | None = None, run_id: int | None = None
+    ) -> list[ApprovalRecord]:
+        """Oldest first, void ones too."""
+        ...
+
+    def decide(
+        self,
+        plan: PlanRecord,
+        run_id: int,
+        *,
+        actor: str,
+        decision: str,
+        note: str | None,
+        required: int,
+        now: datetime,
+    ) -> tuple[RunRecord, list[str]]:
+        """Record an approval or rejection of ``plan`` for a run; ``required`` valid
+        approvals of its digest approve the run, a rejection cancels it, in the same
+        transaction. Returns the run and who approved this digest so far."""
+        ...
+
+    def add_note(
+        self, migration_id: str, text: str, *, actor: str, now: datetime, run_id: int | None = None
+    ) -> None:
+        """A note in the migration's history."""
+        ...
 
 
 class Waiter(Protocol):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.api.server import Server, running
 from tests.web.browser import PHONE, chromium, csrf, logged_in, screenshots
@@ -24,6 +24,7 @@ DOCUMENT = {
             "kind": "command",
             "command": "true",
             "schedule": {"cron": "0 9 * * 1", "timezone": "America/New_York"},
+            "depends_on": [{"migration": "batch-59"}],
             "windows": [{"name": "mornings", "days": ["monday"], "start": "08:00", "end": "12:00"}],
         },
         {
@@ -32,7 +33,15 @@ DOCUMENT = {
             "source": {"url": "postgresql://app:${TARGET_PW}@127.0.0.1:1/shop"},
             "target": {"url": "postgresql://loader:${TARGET_PW}@127.0.0.1:1/warehouse"},
         },
-        *({"id": f"batch-{i:02d}", "kind": "command", "command": "true"} for i in range(60)),
+        *(
+            {
+                "id": f"batch-{i:02d}",
+                "kind": "command",
+                "command": "true",
+                "depends_on": [{"migration": f"batch-{i // 2:02d}"}] if i else [],
+            }
+            for i in range(60)
+        ),
     ]
 }
 
@@ -170,3 +179,45 @@ def test_screenshots_are_written(server: Server) -> None:
     shots = Path(__file__).parents[2] / "screenshots"
     names = {p.name for p in shots.glob("*.png")} if shots.exists() else set()
     assert {"overview-desktop.png", "overview-phone.png", "login-phone.png"} <= names
+
+
+def _box(page: Page, migration: str) -> tuple[float, float]:
+    rect = page.locator(f'a.node[data-id="{migration}"] rect')
+    return float(rect.get_attribute("x") or 0), float(rect.get_attribute("y") or 0)
+
+
+def test_the_dependency_graph_zooms_and_clicks_through(server: Server, browser: Browser) -> None:
+    with logged_in(browser, server, "read") as page:
+        page.get_by_role("link", name="Dependencies").click()
+        expect(page.locator("a.node")).to_have_count(62)
+        page.wait_for_function("window.graphReady !== undefined")
+        # batch-59 depends on batch-29 ... on batch-00; weekly-report on batch-59
+        assert _box(page, "batch-00")[0] < _box(page, "batch-01")[0] < _box(page, "batch-03")[0]
+        assert _box(page, "weekly-report")[0] > _box(page, "batch-59")[0]
+        svg = page.locator("svg[data-graph]")
+        before = svg.get_attribute("viewBox")
+        page.get_by_role("button", name="Zoom in").click()
+        zoomed = svg.get_attribute("viewBox")
+        assert zoomed != before
+        page.get_by_role("button", name="Fit").click()
+        assert svg.get_attribute("viewBox") == svg.get_attribute("data-full")
+        screenshots(page, "graph")
+        page.goto(f"{server.url}/graph?focus=batch-03")
+        # batch-03 needs batch-01 and batch-00; batch-06, batch-07 and theirs need it, down
+        # to weekly-report (through batch-59, 29, 14 and 7); its siblings are left out
+        ids = {n.get_attribute("data-id") for n in page.locator("a.node").all()}
+        assert {"batch-00", "batch-01", "batch-03", "batch-06", "batch-07", "weekly-report"} <= ids
+        assert not ids & {"batch-02", "batch-04", "batch-05", "orders-copy"}
+        page.locator('a.node[data-id="batch-03"]').click()
+        expect(page).to_have_url(f"{server.url}/migrations/batch-03")
+
+
+def test_the_calendar_shows_a_week_per_time_zone(server: Server, browser: Browser) -> None:
+    with logged_in(browser, server, "read") as page:
+        page.get_by_role("link", name="Calendar").click()
+        zone = page.get_by_role("region", name="America/New_York")
+        expect(zone.locator(".day")).to_have_count(7)
+        # a week always holds one Monday: the window opens at 08:00, the run fires at 09:00
+        expect(zone.locator(".entry-window")).to_contain_text("08:00\u201312:00")
+        expect(zone.locator(".entry-run")).to_contain_text("09:00")
+        screenshots(page, "calendar")

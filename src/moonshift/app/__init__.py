@@ -23,6 +23,7 @@ from moonshift.app.keys import SCOPES, Keys
 from moonshift.app.metrics import Metrics
 from moonshift.app.migrations import STATUSES, Migrations
 from moonshift.app.notifications import Notifications
+from moonshift.app.plans import Plans
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
@@ -63,6 +64,7 @@ class Moonshift:
         self.backfills = Backfills(self.ctx)
         self.daemons = Daemons(self.ctx)
         self.copies = Copies(self.ctx, self.runs)
+        self.plans = Plans(self.ctx, self.copies)
         self.keys = Keys(self.ctx)
         self.idempotency = Idempotency(self.ctx)
         self.webhooks = Webhooks(self.ctx, self.runs)

@@ -4,14 +4,16 @@ verification, rollback, progress and bottlenecks."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from moonshift.app import views
 from moonshift.app.context import Context, Family
 from moonshift.app.runs import Runs
 from moonshift.connectors.base import Connector, connect
+from moonshift.copy import describe
 from moonshift.copy.bookkeeping import Bookkeeping
 from moonshift.copy.lag import lag
-from moonshift.copy.plan import CopyPlan, Planner, TablePlan
+from moonshift.copy.plan import CopyPlan, Planner
 from moonshift.copy.retry import retry_row
 from moonshift.copy.rollback import roll_back, snapshot_name
 from moonshift.copy.verify import verify
@@ -22,7 +24,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError
-from moonshift.jobs.copy import connectors
+from moonshift.jobs.copy import analyse, connectors
 from moonshift.runtime.runs import with_connections
 from moonshift.store.records import RunRecord
 
@@ -39,56 +41,10 @@ ADVICE = {
 
 
 def plan_view(plan: CopyPlan) -> views.CopyPlan:
-    before = {id(s) for s in plan.before}
-    return views.CopyPlan(
-        tables=[
-            views.PlannedTable(
-                source=t.source,
-                target=t.target,
-                rows=t.rows,
-                key=t.key,
-                create=t.create,
-                binary=t.binary,
-                how=how(t),
-                columns=[
-                    views.PlannedColumn(
-                        source=c.source,
-                        source_type=c.source_spelled,
-                        target=c.target,
-                        target_type=c.target_spelled,
-                        conversion=c.conversion,
-                        lossy=c.lossy,
-                        written=c.written,
-                        generated=c.generated,
-                    )
-                    for c in t.columns
-                ],
-                objects=[
-                    views.PlannedObject(
-                        kind=s.kind,
-                        name=s.name,
-                        when="before the rows" if id(s) in before else "after the rows",
-                    )
-                    for s in t.objects
-                ],
-                notes=list(t.notes),
-            )
-            for t in plan.tables
-        ],
-        types=[s.name for s in plan.before if s.kind == "type"],
-        errors=[str(i) for i in plan.errors],
-        warnings=[str(i) for i in plan.warnings],
-        problems=[
-            views.PlanProblem(table=i.table, column=i.column, message=i.message, refused=i.fatal)
-            for i in plan.issues
-        ],
+    found = describe.mappings(plan)
+    return views.CopyPlan.model_validate(
+        describe.with_rows(found, {t.source: t.rows for t in plan.tables})
     )
-
-
-def how(t: TablePlan) -> str:
-    if t.binary:
-        return f"COPY {t.copy_format}, streamed"
-    return "batches" if t.key else "one transaction (no key)"
 
 
 class Copies(Family):
@@ -117,10 +73,19 @@ class Copies(Family):
 
     def _planned(self, migration_id: str) -> tuple[MigrationSpec, CopyPlan, Connector, Connector]:
         spec = self.spec(migration_id)
+        source, target = self._connected(spec)
+        return spec, Planner(spec.copy_spec, source, target).plan(), source, target
+
+    def _connected(self, spec: MigrationSpec) -> tuple[Connector, Connector]:
         source, target = self._sides(spec)
         for side, connector in (("source", source), ("target", target)):
             connect(connector, side).close()
-        return spec, Planner(spec.copy_spec, source, target).plan(), source, target
+        return source, target
+
+    def analyse(self, spec: MigrationSpec) -> dict[str, Any]:
+        """Both schemas read and the copy planned: the parts of a stored plan
+        (``copy.describe``). Unavailable when a side cannot be reached."""
+        return analyse(spec, *self._connected(spec))[1]
 
     def _ready_plan(
         self, migration_id: str

@@ -10,6 +10,7 @@ from typing import Any
 
 from moonshift.app import views
 from moonshift.app.context import Context, Family
+from moonshift.app.plans import spec_changed
 from moonshift.domain.lifecycle import State
 from moonshift.domain.schedule import SCHEDULE_KINDS
 from moonshift.domain.spec import MigrationSpec
@@ -88,12 +89,16 @@ def save_spec(
     record, action, changed = ctx.store.apply_migration(
         spec.canonical(), actor=actor, now=ctx.clock.now(), source_file=source_file, expect=expect
     )
+    notes: list[str] = []
     if action != "unchanged":
         scheduling = ("schedule", "enabled")
         moved = action != "updated" or any(c.split(".")[0] in scheduling for c in changed)
         sync_schedule(ctx, record, reschedule=moved)
+        notes = spec_changed(ctx, record.id, record.version, actor)
         ctx.store.announce()
-    return views.Applied(id=record.id, action=action, version=record.version, changed=changed)
+    return views.Applied(
+        id=record.id, action=action, version=record.version, changed=changed, notes=notes
+    )
 
 
 def validated(data: dict[str, Any]) -> MigrationSpec:

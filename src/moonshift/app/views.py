@@ -130,6 +130,8 @@ class Applied(View):
     action: str  # created, updated, restored, unchanged
     version: int
     changed: list[str]
+    # What the change did to runs under way: approvals voided, spec versions kept.
+    notes: list[str] = []
 
 
 class ConnectionApplied(View):
@@ -437,6 +439,57 @@ class CopyPlan(View):
     errors: list[str]
     warnings: list[str]
     problems: list[PlanProblem]
+
+
+# -- planning and approval ------------------------------------------------------------------
+
+
+class Approval(View):
+    run_id: int
+    actor: str
+    decision: str  # approved, rejected
+    digest: str  # the plan digest decided on
+    note: str | None
+    at: Instant
+    void_at: Instant | None  # a change of spec, source schema or mapping voided it
+    void_reason: str | None
+
+
+class StoredPlan(CopyPlan):
+    """A stored plan: its version and digest, both schemas as analysed, the mappings (the
+    copy plan's fields, empty for other kinds), the DAG, and the approvals of its run."""
+
+    migration_id: str
+    version: int
+    digest: str  # SHA-256 of the canonical form of spec, schema, mappings and dag
+    spec_version: int
+    run_id: int | None  # None: made on demand
+    author: str | None  # who wrote that spec version
+    created_by: str
+    created_at: Instant
+    schemas: dict[str, Any]  # {"source": {table: shape}, "target": {table: shape}}
+    dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
+    unavailable: str | None = None  # a side could not be reached: nothing was analysed
+    approvals_needed: int = 0
+    approvals: list[Approval] = []
+    notes: list[str] = []  # what storing it did to runs awaiting approval
+
+
+class Decision(View):
+    """An approval or a rejection, and where the run stands after it."""
+
+    run: Run
+    decision: str
+    digest: str
+    approved_by: list[str]
+    required: int
+
+
+class Noted(View):
+    migration_id: str
+    actor: str
+    text: str
+    at: Instant
 
 
 class TableCheck(View):

@@ -75,6 +75,9 @@ def apply(app: Moonshift, files: tuple[str, ...], as_json: bool) -> None:
     for r in report.results:
         grid.add_row(r.id, r.action, str(r.version), ", ".join(r.changed) or "-")
     o.out.print(grid)
+    for r in report.results:
+        for line in r.notes:
+            o.out.print(f"{escape(r.id)}: {escape(line)}")
 
 
 @cli.command(name="list")

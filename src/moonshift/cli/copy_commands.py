@@ -1,4 +1,4 @@
-"""The CLI's copy commands: plan, verify, status, perf, pause, resume, stop, config, errors,
+"""The CLI's copy commands: verify, status, perf, pause, resume, stop, config, errors,
 sync, lag and rollback. Each is a thin face over ``app.copies``."""
 
 from __future__ import annotations
@@ -40,66 +40,6 @@ class ErrorsGroup(_DefaultGroup):
 
 class RollbackGroup(_DefaultGroup):
     default = "run"
-
-
-@cli.command()
-@click.argument("migration_id")
-@json_option
-@command
-def plan(app: Moonshift, migration_id: str, as_json: bool) -> None:
-    """Show what a copy would do; writes nothing.
-
-    Per table, in load order: rows, key, how it moves, every column's source type, target
-    type and conversion (lossy or not), and what is created (types, tables, partitions,
-    keys, indexes, constraints, sequences). Then every problem, with what resolves it.
-    Exit code 1 if the copy could not start.
-
-    \b
-    Example:
-      moonshift plan shop-copy
-    """
-    found = app.copies.plan(migration_id)
-    if as_json:
-        o.print_json(found)
-    else:
-        _print_plan(found)
-    if found.errors:
-        sys.exit(1)
-
-
-def _print_plan(plan: views.CopyPlan) -> None:
-    for name in plan.types:
-        o.out.print(f"type {escape(name)}: created before the tables")
-    for index, t in enumerate(plan.tables, 1):
-        key = ", ".join(t.key) or "[yellow]none: one transaction[/]"
-        o.out.print(
-            f"\n[bold]{index}. {escape(t.source)} -> {escape(t.target)}[/]  "
-            f"{t.rows:,} rows, key {key}, {'created, ' if t.create else ''}{t.how}"
-        )
-        grid = o.table("column", "source type", "target column", "target type", "conversion")
-        for c in t.columns:
-            conversion = escape(c.conversion)
-            if c.lossy:
-                conversion += f" [yellow](lossy: {escape(c.lossy)})[/]"
-            if not c.written:
-                conversion = f"generated: {escape(c.generated or '')}"
-            grid.add_row(
-                escape(c.source or "(expr)"),
-                escape(c.source_type),
-                escape(c.target),
-                escape(c.target_type),
-                conversion,
-            )
-        o.out.print(grid)
-        made = [f"{escape(s.kind)} {escape(s.name)}" for s in t.objects]
-        if made:
-            o.out.print("  creates: " + "; ".join(made))
-        for note in t.notes:
-            o.out.print(f"  [dim]not recreated:[/] {escape(note)}")
-    for issue in plan.warnings:
-        o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
-    for issue in plan.errors:
-        o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from moonshift.cli import (
     commands,
     copy_commands,
     notify_commands,
+    plan_commands,
     server_commands,
     validation_commands,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "copy_commands",
     "main",
     "notify_commands",
+    "plan_commands",
     "server_commands",
     "validation_commands",
 ]

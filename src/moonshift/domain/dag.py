@@ -39,6 +39,38 @@ def dependents(graph: Graph) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
+def levels(graph: Graph) -> dict[str, int]:
+    """How deep each migration's dependencies go: 0 for one that depends on nothing (in the
+    graph), else one more than its deepest dependency; a migration on a cycle (which apply
+    refuses) counts as 0."""
+    inside = {node: sorted({d for d in deps if d in graph}) for node, deps in graph.items()}
+    waiting = {node: len(deps) for node, deps in inside.items()}
+    children = dependents(inside)
+    ready = sorted((node for node, count in waiting.items() if not count), reverse=True)
+    found: dict[str, int] = {}
+    while ready:
+        node = ready.pop()
+        found[node] = 1 + max((found[d] for d in inside[node]), default=-1)
+        for child in children.get(node, []):
+            waiting[child] -= 1
+            if not waiting[child]:
+                ready.append(child)
+    return {node: found.get(node, 0) for node in graph}
+
+
+def reachable(graph: Graph, start: str) -> set[str]:
+    """Every node reached from ``start`` along the graph's edges (``start`` only if on a
+    cycle)."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, []))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, []))
+    return seen
+
+
 def tree_lines(graph: Graph, root: str, *, upstream: bool) -> list[str]:
     """An indented tree from ``root``: what it depends on (upstream) or what depends on it."""
     edges = {k: sorted(v) for k, v in graph.items()} if upstream else dependents(graph)

@@ -36,8 +36,14 @@ TRANSITIONS: Mapping[State, Mapping[State, str]] = MappingProxyType(
         S.CREATED: {S.ANALYZING: "start", S.CANCELLED: "cancel"},
         S.ANALYZING: {S.PLANNING: "analyze", S.FAILED: "fail", S.CANCELLED: "cancel"},
         S.PLANNING: {S.AWAITING_APPROVAL: "plan", S.FAILED: "fail", S.CANCELLED: "cancel"},
-        S.AWAITING_APPROVAL: {S.APPROVED: "approve", S.CANCELLED: "cancel"},
-        S.APPROVED: {S.RUNNING: "execute", S.CANCELLED: "cancel"},
+        # A change of spec, source schema or mapping voids the approvals: plan again.
+        S.AWAITING_APPROVAL: {S.APPROVED: "approve", S.PLANNING: "replan", S.CANCELLED: "cancel"},
+        S.APPROVED: {
+            S.RUNNING: "execute",
+            S.PLANNING: "replan",
+            S.FAILED: "fail",
+            S.CANCELLED: "cancel",
+        },
         S.RUNNING: {
             S.PAUSED: "pause",
             S.COMPLETED: "complete",
@@ -70,8 +76,13 @@ ENDED_BADLY: frozenset[State] = frozenset({S.FAILED, S.CANCELLED})
 ENDED: frozenset[State] = SUCCEEDED | ENDED_BADLY
 # Queued or on its way to its end: neither paused, nor waiting for validation, nor ended.
 UNDER_WAY: frozenset[State] = frozenset({S.CREATED, *PREPARATION})
+# A run waiting for people holds no worker: a worker parks it and lets go.
+WAITING_FOR_APPROVAL: frozenset[State] = frozenset({S.AWAITING_APPROVAL})
 # States in which a run holds a worker (or would, once its lease is taken over).
-WORKING: frozenset[State] = ACTIVE - {S.CREATED, S.PAUSED}
+WORKING: frozenset[State] = ACTIVE - {S.CREATED, S.PAUSED} - WAITING_FOR_APPROVAL
+# States from which a daemon starts a worker for a run that no worker holds: queued, paused
+# with a time to resume, approved, or sent back to planning.
+DISPATCHABLE: frozenset[State] = frozenset({S.CREATED, S.PAUSED, S.APPROVED, S.PLANNING})
 
 
 class IllegalTransitionError(Conflict):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
 from moonshift.domain.notices import ChannelSpec, NotifyRule
@@ -242,6 +243,7 @@ class MigrationSpec(SpecModel):
     preflight: PreflightSpec = Field(default_factory=PreflightSpec)
     trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
     validation: ValidationSpec | None = None
+    approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -307,6 +309,18 @@ class MigrationSpec(SpecModel):
     def webhook(self) -> TriggerSpec | None:
         """The webhook trigger, if the migration has one."""
         return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
+
+    def approvals_needed(self, started_by: str) -> int:
+        """How many approvals a run needs before it runs (0: none). ``started_by``: the
+        run's trigger (``EVENT`` for a webhook, ``MANUAL`` for an API or CLI start); a
+        trigger with ``await_approval`` makes the runs it starts wait."""
+        trigger = self.trigger_
+        awaits = (
+            trigger is not None
+            and trigger.await_approval
+            and started_by == {"webhook": "EVENT", "api": "MANUAL"}[trigger.type]
+        )
+        return needed(self.approval, await_approval=awaits)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""

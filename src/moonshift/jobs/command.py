@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from moonshift.domain.durations import format_duration
 from moonshift.domain.secrets import Masker, MissingVariableError, resolved_values, substitute
@@ -63,6 +63,9 @@ class CommandJob:
             raise TerminalError(f"command.cwd: no such directory: {self.spec.cwd}")
         self._env = env
         private_folder(self.log_dir)
+
+    def describe(self) -> dict[str, Any]:
+        return {}
 
     def run(self, ctx: JobContext) -> Outcome:
         paths = log_paths(self.log_dir, self.run_id)

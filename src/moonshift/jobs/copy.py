@@ -13,6 +13,7 @@ from moonshift.connectors.registry import connector_for
 from moonshift.connectors.values import comparable
 from moonshift.copy import keys
 from moonshift.copy.batches import BadRow
+from moonshift.copy.describe import describe
 from moonshift.copy.plan import CopyPlan, Planner
 from moonshift.copy.runner import Controls, CopyRunner
 from moonshift.domain.secrets import MissingVariableError
@@ -36,8 +37,18 @@ def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connect
         raise TerminalError(str(exc)) from None
 
 
-def plan_copy(spec: MigrationSpec, source: Connector, target: Connector) -> CopyPlan:
-    plan = Planner(spec.copy_spec, source, target).plan()
+def analyse(
+    spec: MigrationSpec, source: Connector, target: Connector
+) -> tuple[CopyPlan, dict[str, Any]]:
+    """Read both schemas and plan the copy; the plan, and its description for the stored
+    plan (``copy.describe``)."""
+    planner = Planner(spec.copy_spec, source, target)
+    plan = planner.plan()
+    return plan, describe(plan, planner.source_schema, planner.target_schema)
+
+
+def ready(spec: MigrationSpec, plan: CopyPlan) -> CopyPlan:
+    """The plan of a copy that can start; TerminalError naming what it refuses otherwise."""
     for warning in plan.warnings:
         log.warning("%s: %s", spec.id, warning)
     if plan.errors:
@@ -69,6 +80,7 @@ class CopyJob:
         self.note = note  # kept in the run's history
         self.retried = retried  # a transient failure retried: kept in the history too
         self.plan: CopyPlan | None = None
+        self.description: dict[str, Any] = {}
         self.unavailable: str | None = None
 
     def prepare(self) -> None:
@@ -83,12 +95,18 @@ class CopyJob:
                 self.unavailable = f"{side}_unavailable: {error}"
                 return
         try:
-            self.plan = plan_copy(self.spec, self.source, self.target)
+            plan, self.description = analyse(self.spec, self.source, self.target)
         except Unreachable as exc:
             self.unavailable = f"{exc.side}_unavailable: {exc.reason}"
             return
+        self.plan = ready(self.spec, plan)
         for warning in self.plan.warnings:
             self.note(str(warning))
+
+    def describe(self) -> dict[str, Any]:
+        if self.unavailable:
+            return {"unavailable": self.unavailable}
+        return self.description
 
     def run(self, ctx: JobContext) -> Outcome:
         if self.unavailable:

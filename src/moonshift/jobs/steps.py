@@ -7,6 +7,7 @@ stops keeps its count, and the next worker goes on from there.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from moonshift.domain.spec import StepsSpec
 from moonshift.seams import JobContext, Outcome
@@ -20,6 +21,9 @@ class StepsJob:
 
     def prepare(self) -> None:
         pass
+
+    def describe(self) -> dict[str, Any]:
+        return {}
 
     def run(self, ctx: JobContext) -> Outcome:
         done = int((ctx.checkpoint or {}).get("done", 0))

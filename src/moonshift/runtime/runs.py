@@ -12,6 +12,7 @@ from typing import Any
 
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.spec import MigrationSpec
+from moonshift.runtime.plans import planned_spec
 from moonshift.seams import Clock, WorkerStore
 from moonshift.store.records import RunRecord
 from moonshift.store.scheduling import NewRun
@@ -34,7 +35,8 @@ def log_dir(home: Path, migration_id: str) -> Path:
 
 
 def spec_for(store: WorkerStore, run: RunRecord) -> MigrationSpec:
-    return MigrationSpec.model_validate(
+    """The spec a run follows: its plan's once planned, else the migration's current one."""
+    return planned_spec(store, run) or MigrationSpec.model_validate(
         store.get_migration(run.migration_id, include_deleted=True).spec
     )
 

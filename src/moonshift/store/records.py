@@ -267,6 +267,36 @@ class RequestKeyRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PlanRecord:
+    id: int
+    migration_id: str
+    run_id: int | None
+    version: int
+    spec_version: int
+    spec: dict[str, Any]
+    digest: str
+    content: dict[str, Any]
+    author: str | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecord:
+    id: int
+    migration_id: str
+    run_id: int
+    plan_id: int
+    digest: str
+    actor: str
+    decision: str  # approved, rejected
+    note: str | None
+    at: datetime
+    void_at: datetime | None
+    void_reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChannelRecord:
     id: str
     type: str

@@ -399,7 +399,9 @@ class SchedulingStore(StoreCore):
             .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
             .where(
                 or_(
-                    t.runs.c.state == State.CREATED.value,
+                    t.runs.c.state.in_(
+                        [s.value for s in lifecycle.DISPATCHABLE if s is not State.PAUSED]
+                    ),
                     # a paused run resumes on its own only when its pause set not_before
                     and_(t.runs.c.state == State.PAUSED.value, t.runs.c.not_before.is_not(None)),
                 )
@@ -427,7 +429,11 @@ class SchedulingStore(StoreCore):
         return found
 
     def working_runs(self) -> list[RunRecord]:
-        query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
+        query = select(t.runs).where(
+            t.runs.c.state.in_([s.value for s in lifecycle.WORKING]),
+            # an approved run (or one sent back to planning) waits for a worker: none holds it
+            t.runs.c.lease_owner.is_not(None),
+        )
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
 
@@ -464,7 +470,7 @@ class SchedulingStore(StoreCore):
                 result = conn.execute(
                     update(t.runs)
                     .where(t.runs.c.id.in_(list(run_ids[offset : offset + 500])))
-                    .where(t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]))
+                    .where(t.runs.c.state.in_([s.value for s in lifecycle.DISPATCHABLE]))
                     .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
                     .values(
                         lease_owner=owner,
@@ -526,6 +532,7 @@ class SchedulingStore(StoreCore):
             select(func.count())
             .select_from(t.runs)
             .where(t.runs.c.pool == pool, t.runs.c.state.in_([s.value for s in lifecycle.WORKING]))
+            .where(t.runs.c.lease_owner.is_not(None))
         )
         with self._read() as conn:
             return int(conn.execute(query).scalar() or 0)

@@ -339,3 +339,46 @@ deliveries = Table(
     UniqueConstraint("event_id", "channel_id"),
     Index(None, "status", "id"),
 )
+
+# -- planning and approval ------------------------------------------------------------------
+
+# A plan: what a run (or an operator's ``plan``) found and decided, with the digest of its
+# canonical form. Versioned per migration; never changed once written.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer),  # None for a plan made on demand
+    Column("version", Integer, nullable=False),
+    Column("spec_version", Integer, nullable=False),
+    # The spec it was made from, ${ENV} references unresolved: an approved run keeps it.
+    Column("spec", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("content", JSON, nullable=False),
+    # Who wrote that spec version (approval.not_the_author).
+    Column("author", String(200)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("migration_id", "version"),
+    Index(None, "run_id"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID, ForeignKey("migrations.id"), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("plan_id", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # the plan digest approved
+    Column("actor", String(200), nullable=False),
+    Column("decision", String(16), nullable=False),  # approved, rejected
+    Column("note", Text),
+    Column("at", UTCDateTime, nullable=False),
+    # A change of spec, source schema or mapping voids it (the run plans again).
+    Column("void_at", UTCDateTime),
+    Column("void_reason", Text),
+    UniqueConstraint("run_id", "digest", "actor"),
+    Index(None, "migration_id", "id"),
+)

@@ -29,6 +29,7 @@ from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
 from moonshift.store.notifying import NotifyStore
 from moonshift.store.overview import OverviewStore
+from moonshift.store.planning import PlanStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -47,7 +48,13 @@ class DuplicateRunError(Conflict):
 
 
 class StateStore(
-    SchedulingStore, CopyStore, AccessStore, NotifyStore, OverviewStore, ValidationStore
+    SchedulingStore,
+    CopyStore,
+    AccessStore,
+    NotifyStore,
+    OverviewStore,
+    ValidationStore,
+    PlanStore,
 ):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""

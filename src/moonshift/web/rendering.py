@@ -47,6 +47,11 @@ def in_zone(value: datetime | None, zone: str = "UTC") -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
+def clock(value: datetime, zone: str) -> str:
+    """The wall-clock time of an instant in ``zone``."""
+    return value.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "—"
@@ -58,6 +63,7 @@ def seconds(value: float | None) -> str:
 
 templates.env.filters["in_zone"] = in_zone
 templates.env.filters["seconds"] = seconds
+templates.env.filters["clock"] = clock
 templates.env.globals["vendor"] = assets.available
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import IllegalTransitionError, State
+from moonshift.domain.plans import digest as plan_digest
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError, Unavailable
 from moonshift.jobs.registry import JobSetup, kind_of
+from moonshift.runtime.plans import plan_content, record_plan
 from moonshift.runtime.preflight import check as preflight_check
 from moonshift.runtime.runs import (
     LEASE,
@@ -29,7 +31,7 @@ from moonshift.runtime.runs import (
 )
 from moonshift.runtime.validating import validate_copy
 from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
-from moonshift.store.records import RunRecord
+from moonshift.store.records import PlanRecord, RunRecord
 
 log = logging.getLogger("moonshift.worker")
 HEARTBEAT_SECONDS = 2.0
@@ -83,7 +85,7 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     run = ctx.store.get_run(run_id)
     spec = spec_for(ctx.store, run)
     try:
-        job = start_run(ctx, run, with_connections(ctx.store, spec))
+        started = start_run(ctx, run, with_connections(ctx.store, spec))
     except TerminalError as exc:
         return end_run(ctx, run.id, State.FAILED, str(exc), spec=spec)
     except IllegalTransitionError:
@@ -91,6 +93,9 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     except Exception as exc:
         log.exception("run %d could not start", run.id)
         return end_run(ctx, run.id, State.FAILED, f"internal error: {exc!r}", spec=spec)
+    if started is None:
+        return ctx.store.get_run(run.id)  # waits for approval, held by no worker
+    job = started
     supervisor = _Supervisor(ctx, run.id)
     job_ctx = JobContext(
         supervisor.should_stop,
@@ -116,15 +121,9 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     return finish_run(ctx, run.id, outcome, kind_of(spec.kind).can_pause, spec)
 
 
-def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job:
-    """Walk a run to ``running``; a paused run resumes directly. Returns its job."""
-    now = ctx.clock.now()
-    lease = {
-        "lease_owner": run.lease_owner or ctx.actor,
-        "lease_expires_at": now + LEASE,
-        "heartbeat_at": now,
-        "worker_pid": os.getpid(),
-    }
+def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | None:
+    """Walk a run to ``running``; a paused run resumes directly. Returns its job, or None
+    when the run waits for approval (it then holds no worker)."""
     if run.state is State.PAUSED:
         job = make_job(ctx, run, spec)
         job.prepare()
@@ -132,26 +131,116 @@ def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job:
             run.id,
             State.RUNNING,
             actor=ctx.actor,
-            now=now,
+            now=ctx.clock.now(),
             reason=f"resumed after: {run.reason}",
             control=None,
             not_before=None,
-            **lease,
+            **_lease(ctx, run),
         )
         return job
-    _move(ctx, run, State.ANALYZING, "checking what the job needs")
+    if run.state is State.APPROVED:
+        return _start_approved(ctx, run, spec)
+    if run.state is State.CREATED:
+        _move(ctx, run, State.ANALYZING, "checking what the job needs, reading the schemas")
+    migration = ctx.store.get_migration(run.migration_id, include_deleted=True)
+    written = MigrationSpec.model_validate(migration.spec)
+    spec = with_connections(ctx.store, written)
     reason = preflight_check(spec, ctx.environ)
     if reason:
         raise TerminalError(reason)
     job = make_job(ctx, run, spec)
     job.prepare()
-    _move(ctx, run, State.PLANNING, "prerequisites resolved")
-    _move(ctx, run, State.AWAITING_APPROVAL, "plan ready")
+    if run.state is State.CREATED:
+        _move(ctx, run, State.PLANNING, "prerequisites resolved, schemas read")
+    plan = record_plan(
+        ctx.store,
+        written,
+        migration.version,
+        job.describe(),
+        run_id=run.id,
+        actor=ctx.actor,
+        now=ctx.clock.now(),
+    )
+    return _after_plan(ctx, run, written, plan, job)
+
+
+def _after_plan(
+    ctx: RunContext, run: RunRecord, spec: MigrationSpec, plan: PlanRecord, job: Job
+) -> Job | None:
+    """Park the run for its approvers, or go on to running when it needs none."""
+    needed = spec.approvals_needed(run.trigger.value)
+    ready = f"plan {plan.version} ready (digest {plan.digest[:12]})"
+    if needed:
+        unavailable = plan.content.get("unavailable")
+        if unavailable:
+            raise TerminalError(f"cannot plan for approval: {unavailable}")
+        ctx.store.park_for_approval(
+            run.id,
+            reason=f"{ready}: waiting for {needed} approval(s); moonshift approve "
+            f"{run.migration_id} --run {run.id}",
+            needed=needed,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )
+        return None
+    _move(ctx, run, State.AWAITING_APPROVAL, ready)
     _move(ctx, run, State.APPROVED, "approval not required by the spec")
+    return _running(ctx, run, job)
+
+
+def _running(ctx: RunContext, run: RunRecord, job: Job) -> Job:
     ctx.store.transition_run(
-        run.id, State.RUNNING, actor=ctx.actor, now=ctx.clock.now(), reason="job started", **lease
+        run.id,
+        State.RUNNING,
+        actor=ctx.actor,
+        now=ctx.clock.now(),
+        reason="job started",
+        **_lease(ctx, run),
     )
     return job
+
+
+def _start_approved(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | None:
+    """An approved run starts with the spec it was approved with, if its plan still holds:
+    when the source schema or the mapping changed since, the approvals are void and the run
+    waits for approval of its new plan."""
+    approved = ctx.store.run_plan(run.id)
+    job = make_job(ctx, run, spec)
+    job.prepare()
+    if approved is not None:
+        parts = job.describe()
+        written = MigrationSpec.model_validate(approved.spec)
+        if "unavailable" not in parts and plan_digest(plan_content(written, parts)) != (
+            approved.digest
+        ):
+            ctx.store.replan_run(
+                run.id,
+                reason=f"the source schema or the mapping changed since plan "
+                f"{approved.digest[:12]} was approved: the approvals are void",
+                actor=ctx.actor,
+                now=ctx.clock.now(),
+            )
+            plan = record_plan(
+                ctx.store,
+                written,
+                approved.spec_version,
+                parts,
+                run_id=run.id,
+                actor=ctx.actor,
+                now=ctx.clock.now(),
+            )
+            return _after_plan(ctx, ctx.store.get_run(run.id), written, plan, job)
+    return _running(ctx, run, job)
+
+
+def _lease(ctx: RunContext, run: RunRecord) -> dict[str, Any]:
+    now = ctx.clock.now()
+    return {
+        "lease_owner": run.lease_owner or ctx.actor,
+        "lease_expires_at": now + LEASE,
+        "heartbeat_at": now,
+        "worker_pid": os.getpid(),
+    }
 
 
 def finish_run(

@@ -1,4 +1,4 @@
-"""A copy's plan, verification, progress (also as a stream of server-sent events),
+"""A copy's verification, progress (also as a stream of server-sent events),
 bottleneck, lag and rollback."""
 
 from __future__ import annotations
@@ -25,13 +25,6 @@ router = APIRouter(prefix="/v1/migrations/{migration_id}", tags=["copies"])
 # (plus the worker's own reporting interval).
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
-
-
-@router.get("/plan")
-def plan(migration_id: MigrationId, app: App, _: Reader) -> views.CopyPlan:
-    """What a copy would do: tables in load order, rows, keys, and every problem it refuses
-    on. Writes nothing."""
-    return app.copies.plan(migration_id)
 
 
 @router.post("/verify")
