@@ -55,8 +55,8 @@ def wired(app: Moonshift, hook: Receiver) -> Moonshift:
     return app
 
 
-def dispatcher(app: Moonshift) -> Dispatcher:
-    return Dispatcher(app.store, app.clock, ENV)
+def dispatcher(app: Moonshift, environ: dict[str, str] | None = None) -> Dispatcher:
+    return Dispatcher(app.store, app.clock, ENV if environ is None else environ)
 
 
 def fail_a_run(app: Moonshift, migration: str = "job") -> int:

@@ -29,6 +29,7 @@ from moonshift.api.routes import (
     keys,
     metrics,
     migrations,
+    notifications,
     plans,
     runs,
     schedule,
@@ -48,6 +49,7 @@ ROUTERS = (
     error_queue,
     runs,
     connections,
+    notifications,
     webhooks,
     events,
     calendar_feed,
@@ -127,6 +129,14 @@ def openapi(api: FastAPI) -> dict[str, Any]:
                     "connections": {
                         "type": "array",
                         "items": {"$ref": template.format(model="ConnectionSpec")},
+                    },
+                    "channels": {
+                        "type": "array",
+                        "items": {"$ref": template.format(model="ChannelSpec")},
+                    },
+                    "notify": {
+                        "type": "array",
+                        "items": {"$ref": template.format(model="NotifyRule")},
                     },
                 },
             },

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from moonshift.app import views
 from moonshift.app.agenda import Agenda
 from moonshift.app.backfills import Backfills
+from moonshift.app.certificates import Certificates
 from moonshift.app.connections import Connections
 from moonshift.app.context import Context
 from moonshift.app.copies import Copies
@@ -71,6 +72,7 @@ class Moonshift:
         self.agenda = Agenda(self.ctx)
         self.metrics = Metrics(self.ctx)
         self.validation = Validations(self.ctx)
+        self.certificates = Certificates(self.ctx)
 
     @property
     def settings(self) -> Settings:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from moonshift.app import views
+from moonshift.app.authoring import Options, as_input, changed_spec, new_spec
 from moonshift.app.connections import Connections
 from moonshift.app.context import Context, Family
 from moonshift.app.notifications import Notifications
@@ -18,8 +19,9 @@ from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
-from moonshift.errors import InvalidInput, PreconditionFailed
+from moonshift.errors import Conflict, InvalidInput, PreconditionFailed
 from moonshift.specfile import (
+    LoadedSpec,
     LoadResult,
     SpecFileError,
     SpecProblem,
@@ -118,6 +120,32 @@ class Migrations(Family):
             connections=connections,
             channels=channels,
         )
+
+    def create(
+        self, options: Options, *, actor: str, migration_id: str | None = None
+    ) -> views.Applied:
+        """A new copy of every table from ``options.source`` to ``options.target`` (its id:
+        the name's slug unless given); Conflict if the id is taken."""
+        data = new_spec(migration_id, options)
+        if data["id"] in {m.id for m in self.store.migration_headers(after=None, limit=None)}:
+            raise Conflict(
+                f'migration "{data["id"]}" exists; change it with `moonshift update {data["id"]}`'
+            )
+        return self._save_checked(data, actor)
+
+    def update(self, migration_id: str, options: Options, *, actor: str) -> views.Applied:
+        """Change what ``options`` gives of a migration's spec (a new version)."""
+        record = self.store.get_migration(migration_id)
+        return self._save_checked(changed_spec(record.spec, options), actor)
+
+    def _save_checked(self, data: dict[str, Any], actor: str) -> views.Applied:
+        """Save a spec made from options after a spec file's checks; problems are bad input
+        of the field they concern."""
+        try:
+            loaded = LoadResult(specs=[LoadedSpec(validated(data), "<options>", 1)])
+            return self._apply_loaded(loaded, actor).results[0]
+        except SpecFileError as exc:
+            raise as_input(exc) from None
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
         """Apply one migration given as YAML text."""

@@ -8,13 +8,20 @@ outside one, ``store.emit``); the daemon's dispatcher delivers them (``engine.ou
 from __future__ import annotations
 
 import builtins
+import time
+import uuid
 from typing import Any
+
+from pydantic import ValidationError
 
 from moonshift.app import views
 from moonshift.app.context import Family
 from moonshift.app.views import Instant, View
 from moonshift.domain.notices import ChannelSpec, Notice
 from moonshift.domain.secrets import redact_url
+from moonshift.domain.spec_base import FieldProblem
+from moonshift.errors import InvalidInput, TerminalError, TransientError
+from moonshift.notify.registry import notifier_for
 from moonshift.store.records import ChannelRecord, DeliveryRecord
 
 
@@ -72,6 +79,16 @@ class Event(View):
     deliveries: list[Delivery]
 
 
+class ChannelTest(View):
+    """``notify test``: whether a test message reached the channel, and if not, why."""
+
+    channel: str
+    ok: bool
+    reason: str | None  # never a secret: no URL, no password
+    seconds: float
+    key: str
+
+
 class Notifications(Family):
     # -- channels -------------------------------------------------------------------------
 
@@ -95,6 +112,39 @@ class Notifications(Family):
         )
         return views.ConnectionApplied(id=spec.id, action=action)
 
+    def define(self, settings: dict[str, Any], *, actor: str) -> views.ConnectionApplied:
+        """``setup-slack`` / ``setup-email``: a channel from its settings (as a spec file
+        writes them); InvalidInput naming the field when they are wrong."""
+        try:
+            spec = ChannelSpec.model_validate(settings)
+        except ValidationError as exc:
+            raise InvalidInput(*_first_problem(exc)) from None
+        return self.put_channel(spec, actor=actor)
+
+    def test(self, channel_id: str, *, actor: str) -> ChannelTest:
+        """Send a test message now, from here (the runbook's "verify webhook endpoints"),
+        with this process's environment; the answer says whether it arrived."""
+        record = self.store.get_channel(channel_id)
+        now = self.ctx.clock.now()
+        key = f"test_{uuid.uuid4().hex}"
+        notice = Notice(
+            kind="test", at=now, reason=f"a test message for channel {channel_id}", actor=actor
+        )
+        started = time.monotonic()
+        reason = None
+        try:
+            channel = ChannelSpec.model_validate(record.settings)
+            notifier_for(channel, self.ctx.environ).deliver(notice.payload(), key=key)
+        except (TransientError, TerminalError) as exc:
+            reason = str(exc)
+        return ChannelTest(
+            channel=channel_id,
+            ok=reason is None,
+            reason=reason,
+            seconds=round(time.monotonic() - started, 3),
+            key=key,
+        )
+
     def delete_channel(self, channel_id: str, *, actor: str) -> None:
         self.store.delete_channel(channel_id, actor=actor, now=self.ctx.clock.now())
 
@@ -110,6 +160,15 @@ class Notifications(Family):
         for record in self.store.deliveries_of([e.id for e in events if e.id is not None]):
             by_event.setdefault(record.event_id, []).append(Delivery.of(record))
         return [_event(e, by_event.get(e.id or 0, [])) for e in events]
+
+
+def _first_problem(exc: ValidationError) -> tuple[str | None, str]:
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldProblem):
+        return cause.path, cause.reason
+    loc = ".".join(str(part) for part in error["loc"]) or None
+    return loc, str(error["msg"]).removeprefix("Value error, ")
 
 
 def _event(notice: Notice, deliveries: builtins.list[Delivery]) -> Event:

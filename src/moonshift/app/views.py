@@ -718,3 +718,31 @@ class Divergence(View):
     key: dict[str, str | None] | None = None
     source: dict[str, Any] | None = None
     target: dict[str, Any] | None = None
+
+
+class SigningKey(View):
+    """A signing key pair: where each half is, and the key's id (SHA-256 of its raw bytes)."""
+
+    private_key: str
+    public_key: str
+    key_id: str
+
+
+class Certificate(View):
+    """A signed certificate: the DSSE envelope (what to hand over), the statement inside it
+    and the ids of the keys that signed it."""
+
+    envelope: dict[str, Any]
+    statement: dict[str, Any]
+    key_ids: list[str]
+
+
+class CertificateCheck(View):
+    """An offline verification: valid, or why not."""
+
+    valid: bool
+    reason: str | None = None
+    key_ids: list[str] = []
+    migration_id: str | None = None
+    run_id: int | None = None
+    subjects: list[dict[str, Any]] = []

@@ -304,21 +304,27 @@ def runs(app: Moonshift, migration_id: str, limit: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("run_id", type=int)
+@click.argument("run_or_migration")
 @click.option(
     "--stderr", "use_stderr", is_flag=True, help="Show standard error instead of standard output."
 )
 @json_option
 @command
-def logs(app: Moonshift, run_id: int, use_stderr: bool, as_json: bool) -> None:
+def logs(app: Moonshift, run_or_migration: str, use_stderr: bool, as_json: bool) -> None:
     """Print what a command run wrote to standard output (or --stderr).
+
+    Give a run id, or a migration id for its latest run that wrote a log.
 
     \b
     Example:
       moonshift logs 42 --stderr
+      moonshift logs nightly-export
     """
     stream: Literal["stdout", "stderr"] = "stderr" if use_stderr else "stdout"
-    log = app.runs.log(run_id, stream)
+    if run_or_migration.isdigit():
+        log = app.runs.log(int(run_or_migration), stream)
+    else:
+        log = app.runs.latest_log(run_or_migration, stream)
     if as_json:
         o.print_json(log)
     else:
@@ -422,7 +428,10 @@ def windows(app: Moonshift, migration_id: str, count: int, as_json: bool) -> Non
 
 @cli.group(invoke_without_command=True)
 @click.option(
-    "--detach", is_flag=True, help="Run in the background: pid file and log file under --home."
+    "--detach/--no-detach",
+    default=False,
+    help="Run in the background (pid file and log file under --home), or in the foreground "
+    "(the default).",
 )
 @click.option(
     "--max-concurrent",
@@ -486,7 +495,11 @@ def daemon(
             poll=poll,
         )
         if detach:
-            args = [a for a in sys.argv[sys.argv.index("daemon") + 1 :] if a != "--detach"]
+            args = [
+                a
+                for a in sys.argv[sys.argv.index("daemon") + 1 :]
+                if a not in ("--detach", "--no-detach")
+            ]
             started = app.daemons.spawn(args)
             o.print_json(started) if as_json else o.out.print(
                 f"daemon started (pid {started.pid}); log: {started.log}"
@@ -563,7 +576,8 @@ def start(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
     """Start a migration now through the daemon (a MANUAL run), and print its run id.
 
     It still waits for its windows, dependencies and exclusions. Without a running daemon
-    it says so; `moonshift run-now ID --wait` runs it in the foreground instead.
+    it says so; `moonshift run-now ID --wait` runs it in the foreground instead. To let a
+    disabled migration's schedule start runs again, `moonshift enable ID`.
 
     \b
     Example:
@@ -577,9 +591,12 @@ def start(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
             f"or run in the foreground with `moonshift run-now {migration_id} --wait`"
         ) from None
     if not wait:
-        o.print_json(views.Queued(run=run.id)) if as_json else o.out.print(
-            f"run {run.id} queued for the daemon"
-        )
+        if as_json:
+            o.print_json(views.Queued(run=run.id))
+            return
+        o.out.print(f"run {run.id} queued for the daemon")
+        if not app.migrations.get(migration_id).enabled:
+            warn([f"{migration_id} is disabled: its schedule starts no runs (moonshift enable)"])
         return
     with o.err.status(f"run {run.id} of {migration_id}") as status:
         run = app.runs.wait(
@@ -616,24 +633,32 @@ def trigger(app: Moonshift, event_type: str, data: str, as_json: bool) -> None:
 @click.argument("migration_id", required=False)
 @click.option("--graph", is_flag=True, help="Print the whole graph for a diagram tool.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    help="The graph's notation (implies --graph)  [default: mermaid]",
 )
 @json_option
 @command
-def deps(app: Moonshift, migration_id: str | None, graph: bool, fmt: str, as_json: bool) -> None:
+def deps(
+    app: Moonshift, migration_id: str | None, graph: bool, fmt: str | None, as_json: bool
+) -> None:
     """Show dependencies: what a migration waits for and what waits for it.
+
+    Also called `moonshift dependencies`.
 
     \b
     Example:
       moonshift deps report
-      moonshift deps --graph --format dot | dot -Tsvg > deps.svg
+      moonshift deps --format dot | dot -Tsvg > deps.svg
+      moonshift dependencies --graph
     """
     found = app.migrations.dependencies(migration_id)
     edges = found.depends_on
     if as_json:
         o.print_json(found)
-    elif graph:
-        print(dag.mermaid(edges) if fmt == "mermaid" else dag.dot(edges))
+    elif graph or fmt:
+        print(dag.dot(edges) if fmt == "dot" else dag.mermaid(edges))
     elif migration_id:
         o.out.print("depends on:\n" + "\n".join(dag.tree_lines(edges, migration_id, upstream=True)))
         o.out.print("needed by:\n" + "\n".join(dag.tree_lines(edges, migration_id, upstream=False)))
@@ -641,6 +666,9 @@ def deps(app: Moonshift, migration_id: str | None, graph: bool, fmt: str, as_jso
         roots = sorted(n for n, d in edges.items() if not d)
         for root in roots:
             o.out.print("\n".join(dag.tree_lines(edges, root, upstream=False)))
+
+
+cli.add_command(deps, name="dependencies")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, finish, json_option
 from moonshift.cli.progress import TableBars, bars, follow
 from moonshift.domain import lifecycle
-from moonshift.errors import InvalidInput
+from moonshift.errors import Conflict, InvalidInput
 
 
 def run_copy_here(app: Moonshift, run_id: int) -> views.Run:
@@ -177,13 +177,21 @@ def stop(
 ) -> None:
     """Stop a running copy at its checkpoint (emergency stop with --immediate).
 
-    The run keeps its checkpoint: resume it, or roll it back.
+    The run keeps its checkpoint: resume it, or roll it back. (To keep a schedule from
+    starting runs, `moonshift disable ID`.)
 
     \b
     Example:
       moonshift stop shop-copy --immediate --reason "wrong target"
     """
-    run = app.copies.stop(migration_id, actor=current_user(), immediate=immediate, reason=reason)
+    try:
+        run = app.copies.stop(
+            migration_id, actor=current_user(), immediate=immediate, reason=reason
+        )
+    except Conflict as exc:
+        raise Conflict(
+            f"{exc}; to keep its schedule from starting runs: moonshift disable {migration_id}"
+        ) from None
     how = (
         "rolls back its batch in flight and stops" if immediate else "stops after its current batch"
     )

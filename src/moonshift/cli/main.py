@@ -8,6 +8,7 @@ import sys
 import click
 
 from moonshift.cli import (
+    authoring_commands,
     commands,
     copy_commands,
     notify_commands,
@@ -19,6 +20,7 @@ from moonshift.cli import output as o
 from moonshift.cli.core import BAD_INPUT, cli
 
 __all__ = [
+    "authoring_commands",
     "cli",
     "commands",
     "copy_commands",

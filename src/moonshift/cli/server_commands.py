@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from moonshift.api.serve import serve as run_server
@@ -57,17 +59,44 @@ def serve(
 @cli.group()
 @json_option
 def keys(as_json: bool) -> None:
-    """API keys: make one (shown once), list them, revoke one.
+    """API keys: make one (shown once), list them, revoke one; and the signing key.
 
     Scopes: feed (the calendar feed), read (every GET), operate (start and steer
-    migrations), admin (define migrations, connections and keys).
+    migrations), admin (define migrations, connections and keys). ``init-signing`` makes
+    the Ed25519 key pair that signs certificates.
 
     \b
     Example:
       moonshift keys create --name ci --scope operate
       moonshift keys list
       moonshift keys revoke ci
+      moonshift keys init-signing
     """
+
+
+@keys.command(name="init-signing")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write signing.key and signing.pub (default: keys/ in the moonshift home).",
+)
+@json_option
+@command(flags={"folder": "--dir"})
+def keys_init_signing(app: Moonshift, folder: Path | None, as_json: bool) -> None:
+    """Make an Ed25519 key pair that signs certificates: signing.key (mode 0600) and
+    signing.pub, outside the state store. Each signer makes their own (--dir).
+
+    \b
+    Example:
+      moonshift keys init-signing --dir ~/.moonshift-signer
+    """
+    made = app.certificates.init_signing(folder)
+    if as_json:
+        o.print_json(made)
+        return
+    o.out.print(f"signing key {made.private_key} (keep it secret), public key {made.public_key}")
+    o.out.print(f"key id {made.key_id}")
 
 
 @keys.command(name="create")

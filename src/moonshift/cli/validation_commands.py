@@ -1,9 +1,12 @@
-"""The CLI's validation commands: ``validation run`` (prove a copy went right) and
-``validation show``. A thin face over ``app.validation``."""
+"""The CLI's validation commands: ``validation run`` (prove a copy went right),
+``certificate`` (issue one, verify one offline). Thin faces over ``app.validation`` and
+``app.certificates``."""
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -66,3 +69,109 @@ def _print(app: Moonshift, report: views.ValidationReport, as_json: bool) -> Non
             o.out.print(f"  {d.perspective} {escape(d.table)}: {d.kind}: {escape(d.what)}")
         if page.next:
             o.out.print("  ... (moonshift validation show for every one)")
+
+
+class _CertificateGroup(click.Group):
+    """``moonshift certificate ID`` issues; ``moonshift certificate verify FILE`` checks."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands:
+            args = ["issue", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_CertificateGroup)
+@json_option
+def certificate(as_json: bool) -> None:
+    """Issue a certified copy's signed certificate, or verify one offline.
+
+    The certificate is an in-toto Statement v1 in a DSSE envelope, signed with Ed25519:
+    its subjects are the canonical hashes of every copied table and of the validation
+    report; it names the spec's digest, the approvals, every perspective's result, the
+    counts and the checkpoint digests.
+
+    \b
+    Example:
+      moonshift certificate shop-copy -o shop-copy.cert.json
+      moonshift certificate verify shop-copy.cert.json --key signing.pub
+    """
+
+
+@certificate.command(name="issue")
+@click.argument("migration_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the envelope here, and its summary report beside it (.md and .html).",
+)
+@click.option(
+    "--signing-key",
+    "signing_keys",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A signer's private key (repeat for several; default: keys/signing.key).",
+)
+@json_option
+@command(flags={"signing_key": "--signing-key"})
+def certificate_issue(
+    app: Moonshift,
+    migration_id: str,
+    output: Path | None,
+    signing_keys: tuple[Path, ...],
+    as_json: bool,
+) -> None:
+    """Sign the certificate of the newest validation (it passed and certified its run).
+
+    \b
+    Example:
+      moonshift certificate issue shop-copy -o shop-copy.cert.json
+    """
+    made = app.certificates.issue(migration_id, signing_keys=list(signing_keys))
+    envelope = json.dumps(made.envelope, indent=2) + "\n"
+    if output is None:
+        print(envelope, end="") if not as_json else o.print_json(made)
+        return
+    output.write_text(envelope)
+    stem = output.with_suffix("") if output.suffix == ".json" else output
+    stem.with_name(stem.name + ".md").write_text(app.certificates.report(migration_id, "markdown"))
+    stem.with_name(stem.name + ".html").write_text(app.certificates.report(migration_id, "html"))
+    if as_json:
+        o.print_json(made)
+    else:
+        o.out.print(f"certificate of {migration_id} in {output}, summary beside it (.md, .html)")
+        o.out.print("signed by " + ", ".join(k[:16] for k in made.key_ids))
+
+
+@certificate.command(name="verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signer's public key (PEM); repeat: each must have signed it.",
+)
+@json_option
+@command(flags={"key": "--key"})
+def certificate_verify(app: Moonshift, file: Path, keys: tuple[Path, ...], as_json: bool) -> None:
+    """Verify a certificate offline (no state store); exit 1 if it does not verify.
+
+    \b
+    Example:
+      moonshift certificate verify shop-copy.cert.json --key signing.pub
+    """
+    check = app.certificates.verify(file.read_bytes(), [k.read_bytes() for k in keys])
+    if as_json:
+        o.print_json(check)
+    elif check.valid:
+        o.out.print(
+            f"[green]valid[/]: {check.migration_id} run {check.run_id}, "
+            f"{len(check.subjects)} subjects, signed by " + ", ".join(k[:16] for k in check.key_ids)
+        )
+    else:
+        o.err.print(f"[red]INVALID[/]: {escape(check.reason or '')}", highlight=False)
+    if not check.valid:
+        sys.exit(1)

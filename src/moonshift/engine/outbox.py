@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from moonshift.domain.notices import ChannelSpec, Notice, targets
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import NotFound, TerminalError, TransientError
-from moonshift.notify.http import RetryAfter
+from moonshift.notify.posting import RetryAfter
 from moonshift.notify.registry import notifier_for
 from moonshift.runtime.runs import LEASE
 from moonshift.seams import Clock, EngineStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from moonshift.notify.http import post_json
+from moonshift.notify.posting import post_json
 
 ICONS = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
 

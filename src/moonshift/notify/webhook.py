@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from moonshift.domain.signatures import sign
-from moonshift.notify.http import encoded, send
+from moonshift.notify.posting import encoded, send
 
 
 class WebhookNotifier:
