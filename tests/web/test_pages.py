@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.api.server import Server, running
-from tests.web.browser import PHONE, chromium, csrf, logged_in, screenshots
+from tests.web.browser import PHONE, chromium, csrf, logged_in, screenshots, violations
 
 SECRET = "target-pass-4b1d"
 DOCUMENT = {
@@ -69,6 +69,9 @@ def test_log_in_and_see_the_overview_and_a_migration(server: Server, browser: Br
         expect(table.locator("tbody tr")).to_have_count(50)
         expect(table.get_by_role("link", name="batch-00")).to_be_visible()
         screenshots(page, "overview")
+        # the check sees what it is for: a search field without its label is serious
+        page.evaluate("document.querySelector('label[for=q]').remove()")
+        assert any(v.startswith("label (critical)") for v in violations(page))
         page.get_by_role("link", name="Next page").click()
         expect(page.get_by_role("table").locator("tbody tr")).to_have_count(12)
         row = page.locator("tr", has=page.get_by_role("link", name="weekly-report"))
