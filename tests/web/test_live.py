@@ -36,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "kind": "copy",
                 "source": {"url": f"sqlite:///{folder / 'shop.db'}"},
                 "target": {"url": f"sqlite:///{folder / 'copy.db'}"},
-                "copy": {"batch_size": 2, "parallel": 1},
+                "copy": {"batch_size": 1, "parallel": 1},
             },
             {
                 "id": "small",
