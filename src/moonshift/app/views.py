@@ -479,6 +479,14 @@ class StoredPlan(CopyPlan):
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
     risks: list[RiskFinding] = []  # most severe first
+    # per table, per column, from a sample: null_fraction, distinct_estimate, min, max,
+    # length {min, median, p95, max}, top [[value, count]]
+    profile: dict[str, Any] = {}
+    # measured: seconds, target_bytes, and per table rows, sample_rows,
+    # read_rows_per_second, write_rows_per_second, seconds, target_bytes
+    estimate: dict[str, Any] | None = None
+    # with the windows: {windows, starts_at, finishes_at, text: "needs 3 windows; ..."}
+    forecast: dict[str, Any] | None = None
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
