@@ -135,12 +135,15 @@ def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size:
     """The next ``size`` rows in key order: after the last key read, as the copy reads them
     (a table keyed by several columns, or none: by offset)."""
     offset, after = at
-    sql = f"SELECT {', '.join(t.reads)} FROM {t.source_from}"
+    conditions = [f"({t.where})"] if t.where else []
     params: list[Any] = []
+    if len(t.key) == 1 and after is not None:
+        conditions.append(f"{source.quote(t.key[0])} > {source.placeholder}")
+        params, offset = [after], 0
+    sql = f"SELECT {', '.join(t.reads)} FROM {t.source_from}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
     if t.key:
-        if len(t.key) == 1 and after is not None:
-            sql += f" WHERE {source.quote(t.key[0])} > {source.placeholder}"
-            params, offset = [after], 0
         sql += f" ORDER BY {', '.join(source.quote(k) for k in t.key)}"
     sql += f" LIMIT {int(size)}" + (f" OFFSET {int(offset)}" if offset else "")
     cursor = conn.cursor()
