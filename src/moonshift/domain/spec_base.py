@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Strict
 
 from moonshift.domain.durations import format_duration, parse_duration
 
@@ -31,9 +31,23 @@ def _slug(value: object) -> object:
 
 
 Slug = Annotated[str, BeforeValidator(_slug)]
+# Strict scalars: YAML's ``true`` is not the number 1, nor ``1`` a yes.
+Whole = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
+
+
+def _longer_than_zero(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+# A duration that zero would make meaningless (an interval, a timeout, a backoff).
+Lasting = Annotated[Duration, AfterValidator(_longer_than_zero)]
 
 
 class SpecModel(BaseModel):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
-from moonshift.domain.spec_base import FieldProblem, SpecModel
+from moonshift.domain.spec_base import FieldProblem, Flag, Number, SpecModel, Whole
 
 ENGINES = ("postgresql", "mysql", "sqlite")
 
@@ -24,14 +24,14 @@ class Perspective(StrEnum):
 class ColumnThreshold(SpecModel):
     """How far a column's profile may differ between the sides (relative: 0.01 is 1%)."""
 
-    tolerance: float = Field(default=0.0, ge=0.0, le=1.0)
+    tolerance: Number = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class StatisticalSpec(SpecModel):
     # per column ("table.column" or "column"): its tolerance; other columns: ``tolerance``
     columns: dict[str, ColumnThreshold] = Field(default_factory=dict)
-    tolerance: float = Field(default=0.0, ge=0.0, le=1.0)
-    buckets: int = Field(default=10, ge=1, le=1000)  # histogram of integer columns
+    tolerance: Number = Field(default=0.0, ge=0.0, le=1.0)
+    buckets: Whole = Field(default=10, ge=1, le=1000)  # histogram of integer columns
 
     def tolerance_of(self, table: str, column: str) -> float:
         found = self.columns.get(f"{table}.{column}") or self.columns.get(column)
@@ -47,7 +47,7 @@ class RuleSpec(SpecModel):
     source_sql: str | None = None  # the query on the source, when it is spelled otherwise
     expect: float | str | None = None
     compare: str | None = Field(default=None, pattern="^source$")
-    tolerance: float = Field(default=0.0, ge=0.0)  # relative, for numbers
+    tolerance: Number = Field(default=0.0, ge=0.0)  # relative, for numbers
 
     @model_validator(mode="after")
     def _one_check(self) -> RuleSpec:
@@ -83,12 +83,12 @@ class QuerySpec(SpecModel):
 
 
 class ValidationSpec(SpecModel):
-    auto: bool = False  # a completed copy moves to validating and ends certified or failed
+    auto: Flag = False  # a completed copy moves to validating and ends certified or failed
     perspectives: tuple[Perspective, ...] = tuple(Perspective)
     # how many divergences each perspective keeps (their count is always whole)
-    max_divergences: int = Field(default=1000, ge=1, le=100_000)
+    max_divergences: Whole = Field(default=1000, ge=1, le=100_000)
     # a key range with at most this many rows is compared row by row, not split again
-    leaf_rows: int = Field(default=2000, ge=1, le=1_000_000)
+    leaf_rows: Whole = Field(default=2000, ge=1, le=1_000_000)
     statistical: StatisticalSpec = Field(default_factory=StatisticalSpec)
     rules: tuple[RuleSpec, ...] = ()
     queries: tuple[QuerySpec, ...] = ()

@@ -6,6 +6,7 @@ import multiprocessing
 import multiprocessing.process
 from pathlib import Path
 
+from moonshift.files import private_folder
 from moonshift.worker.process import work
 
 
@@ -23,7 +24,7 @@ class ProcessLauncher:
 
     def launch(self, run_id: int, owner: str) -> int:
         logs = self.home / "logs" / "workers"
-        logs.mkdir(parents=True, exist_ok=True)
+        private_folder(logs)
         process = self._context.Process(
             target=work,
             args=(run_id, owner, self.state_url, str(self.home), str(logs / f"{run_id}.log")),

@@ -12,6 +12,8 @@ import socket
 from pathlib import Path
 from typing import NoReturn
 
+from moonshift.files import FILE_MODE
+
 
 def _interrupt(_signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
@@ -48,7 +50,8 @@ def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
 def work(run_id: int, owner: str | None, state_url: str, home: str, log_path: str) -> None:
     """Run in a fresh session, output to the worker's log, and leave with the run's outcome."""
     os.setsid()
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.environ.update(MOONSHIFT_STATE=state_url, MOONSHIFT_HOME=home)
