@@ -248,6 +248,8 @@ class WorkerStore(RunStore, Protocol):
         """The run's latest plan, if it has one."""
         ...
 
+    def get_schedule(self, migration_id: str) -> ScheduleRecord | None: ...
+
     def park_for_approval(
         self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
     ) -> RunRecord:

@@ -186,13 +186,15 @@ def test_a_read_key_watches_but_cannot_steer(server: Server, browser: Browser) -
         expect(page.get_by_role("heading", name="Control")).to_have_count(0)
         expect(page.locator("main form")).to_have_count(0)
         token = csrf(page)
-        for action in ("pause", "resume", "stop"):
+        actions = ("start", "pause", "resume", "stop", "validate", "plan/refresh", "notes")
+        actions += ("approve", "reject", "errors/1/skip", "errors/1/retry")
+        for action in actions:
             refused = page.request.post(
                 f"{server.url}/migrations/items/{action}",
-                form={"csrf_token": token},
+                form={"csrf_token": token, "run": "1", "reason": "r", "text": "t"},
                 max_redirects=0,
             )
-            assert refused.status == 403, action
+            assert refused.status == 403 and "scope read" in refused.text(), action
         page.goto(f"{server.url}/migrations/items/errors?status=all")
         page.get_by_role("table").locator("tbody tr").nth(0).get_by_role("link").click()
         expect(page.get_by_role("button")).to_have_count(1)  # only "Log out"

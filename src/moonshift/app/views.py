@@ -455,6 +455,14 @@ class Approval(View):
     void_reason: str | None
 
 
+class RiskFinding(View):
+    rule: str  # a stable rule id: keyless-table, non-empty-target, ... (docs/risks.md)
+    severity: str  # low, medium, high
+    subject: str  # the table, column or migration it is about
+    message: str
+    remediation: str
+
+
 class StoredPlan(CopyPlan):
     """A stored plan: its version and digest, both schemas as analysed, the mappings (the
     copy plan's fields, empty for other kinds), the DAG, and the approvals of its run."""
@@ -470,6 +478,7 @@ class StoredPlan(CopyPlan):
     schemas: dict[str, Any]  # {"source": {table: shape}, "target": {table: shape}}
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
+    risks: list[RiskFinding] = []  # most severe first
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
