@@ -27,6 +27,7 @@ from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
 from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
+    AlertRecord,
     ApiKeyRecord,
     ApprovalRecord,
     AuditEntry,
@@ -351,6 +352,30 @@ class NoticeStore(Protocol):
     def list_channels(self) -> list[ChannelRecord]: ...
 
     def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+    # alerts (``store.alerting``; opened and closed by ``_emit`` with their events)
+    def list_alerts(
+        self,
+        *,
+        statuses: tuple[str, ...] = ("open", "acknowledged"),
+        migration_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AlertRecord]:
+        """Newest first."""
+        ...
+
+    def get_alert(self, alert_id: int) -> AlertRecord: ...
+
+    def acknowledge_alert(
+        self, alert_id: int, *, actor: str, note: str | None, now: datetime
+    ) -> AlertRecord:
+        """Stop its reminders and record who, in history; Conflict unless it is open."""
+        ...
+
+    def renotify_alert(self, alert_id: int, *, now: datetime, due_before: datetime) -> bool:
+        """Put an ``alert`` event in the outbox if the alert is open and was last sent
+        before ``due_before``."""
+        ...
 
 
 class EngineStore(WorkerStore, NoticeStore, Protocol):

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
-from moonshift.domain.notices import ChannelSpec, NotifyRule
+from moonshift.domain.notices import AlertSpec, ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -233,6 +233,7 @@ class MigrationSpec(SpecModel):
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: Flag = False
     notify: tuple[NotifyRule, ...] = ()
+    alerts: AlertSpec = Field(default_factory=AlertSpec)
     max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None

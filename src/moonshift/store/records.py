@@ -321,3 +321,23 @@ class DeliveryRecord:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRecord:
+    id: int
+    migration_id: str | None
+    run_id: int | None
+    cause: str  # the kind of the event that opened it
+    severity: str
+    summary: str
+    status: str  # open, acknowledged, closed
+    opened_at: datetime
+    event_id: int
+    notified_at: datetime
+    notifications: int
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    note: str | None
+    closed_at: datetime | None
+    closed_by: str | None
