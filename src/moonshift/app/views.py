@@ -706,7 +706,7 @@ class ValidationReport(View):
 
     id: int
     migration_id: str
-    run_id: int | None  # the run it moved to certified or failed, if any
+    run_id: int | None  # the latest run when it ran (moved to certified or failed if completed)
     run_state: State | None  # that run's state after it
     state: str  # running, passed, failed, error
     passed: bool
@@ -756,3 +756,10 @@ class CertificateCheck(View):
     migration_id: str | None = None
     run_id: int | None = None
     subjects: list[dict[str, Any]] = []
+
+
+class ValidationDetail(View):
+    """A validation with a page of its divergences (``moonshift validation show``)."""
+
+    validation: ValidationReport
+    divergences: Page[Divergence]
