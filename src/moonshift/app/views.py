@@ -112,6 +112,7 @@ class OverviewRow(View):
     window: str | None  # open, closed; None without windows
     timezone: str
     open_errors: int
+    open_alerts: int = 0
 
     @property
     def share(self) -> float | None:
