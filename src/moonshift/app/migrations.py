@@ -147,6 +147,11 @@ class Migrations(Family):
         except SpecFileError as exc:
             raise as_input(exc) from None
 
+    def apply_data(self, data: dict[str, Any], *, actor: str) -> views.Applied:
+        """Apply one migration given as data, checked as a spec file is (its references,
+        cycles and connections too)."""
+        return self._save_checked(data, actor)
+
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
         """Apply one migration given as YAML text."""
         [spec] = load_text(text)

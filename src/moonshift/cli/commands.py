@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import click
@@ -734,7 +734,7 @@ def backfill(
     Example:
       moonshift backfill nightly-users --start 2026-01-01 --end 2026-01-31 --parallel 4
     """
-    first, last = _day_or_instant(start_), _day_or_instant(end)
+    first, last = start_, end
     if dry_run:
         plan = app.backfills.plan(migration_id, first, last, reprocess=reprocess, max_runs=max_runs)
         if as_json:
@@ -783,10 +783,6 @@ def _follow_backfill(
             progress.update(task, completed=counts.ended)
 
         return app.backfills.wait(record.id, on_progress=show)
-
-
-def _day_or_instant(value: datetime) -> date | datetime:
-    return value.date() if value.time() == datetime.min.time() else value
 
 
 def _json_object(text: str) -> dict[str, Any]:
