@@ -32,6 +32,7 @@ from moonshift.specfile import (
     load_text,
 )
 from moonshift.store.records import OverviewRecord
+from moonshift.timing import Once
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -70,6 +71,20 @@ def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
         window=None if windows is None else "open" if windows.current(now) else "closed",
         timezone=spec.timezone,
         open_errors=record.open_errors,
+    )
+
+
+def _past_start(item: LoadedSpec, now: datetime) -> SpecProblem | None:
+    """A warning for a ``start_at`` already past: such a migration starts at once."""
+    trigger = item.spec.trigger()
+    if not isinstance(trigger, Once) or trigger.instant > now:
+        return None
+    when = trigger.instant.isoformat()
+    return SpecProblem(
+        item.file,
+        item.line,
+        item.written("schedule.start_at"),
+        f"{when} is in the past: the migration starts as soon as a daemon runs",
     )
 
 
@@ -114,9 +129,15 @@ class Migrations(Family):
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
+        now = self.ctx.clock.now()
+        past = [
+            _past_start(item, now)
+            for item, result in zip(loaded.specs, results, strict=True)
+            if result.action != "unchanged"
+        ]
         return views.ApplyReport(
             results=results,
-            warnings=[str(w) for w in loaded.warnings],
+            warnings=[str(w) for w in loaded.warnings] + [str(p) for p in past if p],
             connections=connections,
             channels=channels,
         )

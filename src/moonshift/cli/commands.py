@@ -376,12 +376,14 @@ def next_(app: Moonshift, migration_id: str, count: int, as_json: bool) -> None:
         o.out.print(o.no_fires(up.schedule))
         return
     zone = up.timezone
-    grid = o.table("#", f"due ({zone})", "due (UTC)", "window", "starts")
+    seconds = o.needs_seconds([d.due for d in up.decisions])
+    utc_column = zone != "UTC"  # a second UTC column would repeat the first
+    grid = o.table("#", f"due ({zone})", *(["due (UTC)"] if utc_column else []), "window", "starts")
     for index, d in enumerate(up.decisions, 1):
         grid.add_row(
             str(index),
-            o.local(d.due, zone),
-            o.in_utc(d.due),
+            o.local(d.due, zone, seconds=seconds),
+            *([o.in_utc(d.due, seconds=seconds)] if utc_column else []),
             o.window_note(d, zone),
             o.start_note(d, zone),
         )
