@@ -11,7 +11,7 @@ from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.errors import Conflict, NotFound
 from moonshift.store import StateStore
 from moonshift.store.records import Trigger
-from moonshift.store.store import DuplicateRunError
+from moonshift.store.store import DuplicateRunError, RunActiveError
 from tests.helpers import FakeClock
 
 ACTOR = "user:test"
@@ -95,6 +95,50 @@ def test_racing_creators_make_one_run(store: StateStore, clock: FakeClock) -> No
     for thread in threads:
         thread.join()
     assert sorted(results) == ["created"] + ["duplicate"] * 5
+
+
+def test_racing_runs_that_must_run_alone_make_one(store: StateStore, clock: FakeClock) -> None:
+    """Six requests at once, each at its own instant: the check for an active run and the
+    insert are one step, so one run is created and five find it."""
+    store.apply_migration(spec(), actor=ACTOR, now=clock.now())
+    results: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def create(step: int) -> None:
+        instant = clock.now() + timedelta(microseconds=step)
+        barrier.wait()
+        try:
+            store.create_run(
+                "users",
+                trigger=Trigger.MANUAL,
+                nominal_time=instant,
+                actor=ACTOR,
+                now=instant,
+                alone=True,
+            )
+            results.append("created")
+        except RunActiveError as exc:
+            results.append(f"refused: run {exc.run.id} is {exc.run.state.value}")
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (run,) = store.list_runs("users")
+    assert sorted(results) == ["created"] + [f"refused: run {run.id} is created"] * 5
+    # once it has ended, the next one may start
+    for to in (State.ANALYZING, State.CANCELLED):
+        store.transition_run(run.id, to, actor=ACTOR, now=clock.now())
+    store.create_run(
+        "users",
+        trigger=Trigger.MANUAL,
+        nominal_time=clock.now(),
+        actor=ACTOR,
+        now=clock.now(),
+        alone=True,
+    )
+    assert len(store.list_runs("users")) == 2
 
 
 def test_transitions_are_audited_with_actor_time_and_reason(

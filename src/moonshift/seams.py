@@ -498,8 +498,12 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         now: datetime,
         logical_date: datetime | None = None,
         reason: str | None = None,
+        alone: bool = False,
     ) -> RunRecord:
-        """Create a run in state ``created``; DuplicateRunError when its identity exists."""
+        """Create a run in state ``created``; DuplicateRunError when its identity exists.
+        ``alone``: only while no other run of the migration has started and not ended and
+        no other manual run waits, checked and inserted in one transaction that holds the
+        migration (RunActiveError naming the run found)."""
         ...
 
     def list_runs(

@@ -25,6 +25,7 @@ SECRET = "s3cret-trigger-value"
 SPECS = {
     "migrations": [
         {"id": "quick", "kind": "command", "command": "true"},
+        {"id": "slow", "kind": "command", "command": "sleep 60"},
         {
             "id": "hooked",
             "kind": "command",
@@ -83,6 +84,13 @@ def _runs(server: Server, migration: str) -> list[dict[str, object]]:
         return items
 
 
+def _start_when_idle(server: Server, client: httpx.Client, migration: str) -> httpx.Response:
+    """A start once the migration's earlier runs have ended (a manual run runs alone)."""
+    ended = ("completed", "failed", "cancelled", "certified")
+    wait_for(lambda: all(r["state"] in ended for r in _runs(server, migration)), "an idle run")
+    return client.post(f"/v1/migrations/{migration}/start")
+
+
 def _problem(response: httpx.Response, status: int) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -106,7 +114,7 @@ def test_keys_scopes_and_the_actor_in_the_audit_log(server: Server) -> None:
         assert _problem(feed.get("/v1/migrations"), 403)
         assert feed.get("/v1/calendar/migrations.ics").status_code == 200
     with server.client("operate") as operator:
-        run = operator.post("/v1/migrations/quick/start")
+        run = _start_when_idle(server, operator, "quick")
         assert run.status_code == 202 and run.json()["created_by"] == "api:operate"
         assert _problem(operator.post("/v1/keys", json={"name": "x", "scope": "read"}), 403)
     with server.client("admin") as admin:
@@ -114,7 +122,9 @@ def test_keys_scopes_and_the_actor_in_the_audit_log(server: Server) -> None:
         listed = admin.get("/v1/keys").json()["items"]
         assert made["key"] not in json.dumps(listed)
         ci = {"Authorization": f"Bearer {made['key']}"}
-        assert admin.post("/v1/migrations/quick/start", headers=ci).json()["created_by"] == "api:ci"
+        with server.client(None) as as_ci:
+            as_ci.headers.update(ci)
+            assert _start_when_idle(server, as_ci, "quick").json()["created_by"] == "api:ci"
         assert admin.delete("/v1/keys/ci").json()["revoked_at"]
         assert _problem(admin.get("/v1/migrations", headers=ci), 401)
         history = admin.get("/v1/migrations/quick/history").json()["items"]
@@ -211,9 +221,22 @@ def test_bad_input_is_a_4xx_problem_that_names_the_field_and_writes_nothing(
     assert _counts(server) == before
 
 
+def test_a_second_start_while_a_run_is_active_is_a_conflict_naming_it(server: Server) -> None:
+    with server.client("operate") as operator:
+        first = operator.post("/v1/migrations/slow/start")
+        assert first.status_code == 202
+        second = operator.post("/v1/migrations/slow/start")
+        detail = str(_problem(second, 409)["detail"])
+        assert f'"slow" already has run {first.json()["id"]}, ' in detail
+        assert operator.post(f"/v1/runs/{first.json()['id']}/cancel").status_code == 200
+    assert len(_runs(server, "slow")) == 1
+
+
 def test_an_idempotent_post_retried_five_times_starts_one_run(server: Server) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4())}
     before = len(_runs(server, "quick"))
+    ended = ("completed", "failed", "cancelled")
+    wait_for(lambda: all(r["state"] in ended for r in _runs(server, "quick")), "an idle run")
     with server.client("operate") as operator:
         answers = [operator.post("/v1/migrations/quick/start", headers=key) for _ in range(5)]
         assert [a.status_code for a in answers] == [202] * 5

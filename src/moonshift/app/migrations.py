@@ -17,7 +17,6 @@ from moonshift.app.notifications import Notifications
 from moonshift.app.paging import page
 from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
-from moonshift.domain.dag import find_cycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, PreconditionFailed
@@ -26,6 +25,7 @@ from moonshift.specfile import (
     LoadResult,
     SpecFileError,
     SpecProblem,
+    cycle_problems,
     dump_spec,
     load_document,
     load_files,
@@ -203,10 +203,7 @@ class Migrations(Family):
         """Dependencies and exclusions must name migrations that exist, connections the
         connections defined here or before; no cycles."""
         graph = self.dependency_edges()
-        known = set(graph)
-        for item in loaded.specs:
-            graph[item.spec.id] = [d.migration for d in item.spec.depends_on]
-            known.add(item.spec.id)
+        known = set(graph) | {item.spec.id for item in loaded.specs}
         connections = {c.spec.id for c in loaded.connections}
         wanted = {n for item in loaded.specs for n in item.spec.connection_names().values()}
         connections |= set(self.store.connection_urls(sorted(wanted - connections)))
@@ -237,17 +234,7 @@ class Migrations(Family):
                                 f'no migration "{ref.migration}"',
                             )
                         )
-        cycle = find_cycle(graph)
-        if cycle:
-            where = next((i for i in loaded.specs if i.spec.id in cycle), None)
-            problems.append(
-                SpecProblem(
-                    where.file if where else "-",
-                    where.line if where else None,
-                    "depends_on",
-                    "dependency cycle: " + " -> ".join(cycle),
-                )
-            )
+        problems += cycle_problems(graph, loaded.specs)
         if problems:
             raise SpecFileError(problems)
 

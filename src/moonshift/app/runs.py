@@ -13,12 +13,14 @@ from typing import Literal
 from moonshift.app import views
 from moonshift.app.context import Family
 from moonshift.domain.lifecycle import State
+from moonshift.domain.policies import Overlap
 from moonshift.errors import Conflict, NotFound
+from moonshift.files import open_private
 from moonshift.jobs.command import log_paths
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import RunContext, log_dir
-from moonshift.store.records import AuditEntry, Trigger
-from moonshift.store.store import DuplicateRunError
+from moonshift.store.records import AuditEntry, RunRecord, Trigger
+from moonshift.store.store import DuplicateRunError, RunActiveError
 from moonshift.worker.execute import claim_and_execute
 from moonshift.worker.process import worker_actor
 
@@ -37,8 +39,18 @@ class Runs(Family):
         trigger: Trigger = Trigger.MANUAL,
         reason: str | None = None,
     ) -> views.Run:
-        """Record a MANUAL run of a migration; ``execute`` or a worker runs it."""
+        """Record a MANUAL run of a migration; ``execute`` or a worker runs it.
+
+        A manual run runs alone: while a run of the migration has started and not ended
+        (preparing, running, paused, validating), or another manual run waits to start, it is
+        refused with a Conflict naming that run, unless the migration's ``overlap`` is
+        ``allow``. Queued fires and backfill runs wait behind it at their gates. The store
+        checks and inserts in one transaction, so of two requests at the same instant, from
+        any face or process, one is refused."""
         now = self.ctx.clock.now()
+        alone = trigger is Trigger.MANUAL and self.ctx.spec_of(migration_id).overlap is not (
+            Overlap.ALLOW
+        )
         # A manual run's nominal time is only its request time: two requests in the same
         # microsecond are two runs, so step past an instant already taken.
         for step in range(100):
@@ -50,10 +62,13 @@ class Runs(Family):
                     actor=actor,
                     now=now,
                     reason=reason or f"run-now by {actor}",
+                    alone=alone,
                 )
                 return views.Run.model_validate(run)
             except DuplicateRunError:
                 continue
+            except RunActiveError as exc:
+                raise Conflict(_busy(exc.run)) from None
         raise Conflict(f'too many manual runs of "{migration_id}" at {now.isoformat()}')
 
     def start(self, migration_id: str, *, actor: str) -> views.Run:
@@ -81,8 +96,7 @@ class Runs(Family):
         """Execute a run in a detached worker process."""
         self.store.get_run(run_id)
         out = self.ctx.settings.home / "logs" / "workers"
-        out.mkdir(parents=True, exist_ok=True)
-        with (out / f"{run_id}.log").open("ab") as log:
+        with open_private(out / f"{run_id}.log", append=True) as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "moonshift.worker", str(run_id)],
                 stdin=subprocess.DEVNULL,
@@ -195,3 +209,12 @@ class Runs(Family):
         ]
         merged = sorted(entries + events, key=lambda e: (e.at, e.id), reverse=True)[:limit]
         return [views.AuditEntry.model_validate(e) for e in merged]
+
+
+def _busy(run: RunRecord) -> str:
+    since = run.created_at.isoformat(timespec="seconds")
+    return (
+        f'"{run.migration_id}" already has run {run.id}, {run.state.value} (created {since} '
+        f"by {run.created_by}): a manual run starts only once it has ended; wait for it, or "
+        f"cancel it"
+    )

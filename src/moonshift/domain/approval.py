@@ -10,17 +10,17 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from moonshift.domain.spec_base import SpecModel
+from moonshift.domain.spec_base import Flag, SpecModel, Whole
 from moonshift.errors import Conflict
 
 
 class ApprovalSpec(SpecModel):
     """``approval: {required: true, approvers: 2, not_the_author: true}``."""
 
-    required: bool = False
-    approvers: int = Field(default=1, ge=1, le=20)
+    required: Flag = False
+    approvers: Whole = Field(default=1, ge=1, le=20)
     # The one who wrote the spec version a plan was made from may not approve it.
-    not_the_author: bool = False
+    not_the_author: Flag = False
 
 
 def needed(policy: ApprovalSpec, *, await_approval: bool) -> int:

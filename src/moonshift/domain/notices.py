@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from moonshift.domain.lifecycle import State
 from moonshift.domain.secrets import is_reference, references
-from moonshift.domain.spec_base import FieldProblem, Slug, SpecModel
+from moonshift.domain.spec_base import FieldProblem, Slug, SpecModel, Whole
 
 # Every event a rule may name (``notify: [{channel, on: [...]}]``), and how loud it is.
 EVENTS: Mapping[str, str] = {
@@ -174,7 +174,7 @@ class ChannelSpec(SpecModel):
     url: str | None = None
     secret: str | None = None
     host: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: Whole | None = Field(default=None, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: str | None = None

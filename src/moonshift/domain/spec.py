@@ -5,6 +5,7 @@ Later capabilities (schedule, windows, depends_on, copy, notifications) add fiel
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -32,7 +33,16 @@ from moonshift.domain.schedule import (
     window_set,
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
-from moonshift.domain.spec_base import CallablePath, Duration, FieldProblem, Slug, SpecModel
+from moonshift.domain.spec_base import (
+    CallablePath,
+    Duration,
+    FieldProblem,
+    Flag,
+    Lasting,
+    Slug,
+    SpecModel,
+    Whole,
+)
 from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
@@ -128,7 +138,7 @@ class TriggerSpec(SpecModel):
 
     type: Literal["webhook", "api"]
     secret: str | None = None
-    await_approval: bool = False
+    await_approval: Flag = False
 
     @field_validator("secret")
     @classmethod
@@ -157,8 +167,8 @@ class CommandSpec(SpecModel):
     run: tuple[str, ...] | str
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
-    timeout: Duration | None = None
-    kill_grace: Duration = timedelta(seconds=10)
+    timeout: Lasting | None = None
+    kill_grace: Lasting = timedelta(seconds=10)
 
     @model_validator(mode="before")
     @classmethod
@@ -174,12 +184,22 @@ class CommandSpec(SpecModel):
             raise ValueError("must not be empty")
         return run
 
-    @field_validator("timeout", "kill_grace")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
+    @model_validator(mode="after")
+    def _passable(self) -> CommandSpec:
+        """What the operating system would refuse when the run starts, refused now."""
+        runs = {"run": self.run} if isinstance(self.run, str) else dict(enumerate(self.run))
+        texts = [(f"run[{i}]" if isinstance(i, int) else i, text) for i, text in runs.items()]
+        texts += [(f"env.{key}", value) for key, value in self.env.items()]
+        texts += [("cwd", self.cwd or "")]
+        for path, text in texts:
+            if "\0" in text:
+                raise FieldProblem(path, "holds a NUL byte, which no program can be given")
+        for key in self.env:
+            if not key or "=" in key or "\0" in key:
+                raise FieldProblem(
+                    "env", f"{json.dumps(key)} cannot name a variable (empty, or with = or NUL)"
+                )
+        return self
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -189,7 +209,7 @@ class CommandSpec(SpecModel):
 class StepsSpec(SpecModel):
     """A test job: ``count`` steps of ``every`` each, checkpointed after each step."""
 
-    count: int = Field(ge=1, le=1_000_000)
+    count: Whole = Field(ge=1, le=1_000_000)
     every: Duration = timedelta(seconds=1)
 
 
@@ -200,7 +220,7 @@ class MigrationSpec(SpecModel):
     name: str = ""
     description: str = ""
     tags: tuple[Slug, ...] = ()
-    enabled: bool = True
+    enabled: Flag = True
     kind: Literal["copy", "command", "steps", "python"]
     source: Endpoint | None = None
     target: Endpoint | None = None
@@ -212,9 +232,9 @@ class MigrationSpec(SpecModel):
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
-    notify_on_skip: bool = False
+    notify_on_skip: Flag = False
     notify: tuple[NotifyRule, ...] = ()
-    max_duration: Duration | None = None
+    max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
     depends_on: tuple[DependencySpec, ...] = ()

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from moonshift.domain.spec_base import SpecModel
+from moonshift.domain.spec_base import Flag, SpecModel, Whole
 
 
 class Perspective(StrEnum):
@@ -17,12 +17,12 @@ class Perspective(StrEnum):
 
 
 class ValidationSpec(SpecModel):
-    auto: bool = False  # a completed copy moves to validating and ends certified or failed
+    auto: Flag = False  # a completed copy moves to validating and ends certified or failed
     perspectives: tuple[Perspective, ...] = tuple(Perspective)
     # how many divergences each perspective keeps (their count is always whole)
-    max_divergences: int = Field(default=1000, ge=1, le=100_000)
+    max_divergences: Whole = Field(default=1000, ge=1, le=100_000)
     # a key range with at most this many rows is compared row by row, not split again
-    leaf_rows: int = Field(default=2000, ge=1, le=1_000_000)
+    leaf_rows: Whole = Field(default=2000, ge=1, le=1_000_000)
 
     @field_validator("perspectives")
     @classmethod

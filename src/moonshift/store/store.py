@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from moonshift.dburl import shown
@@ -45,6 +45,14 @@ from moonshift.store.validating import ValidationStore
 
 class DuplicateRunError(Conflict):
     """A run with the same (migration, nominal time) exists already."""
+
+
+class RunActiveError(Conflict):
+    """A run that must run alone was asked for while another run of its migration is active."""
+
+    def __init__(self, run: RunRecord) -> None:
+        super().__init__(f"run {run.id} of {run.migration_id} is {run.state.value}")
+        self.run = run
 
 
 class StateStore(
@@ -281,16 +289,41 @@ class StateStore(
         now: datetime,
         logical_date: datetime | None = None,
         reason: str | None = None,
+        alone: bool = False,
     ) -> RunRecord:
         new = NewRun(nominal_time, trigger, logical_date=logical_date, reason=reason)
         with self._write() as conn:
-            migration = self._migration_in(conn, migration_id, live=True)
+            # SQLite's write transaction starts with the write lock (BEGIN IMMEDIATE), and on
+            # PostgreSQL the migration's row stays locked until the run is in: two requests
+            # to run alone cannot both find no active run
+            migration = self._migration_in(conn, migration_id, live=True, lock=alone)
+            if alone:
+                busy = self._blocking_run(conn, migration_id)
+                if busy is not None:
+                    raise RunActiveError(busy)
             run = self._insert_run(conn, migration_id, new, actor, now, migration)
         if run is None:
             raise DuplicateRunError(
                 f'migration "{migration_id}" already has a run for {nominal_time.isoformat()}'
             )
         return run
+
+    def _blocking_run(self, conn: Connection, migration_id: str) -> RunRecord | None:
+        """The run a run that must run alone meets: one that has started and not ended
+        (preparing, running, paused, validating), or another manual run not started yet.
+        Queued fires and backfill runs wait behind a manual run at their gates."""
+        r = t.runs.c
+        waiting_manual = and_(r.trigger == Trigger.MANUAL.value, r.backfill_id.is_(None))
+        query = (
+            select(t.runs)
+            .where(r.migration_id == migration_id)
+            .where(r.state.in_([s.value for s in lifecycle.ACTIVE]))
+            .where(or_(r.state != State.CREATED.value, waiting_manual))
+            .order_by(r.id)
+            .limit(1)
+        )
+        row = conn.execute(query).first()
+        return None if row is None else _run(row)
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as conn:

@@ -7,6 +7,7 @@ import multiprocessing.process
 import os
 from pathlib import Path
 
+from moonshift.files import private_folder
 from moonshift.worker.process import work
 
 
@@ -24,7 +25,7 @@ class ProcessLauncher:
 
     def launch(self, run_id: int, owner: str) -> int:
         logs = self.home / "logs" / "workers"
-        logs.mkdir(parents=True, exist_ok=True)
+        private_folder(logs)
         process = self._context.Process(
             target=work,
             args=(

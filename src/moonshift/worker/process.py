@@ -12,6 +12,8 @@ import socket
 from pathlib import Path
 from typing import NoReturn
 
+from moonshift.files import FILE_MODE
+
 
 def _interrupt(_signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
@@ -61,7 +63,8 @@ def work(
         os.chdir(place[0])
         os.environ.clear()
         os.environ.update(place[1])
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.environ.update(MOONSHIFT_STATE=state_url, MOONSHIFT_HOME=home)

@@ -24,7 +24,8 @@ class Reason(BaseModel):
 @router.post("/start", status_code=202)
 def start(migration_id: MigrationId, app: App, who: Operator) -> views.Run:
     """Queue a run for the daemon (it still waits for its windows and dependencies); 503
-    when no daemon runs."""
+    when no daemon runs, 409 naming the run while another run of the migration is under way
+    (unless its overlap is allow)."""
     return app.runs.start(migration_id, actor=who.actor)
 
 
