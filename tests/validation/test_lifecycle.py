@@ -137,3 +137,21 @@ def test_validation_refuses_while_a_run_is_under_way(tmp_path: Path, copy_app: M
     with pytest.raises(Conflict, match=f"run {run.id} of c is created"):  # queued: under way
         copy_app.validation.run("c", actor="test")
     assert copy_app.store.validations("c") == []
+
+
+def test_divergences_are_capped_per_perspective_and_counted_whole(
+    tmp_path: Path, copy_app: Moonshift
+) -> None:
+    source, target = urls(tmp_path)
+    spec = copy_spec(source, target, tables="*")
+    apply(copy_app, {**spec, "validation": {"max_divergences": 5, "perspectives": ["row_level"]}})
+    assert run_copy(copy_app).state is State.COMPLETED
+    create(target, "DELETE FROM orders WHERE id > 30")
+    report = copy_app.validation.run("c", actor="test")
+    rows = report.results[0]
+    assert (rows.found, rows.kept) == (30, 5)
+    page = copy_app.validation.divergences("c", limit=100)
+    assert [d.what for d in page.items] == [
+        f"row id={i} is in the source only" for i in range(31, 36)
+    ]
+    assert page.next is None
