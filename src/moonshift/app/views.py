@@ -370,6 +370,11 @@ class Backfill(View):
     created_by: str
     created_at: Instant
 
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
+
 
 class BackfillQueued(View):
     backfill: int
