@@ -703,8 +703,8 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         state: State | None = None,
         never_ran: bool = False,
     ) -> list[OverviewRecord]:
-        """A page of live migrations by id with their latest run, schedule and open errors,
-        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        """A page of live migrations by id with their latest run, schedule, open errors and
+        open alerts, in one query; ``search`` in the id or the name, ``state`` of the latest run, or
         ``never_ran``."""
         ...
 

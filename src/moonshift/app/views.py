@@ -112,6 +112,7 @@ class OverviewRow(View):
     window: str | None  # open, closed; None without windows
     timezone: str
     open_errors: int
+    open_alerts: int = 0
 
     @property
     def share(self) -> float | None:
@@ -368,6 +369,11 @@ class Backfill(View):
     runs: int
     created_by: str
     created_at: Instant
+
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
 
 
 class BackfillQueued(View):
@@ -716,7 +722,7 @@ class ValidationReport(View):
 
     id: int
     migration_id: str
-    run_id: int | None  # the run it moved to certified or failed, if any
+    run_id: int | None  # the latest run when it ran (moved to certified or failed if completed)
     run_state: State | None  # that run's state after it
     state: str  # running, passed, failed, error
     passed: bool
@@ -766,3 +772,10 @@ class CertificateCheck(View):
     migration_id: str | None = None
     run_id: int | None = None
     subjects: list[dict[str, Any]] = []
+
+
+class ValidationDetail(View):
+    """A validation with a page of its divergences (``moonshift validation show``)."""
+
+    validation: ValidationReport
+    divergences: Page[Divergence]

@@ -51,7 +51,7 @@ class MigrationHeader:
 @dataclass(frozen=True, kw_only=True)
 class OverviewRecord:
     """A migration as the dashboard's overview lists it: its header and spec, its latest
-    run's state and progress, its next fire and its open errors, read in one query."""
+    run's state and progress, its next fire, its open errors and alerts, read in one query."""
 
     id: str
     name: str
@@ -65,6 +65,7 @@ class OverviewRecord:
     next_fire_at: datetime | None
     schedule_status: str | None
     open_errors: int
+    open_alerts: int
 
 
 @dataclass(frozen=True, kw_only=True)
