@@ -517,11 +517,22 @@ class TableCheck(View):
     unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
+class RecentEvent(View):
+    """Something an operator watches for: a pause or resume, a window ending, a skip,
+    the notice before a scheduled start (``domain.notices.NOTABLE``)."""
+
+    at: Instant
+    kind: str
+    run_id: int | None
+    summary: str
+
+
 class CopyStatus(View):
     run: int
     state: State
     reason: str | None
     progress: Progress | None
+    events: list[RecentEvent] = []  # the migration's latest notable events, newest first
 
 
 class Bottleneck(View):
