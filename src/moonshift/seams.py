@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -314,7 +314,12 @@ class NoticeStore(Protocol):
     def get_event(self, event_id: int) -> Notice: ...
 
     def events_of(
-        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+        self,
+        migration_id: str | None = None,
+        *,
+        run_id: int | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 100,
     ) -> list[Notice]: ...
 
     def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
@@ -461,6 +466,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     ) -> None: ...
 
     def remove_daemon(self, daemon_id: str) -> None: ...
+
+    def get_events(
+        self, migration_id: str | None = None, *, limit: int = 50
+    ) -> list[TriggerEvent]: ...
 
 
 class AppStore(WorkerStore, NoticeStore, Protocol):

@@ -370,6 +370,11 @@ class Backfill(View):
     created_by: str
     created_at: Instant
 
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
+
 
 class BackfillQueued(View):
     backfill: int
@@ -512,11 +517,22 @@ class TableCheck(View):
     unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
+class RecentEvent(View):
+    """Something an operator watches for: a pause or resume, a window ending, a skip,
+    the notice before a scheduled start (``domain.notices.NOTABLE``)."""
+
+    at: Instant
+    kind: str
+    run_id: int | None
+    summary: str
+
+
 class CopyStatus(View):
     run: int
     state: State
     reason: str | None
     progress: Progress | None
+    events: list[RecentEvent] = []  # the migration's latest notable events, newest first
 
 
 class Bottleneck(View):

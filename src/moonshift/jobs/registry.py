@@ -13,6 +13,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError
 from moonshift.jobs.command import CommandJob
 from moonshift.jobs.copy import CopyJob
+from moonshift.jobs.python import PythonJob
 from moonshift.jobs.steps import StepsJob
 from moonshift.seams import Job
 
@@ -64,6 +65,16 @@ def _steps(setup: JobSetup) -> Job:
     return StepsJob(setup.spec.steps)
 
 
+def _python(setup: JobSetup) -> Job:
+    assert setup.spec.callable is not None
+    offered = {
+        "run_id": setup.run_id,
+        "migration_id": setup.spec.id,
+        "logical_date": setup.logical_date,
+    }
+    return PythonJob(setup.spec.callable, offered)
+
+
 def _copy(setup: JobSetup) -> Job:
     return CopyJob(
         setup.spec,
@@ -82,6 +93,7 @@ KINDS: dict[str, JobKind] = {
     for kind in (
         JobKind("command", _command),
         JobKind("steps", _steps, can_pause=True),
+        JobKind("python", _python),
         JobKind("copy", _copy, can_pause=True, reports_progress=True),
     )
 }
