@@ -59,9 +59,13 @@ def test_validation_run_fails_the_run_names_the_divergences_and_exits_1(tmp_path
     source, target = urls(tmp_path)
     spec = copy_spec(source, target, tables="*")
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
-    assert moonshift(tmp_path, "apply", "c.yaml").returncode == 0
-    done = moonshift(tmp_path, "run-now", "c", "--wait", "--json")
-    assert json.loads(done.stdout)["state"] == "completed", done.stderr
+    home = tmp_path / ".moonshift"  # the CLI's, in its working directory
+    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home), environ={})
+    try:
+        apply(app, spec)
+        assert run_copy(app).state is State.COMPLETED
+    finally:
+        app.close()
     create(target, "UPDATE orders SET customer_id = 99 WHERE id = 5")
 
     result = moonshift(tmp_path, "validation", "run", "c", "--json")
@@ -84,8 +88,7 @@ def test_validation_run_fails_the_run_names_the_divergences_and_exits_1(tmp_path
     assert "referential orders: orphan: row id=5: customer_id=99 refers to no row of customers" in (
         shown.stdout
     )
-    state = f"sqlite:///{tmp_path / '.moonshift' / 'state.db'}"
-    app = Moonshift(Settings(state_url=state, home=tmp_path / "home"), environ={})
+    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home), environ={})
     try:
         run = app.runs.list("c", limit=1)[0]
         assert run.state is State.FAILED
