@@ -51,6 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "target": {"url": f"sqlite:///{folder / 'guarded-copy.db'}"},
                 "approval": {"required": True},
             },
+            {"id": "broken", "kind": "command", "command": "exit 3"},
             {
                 "id": "items",
                 "kind": "copy",
@@ -284,3 +285,31 @@ def test_review_a_plan_then_approve_one_run_and_reject_another(
         history = api.get("/v1/migrations/guarded/history").json()["items"]
         said = " ".join(str(h) for h in history)
         assert "checked the mapping with the team" in said and "not during the sale" in said
+
+
+def test_acknowledge_an_alert_with_a_note(server: Server, browser: Browser) -> None:
+    with server.client("operate") as api:
+        run = api.post("/v1/migrations/broken/start").json()["id"]
+        wait_for(lambda: api.get(f"/v1/runs/{run}").json()["state"] == "failed", "the failure")
+        wait_for(lambda: api.get("/v1/alerts").json()["items"], "its alert")
+    with logged_in(browser, server, "read") as page:
+        page.get_by_role("link", name="Alerts").click()
+        card = page.locator(".alert-card", has_text=f"run {run} failed")
+        expect(card).to_contain_text("critical")
+        expect(card.get_by_role("button")).to_have_count(0)  # a read key cannot acknowledge
+    with logged_in(browser, server, "operate") as page:
+        page.goto(f"{server.url}/")
+        row = page.locator("tr", has=page.get_by_role("link", name="broken", exact=True))
+        expect(row).to_contain_text("1 alert")
+        page.goto(f"{server.url}/alerts")
+        card = page.locator(".alert-card", has_text=f"run {run} failed")
+        screenshots(page, "alerts")
+        card.get_by_label("Note (optional)").fill("on it: the script lost its token")
+        card.get_by_role("button", name=re.compile(r"^Acknowledge alert")).click()
+        expect(page.get_by_role("status")).to_contain_text("acknowledged")
+        card = page.locator(".alert-card", has_text=f"run {run} failed")
+        expect(card.locator(".alert-status")).to_contain_text("acknowledged by web:operate")
+        expect(card).to_contain_text("on it: the script lost its token")
+    with server.client("read") as api:
+        history = api.get("/v1/migrations/broken/history").json()["items"]
+        assert any("on it: the script lost its token" in str(h) for h in history)

@@ -160,6 +160,10 @@ def test_bad_keys_and_logout(server: Server, browser: Browser) -> None:
         expect(page).to_have_url(f"{server.url}/migrations/weekly-report")
         cookies = {c["name"]: c["value"] for c in context.cookies()}
         assert cookies["moonshift_session"] and server.keys["read"] not in str(cookies)
+        page.goto(f"{server.url}/migrations/no-such-migration")
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+        screenshots(page, "not-found")
+        page.goto(f"{server.url}/")
         page.get_by_role("button", name="Log out").click()
         expect(page).to_have_url(re.compile(r"/login"))
         # the old cookie is dead, not only forgotten

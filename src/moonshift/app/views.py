@@ -112,6 +112,7 @@ class OverviewRow(View):
     window: str | None  # open, closed; None without windows
     timezone: str
     open_errors: int
+    open_alerts: int = 0
 
     @property
     def share(self) -> float | None:
@@ -369,6 +370,11 @@ class Backfill(View):
     created_by: str
     created_at: Instant
 
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
+
 
 class BackfillQueued(View):
     backfill: int
@@ -519,11 +525,22 @@ class TableCheck(View):
     unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
+class RecentEvent(View):
+    """Something an operator watches for: a pause or resume, a window ending, a skip,
+    the notice before a scheduled start (``domain.notices.NOTABLE``)."""
+
+    at: Instant
+    kind: str
+    run_id: int | None
+    summary: str
+
+
 class CopyStatus(View):
     run: int
     state: State
     reason: str | None
     progress: Progress | None
+    events: list[RecentEvent] = []  # the migration's latest notable events, newest first
 
 
 class Bottleneck(View):
@@ -713,7 +730,7 @@ class ValidationReport(View):
 
     id: int
     migration_id: str
-    run_id: int | None  # the run it moved to certified or failed, if any
+    run_id: int | None  # the latest run when it ran (moved to certified or failed if completed)
     run_state: State | None  # that run's state after it
     state: str  # running, passed, failed, error
     passed: bool
@@ -763,3 +780,10 @@ class CertificateCheck(View):
     migration_id: str | None = None
     run_id: int | None = None
     subjects: list[dict[str, Any]] = []
+
+
+class ValidationDetail(View):
+    """A validation with a page of its divergences (``moonshift validation show``)."""
+
+    validation: ValidationReport
+    divergences: Page[Divergence]

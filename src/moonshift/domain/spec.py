@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
-from moonshift.domain.notices import ChannelSpec, NotifyRule
+from moonshift.domain.notices import AlertSpec, ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -35,6 +35,7 @@ from moonshift.domain.schedule import (
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import (
+    CallablePath,
     Duration,
     FieldProblem,
     Flag,
@@ -221,18 +222,20 @@ class MigrationSpec(SpecModel):
     description: str = ""
     tags: tuple[Slug, ...] = ()
     enabled: Flag = True
-    kind: Literal["copy", "command", "steps"]
+    kind: Literal["copy", "command", "steps", "python"]
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
     copy_: CopySpec | None = Field(default=None, alias="copy")
     steps: StepsSpec | None = None
+    callable: CallablePath | None = None
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: Flag = False
     notify: tuple[NotifyRule, ...] = ()
+    alerts: AlertSpec = Field(default_factory=AlertSpec)
     max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
@@ -273,6 +276,13 @@ class MigrationSpec(SpecModel):
             raise FieldProblem("steps", "is required when kind is steps")
         if self.kind == "command" and self.command is None:
             raise FieldProblem("command", "is required when kind is command")
+        if (self.kind == "python") != (self.callable is not None):
+            raise FieldProblem(
+                "callable",
+                "is required when kind is python"
+                if self.kind == "python"
+                else "is for kind python",
+            )
         if self.kind == "copy":
             for side in ("source", "target"):
                 if getattr(self, side) is None:

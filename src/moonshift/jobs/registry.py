@@ -13,6 +13,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError
 from moonshift.jobs.command import CommandJob
 from moonshift.jobs.copy import CopyJob
+from moonshift.jobs.python import PythonJob
 from moonshift.jobs.steps import StepsJob, steps_parts
 from moonshift.seams import Job
 
@@ -66,6 +67,16 @@ def _steps(setup: JobSetup) -> Job:
     return StepsJob(setup.spec.steps)
 
 
+def _python(setup: JobSetup) -> Job:
+    assert setup.spec.callable is not None
+    offered = {
+        "run_id": setup.run_id,
+        "migration_id": setup.spec.id,
+        "logical_date": setup.logical_date,
+    }
+    return PythonJob(setup.spec.callable, offered)
+
+
 def _copy(setup: JobSetup) -> Job:
     return CopyJob(
         setup.spec,
@@ -89,6 +100,7 @@ KINDS: dict[str, JobKind] = {
             can_pause=True,
             plan_parts=lambda spec: steps_parts(spec.steps) if spec.steps else {},
         ),
+        JobKind("python", _python),
         JobKind("copy", _copy, can_pause=True, reports_progress=True),
     )
 }

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from moonshift.web import (
+    alerts,
     assets,
     certificates,
     error_queue,
@@ -25,6 +26,7 @@ __all__ = ["install"]
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` (made by ``moonshift.api.create_app``)."""
     api.include_router(assets.router)
-    for module in (pages, live, error_queue, plans, validation, certificates, graph, week):
+    pages_ = (pages, live, error_queue, plans, validation, certificates, alerts, graph, week)
+    for module in pages_:
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=assets.STATIC), name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.process
+import os
 from pathlib import Path
 
 from moonshift.files import private_folder
@@ -27,7 +28,14 @@ class ProcessLauncher:
         private_folder(logs)
         process = self._context.Process(
             target=work,
-            args=(run_id, owner, self.state_url, str(self.home), str(logs / f"{run_id}.log")),
+            args=(
+                run_id,
+                owner,
+                self.state_url,
+                str(self.home),
+                str(logs / f"{run_id}.log"),
+                (os.getcwd(), dict(os.environ)),
+            ),
             name=f"moonshift-run-{run_id}",
         )
         process.start()
