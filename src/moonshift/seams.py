@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
 from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
+    AlertRecord,
     ApiKeyRecord,
     ApprovalRecord,
     AuditEntry,
@@ -248,6 +249,8 @@ class WorkerStore(RunStore, Protocol):
         """The run's latest plan, if it has one."""
         ...
 
+    def get_schedule(self, migration_id: str) -> ScheduleRecord | None: ...
+
     def park_for_approval(
         self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
     ) -> RunRecord:
@@ -311,7 +314,12 @@ class NoticeStore(Protocol):
     def get_event(self, event_id: int) -> Notice: ...
 
     def events_of(
-        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+        self,
+        migration_id: str | None = None,
+        *,
+        run_id: int | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 100,
     ) -> list[Notice]: ...
 
     def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
@@ -349,6 +357,30 @@ class NoticeStore(Protocol):
     def list_channels(self) -> list[ChannelRecord]: ...
 
     def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+    # alerts (``store.alerting``; opened and closed by ``_emit`` with their events)
+    def list_alerts(
+        self,
+        *,
+        statuses: tuple[str, ...] = ("open", "acknowledged"),
+        migration_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AlertRecord]:
+        """Newest first."""
+        ...
+
+    def get_alert(self, alert_id: int) -> AlertRecord: ...
+
+    def acknowledge_alert(
+        self, alert_id: int, *, actor: str, note: str | None, now: datetime
+    ) -> AlertRecord:
+        """Stop its reminders and record who, in history; Conflict unless it is open."""
+        ...
+
+    def renotify_alert(self, alert_id: int, *, now: datetime, due_before: datetime) -> bool:
+        """Put an ``alert`` event in the outbox if the alert is open and was last sent
+        before ``due_before``."""
+        ...
 
 
 class EngineStore(WorkerStore, NoticeStore, Protocol):
@@ -448,6 +480,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     ) -> None: ...
 
     def remove_daemon(self, daemon_id: str) -> None: ...
+
+    def get_events(
+        self, migration_id: str | None = None, *, limit: int = 50
+    ) -> list[TriggerEvent]: ...
 
 
 class AppStore(WorkerStore, NoticeStore, Protocol):
@@ -681,8 +717,8 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         state: State | None = None,
         never_ran: bool = False,
     ) -> list[OverviewRecord]:
-        """A page of live migrations by id with their latest run, schedule and open errors,
-        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        """A page of live migrations by id with their latest run, schedule, open errors and
+        open alerts, in one query; ``search`` in the id or the name, ``state`` of the latest run, or
         ``never_ran``."""
         ...
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from moonshift.domain.dag import find_cycle
 from moonshift.domain.nested_schedule import Flattened, dotted, flatten, parse_dotted
 from moonshift.domain.notices import ChannelSpec, NotifyRule
 from moonshift.domain.secrets import references
@@ -28,6 +29,10 @@ from moonshift.domain.spec_base import FieldProblem, SpecModel
 from moonshift.errors import InvalidInput
 
 Loc = tuple[str | int, ...]
+# Caps that keep a hostile document (an alias bomb, a huge file) from costing more than a
+# moment: far above any real spec.
+MAX_CHARACTERS = 1_000_000
+MAX_NODES = 200_000
 LONE_SURROGATE = (
     "holds a \\ud800-\\udfff escape alone, which is half a character; write the character"
 )
@@ -135,6 +140,7 @@ def _checked(result: LoadResult, problems: list[SpecProblem], env: Mapping[str, 
     problems = problems + _duplicate_ids(result.specs)
     problems += _duplicate_named(result.connections, "connection")
     problems += _duplicate_named(result.channels, "channel")
+    problems += cycle_problems({}, result.specs)
     if problems:
         raise SpecFileError(problems)
     result.warnings = [w for s in result.specs for w in _unset_variables(s, env) + _notes(s)]
@@ -182,6 +188,9 @@ def _load_file(path: Path) -> LoadResult:
 
 def _load_documents(text: str, name: str) -> LoadResult:
     """The specs and connections of every document; ``warnings`` holds the problems."""
+    if len(text) > MAX_CHARACTERS:
+        reason = f"is longer than {MAX_CHARACTERS:,} characters; split it into several files"
+        return LoadResult(warnings=[SpecProblem(name, None, "", reason)])
     loader = SpecLoader(text)
     specs: list[LoadedSpec] = []
     connections: list[LoadedConnection] = []
@@ -192,14 +201,24 @@ def _load_documents(text: str, name: str) -> LoadResult:
             node = loader.get_node()
             if node is None:
                 continue
+            too_big = _oversized(node)
+            if too_big:
+                problems.append(SpecProblem(name, node.start_mark.line + 1, "", too_big))
+                break
             lines: dict[Loc, int] = {}
             duplicates = _index_lines(node, (), lines)
             problems += [
                 SpecProblem(name, line, dotted(loc), "duplicate key") for loc, line in duplicates
             ]
-            document = loader.construct_document(node)
             first_line = node.start_mark.line + 1
             where = (first_line, lines, name, problems)
+            try:
+                document = loader.construct_document(node)
+            except yaml.MarkedYAMLError:
+                raise
+            except Exception as exc:  # PyYAML's own: a bad timestamp, a huge integer
+                problems.append(SpecProblem(name, first_line, "", f"not valid YAML: {exc}"))
+                break
             try:
                 found, wrong = _migrations_in(document, first_line, lines, name)
                 connections += [
@@ -218,11 +237,54 @@ def _load_documents(text: str, name: str) -> LoadResult:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problems.append(SpecProblem(name, line, "", f"not valid YAML: {exc.problem or exc}"))
+    except RecursionError:
+        reason = "nests too deeply (lists and mappings inside each other)"
+        problems.append(SpecProblem(name, None, "", reason))
     finally:
         loader.dispose()
     if not specs and not connections and not channels and not problems:
         problems.append(SpecProblem(name, None, "", "holds no migration"))
     return LoadResult(specs=specs, warnings=problems, connections=connections, channels=channels)
+
+
+def _oversized(root: yaml.Node) -> str | None:
+    """Why a document is too big to read once its aliases are expanded, or None.
+
+    Counts each distinct node once (a memo by identity), so an alias bomb costs no more
+    than its text; an alias inside the node it names is refused too."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _SelfAlias
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        sizes[key] = 1 + sum(size(child) for child in children)
+        open_nodes.discard(key)
+        return sizes[key]
+
+    try:
+        total = size(root)
+    except _SelfAlias:
+        return "holds an alias inside the node it names, which never ends"
+    if total > MAX_NODES:
+        return (
+            f"holds {total:,} values once its aliases are expanded; a spec holds at most "
+            f"{MAX_NODES:,}"
+        )
+    return None
+
+
+class _SelfAlias(Exception):
+    pass
 
 
 def _named_in(
@@ -335,16 +397,22 @@ def _problem(
         loc = (*loc, *parse_dotted(cause.path))
         reason = cause.reason
     else:
-        reason = _reason(error, loc, model)
+        reason = _reason(error, loc, model, lambda key: str(written((*loc[:-1], key))[-1]))
     loc = written(loc)
     return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
 
 
-def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str:
+def _reason(
+    error: Any,
+    loc: Loc,
+    model: type[BaseModel] = MigrationSpec,
+    as_written: Callable[[str], str] = lambda key: key,
+) -> str:
+    """Why a value is refused; ``as_written`` names a key the way the user's layout does."""
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        known = sorted(_fields_at(model, loc[:-1]))
+        known = sorted({as_written(k) for k in _fields_at(model, loc[:-1])})
         close = difflib.get_close_matches(key, known, n=1)
         hint = f'; did you mean "{close[0]}"?' if close else f"; known keys: {', '.join(known)}"
         return f'unknown key "{key}"{hint}'
@@ -365,6 +433,8 @@ def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str
         "list_type": "must be a list",
         "int_type": "must be a whole number",
         "int_parsing": "must be a whole number",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
     }
     if kind in friendly:
         return f"{friendly[kind]}, got {_shown(value)}"
@@ -427,7 +497,11 @@ def _line_of(loc: Loc, lines: dict[Loc, int], fallback: int) -> int:
 
 
 def _shown(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except ValueError:  # an integer too long to print
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _duplicate_named(
@@ -452,6 +526,24 @@ def _duplicate_ids(specs: list[LoadedSpec]) -> list[SpecProblem]:
             reason = f'"{loaded.spec.id}" is already defined at {earlier.file}:{earlier.line}'
             problems.append(SpecProblem(loaded.file, loaded.line, "id", reason))
     return problems
+
+
+def cycle_problems(known: Mapping[str, list[str]], specs: list[LoadedSpec]) -> list[SpecProblem]:
+    """A dependency cycle among ``specs`` and the ``known`` graph (migration -> the
+    migrations it depends on), located at the first of ``specs`` on it."""
+    graph = {**known, **{s.spec.id: [d.migration for d in s.spec.depends_on] for s in specs}}
+    cycle = find_cycle(graph)
+    if not cycle:
+        return []
+    where = next((s for s in specs if s.spec.id in cycle), None)
+    return [
+        SpecProblem(
+            where.file if where else "-",
+            where.line if where else None,
+            "depends_on",
+            "dependency cycle: " + " -> ".join(cycle),
+        )
+    ]
 
 
 def _notes(loaded: LoadedSpec) -> list[SpecProblem]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from moonshift.engine.outbox import Dispatcher
 from moonshift.errors import InvalidInput
 from moonshift.store.records import Trigger
 from tests.helpers import FakeClock
-from tests.notify.receiver import Receiver, receiver
+from tests.notify.receiver import Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes!!!!").decode()
 ENV = {"HOOK_SECRET": SECRET}
@@ -40,12 +39,6 @@ migrations:
     steps: {{count: 1}}
     notify: []
 """
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as found:
-        yield found
 
 
 @pytest.fixture
@@ -75,8 +68,8 @@ def test_every_transition_is_in_the_outbox_with_its_cause(wired: Moonshift) -> N
     kinds = [e.kind for e in reversed(wired.store.events_of("job"))]
     assert kinds == ["created", "analyzing", "failed"]
     assert {e.run_id for e in wired.store.events_of("job")} == {run_id}
-    history = [h.action for h in wired.store.history("job", run_id=run_id)]
-    assert len(history) == len(kinds)  # one event per audited step, written together
+    steps = [h.action for h in wired.store.history("job", run_id=run_id) if h.to_state]
+    assert len(steps) == len(kinds)  # one event per audited step, written together
 
 
 def test_a_failed_run_sends_one_signed_webhook_that_verifies(
@@ -192,3 +185,31 @@ migrations:
     )
     assert dispatcher(app).targets(app.store.unrouted_events()[-1]) == ["hook"]
     assert app.store.unrouted_events()[-1].at <= app.clock.now() + timedelta(seconds=1)
+
+
+def test_status_shows_window_ending_pauses_and_resumes(wired: Moonshift) -> None:
+    now = wired.clock.now()
+    run = wired.store.create_run(
+        "job", trigger=Trigger.MANUAL, nominal_time=now, actor="t", now=now
+    )
+    path = (State.ANALYZING, State.PLANNING, State.AWAITING_APPROVAL, State.APPROVED, State.RUNNING)
+    for state in path:
+        wired.store.transition_run(run.id, state, actor="t", now=now, reason="job started")
+    wired.store.record_event(
+        now=now,
+        migration_id="job",
+        event_type="window_ending",
+        outcome="warned",
+        run_id=run.id,
+        reason="window closes at 2026-01-05T13:00:00+00:00",
+    )
+    wired.store.transition_run(run.id, State.PAUSED, actor="t", now=now, reason="window_closed")
+    wired.store.transition_run(run.id, State.RUNNING, actor="t", now=now, reason="window opened")
+    status = wired.copies.status("job")
+    assert [e.kind for e in reversed(status.events)] == [
+        "started",
+        "window_ending",
+        "paused",
+        "resumed",
+    ]
+    assert status.events[1].summary == f"job: run {run.id} paused: window_closed"

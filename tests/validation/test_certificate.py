@@ -15,6 +15,7 @@ from securesystemslib.signer import SSlibKey
 
 from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
+from moonshift.domain.validation_spec import Perspective
 from moonshift.errors import Conflict
 from moonshift.validation.certificate import load_public
 from tests.copy.helpers import apply, copy_spec, create, run_copy
@@ -22,16 +23,24 @@ from tests.helpers import moonshift
 from tests.validation.test_lifecycle import urls
 
 
-def certified(app: Moonshift, tmp_path: Path) -> None:
+def certified(app: Moonshift, tmp_path: Path, *, approval: bool = False) -> None:
     source, target = urls(tmp_path)
-    apply(app, {**copy_spec(source, target, tables="*"), "validation": {"auto": True}})
-    assert run_copy(app).state is State.CERTIFIED
+    spec = {**copy_spec(source, target, tables="*"), "validation": {"auto": True}}
+    if approval:
+        spec["approval"] = {"required": True}
+    apply(app, spec)
+    run = run_copy(app)
+    if approval:
+        assert run.state is State.AWAITING_APPROVAL, run.reason
+        app.plans.approve("c", actor="user:ann")
+        run = app.runs.execute(run.id)
+    assert run.state is State.CERTIFIED, run.reason
 
 
 def test_two_signers_and_any_changed_byte_or_other_key_fails(
     tmp_path: Path, copy_app: Moonshift
 ) -> None:
-    certified(copy_app, tmp_path)
+    certified(copy_app, tmp_path, approval=True)
     a = copy_app.certificates.init_signing(tmp_path / "a")
     b = copy_app.certificates.init_signing(tmp_path / "b")
     other = copy_app.certificates.init_signing(tmp_path / "other")
@@ -47,13 +56,17 @@ def test_two_signers_and_any_changed_byte_or_other_key_fails(
     assert names == ["table:customers", "table:orders", "report"]
     predicate = statement["predicate"]
     assert predicate["run"]["state"] == "certified"
-    assert [p["perspective"] for p in predicate["validation"]["perspectives"]] == [
-        "structural",
-        "row_level",
-        "referential",
-    ]
+    perspectives = predicate["validation"]["perspectives"]
+    assert [p["perspective"] for p in perspectives] == list(Perspective)
     assert predicate["counts"]["row_level.target_rows"] == 80
     assert len(predicate["spec"]["digest"]["sha256"]) == 64
+    plan = copy_app.store.run_plan(predicate["run"]["id"])
+    assert plan is not None and predicate["plan"]["digest"]["sha256"] == plan.digest
+    assert [(a["actor"], a["decision"]) for a in predicate["approvals"]] == [
+        ("user:ann", "approved")
+    ]
+    assert predicate["approvals"][0]["plan_digest"]["sha256"] == plan.digest
+    assert "user:ann" in copy_app.certificates.report("c", "markdown")
 
     envelope = (json.dumps(made.envelope, indent=2) + "\n").encode()
     keys = [Path(k.public_key).read_bytes() for k in (a, b)]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from moonshift.app import views
 from moonshift.app.agenda import Agenda
+from moonshift.app.alerts import Alerts
 from moonshift.app.backfills import Backfills
 from moonshift.app.certificates import Certificates
 from moonshift.app.connections import Connections
@@ -33,6 +34,7 @@ from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
 from moonshift.store.records import ScheduleStatus
+from moonshift.store.records import Trigger as TriggerType
 
 __all__ = [
     "SCOPES",
@@ -41,6 +43,7 @@ __all__ = [
     "ScheduleStatus",
     "SchedulerConfig",
     "Settings",
+    "TriggerType",
     "current_user",
     "views",
 ]
@@ -59,6 +62,7 @@ class Moonshift:
         self.ctx = Context(settings, clock=clock, environ=environ)
         self.connections = Connections(self.ctx)
         self.notifications = Notifications(self.ctx)
+        self.alerts = Alerts(self.ctx)
         self.migrations = Migrations(self.ctx, self.connections, self.notifications)
         self.runs = Runs(self.ctx)
         self.schedules = Schedules(self.ctx)

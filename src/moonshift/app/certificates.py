@@ -12,7 +12,7 @@ from moonshift.app import views
 from moonshift.app.context import Family
 from moonshift.domain.lifecycle import State
 from moonshift.errors import Conflict, InvalidInput, NotFound
-from moonshift.store.records import RunRecord, ValidationRecord
+from moonshift.store.records import ApprovalRecord, PlanRecord, RunRecord, ValidationRecord
 from moonshift.validation import certificate as cert
 from moonshift.validation import summary
 from moonshift.validation.rows import table_hash
@@ -63,6 +63,8 @@ class Certificates(Family):
         """The in-toto statement a certificate signs (Conflict unless certified)."""
         record, run = self._certified(migration_id)
         migration = self.store.get_migration(migration_id)
+        plan = self.store.run_plan(run.id)
+        spec = plan.spec if plan is not None else migration.spec
         results = record.results
         subjects = [
             cert.subject(f"table:{name}", table_hash(name, facts))
@@ -82,11 +84,11 @@ class Certificates(Family):
                 "ended_at": _iso(run.ended_at),
             },
             "spec": {
-                "version": migration.version,
-                "digest": {"sha256": cert.sha256(cert.canonical(migration.spec))},
+                "version": run.spec_version,
+                "digest": {"sha256": cert.sha256(cert.canonical(spec))},
             },
-            "plan": None,  # a stored plan's digest, once plans are stored
-            "approvals": [],
+            "plan": _plan(plan),
+            "approvals": [_approval(a) for a in self.store.approvals(run_id=run.id)],
             "validation": report,
             "counts": {
                 f"{r['perspective']}.{name}": value
@@ -171,6 +173,24 @@ class Certificates(Family):
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _plan(plan: PlanRecord | None) -> dict[str, Any] | None:
+    """The run's stored plan: its version and digest (None for a run planned before plans
+    were stored)."""
+    if plan is None:
+        return None
+    return {"version": plan.version, "digest": {"sha256": plan.digest}}
+
+
+def _approval(approval: ApprovalRecord) -> dict[str, Any]:
+    return {
+        "actor": approval.actor,
+        "decision": approval.decision,
+        "plan_digest": {"sha256": approval.digest},
+        "at": _iso(approval.at),
+        "void": approval.void_reason if approval.void_at is not None else None,
+    }
 
 
 def _checkpoints(run: RunRecord) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from moonshift.engine.daemon import run_daemon
 from moonshift.engine.loop import SchedulerConfig
 from moonshift.engine.pidfile import PidStatus, read_pid
 from moonshift.errors import Conflict, InvalidInput, Unavailable
+from moonshift.files import open_private
 from moonshift.worker.launcher import ProcessLauncher
 
 __all__ = ["Daemons", "SchedulerConfig"]
@@ -75,9 +76,8 @@ class Daemons(Family):
         if current.alive:
             raise Conflict(f"a daemon is already running here (pid {current.pid})")
         logs = home / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / "daemon.log"
-        with log_path.open("ab") as log:
+        with open_private(log_path, append=True) as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "moonshift.cli", "daemon", *args],
                 stdin=subprocess.DEVNULL,

@@ -17,7 +17,6 @@ from moonshift.app.notifications import Notifications
 from moonshift.app.paging import page
 from moonshift.app.schedules import save_spec, sync_schedule, validated
 from moonshift.domain import dag
-from moonshift.domain.dag import find_cycle
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, PreconditionFailed
@@ -26,12 +25,14 @@ from moonshift.specfile import (
     LoadResult,
     SpecFileError,
     SpecProblem,
+    cycle_problems,
     dump_spec,
     load_document,
     load_files,
     load_text,
 )
 from moonshift.store.records import OverviewRecord
+from moonshift.timing import Once
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -70,6 +71,21 @@ def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
         window=None if windows is None else "open" if windows.current(now) else "closed",
         timezone=spec.timezone,
         open_errors=record.open_errors,
+        open_alerts=record.open_alerts,
+    )
+
+
+def _past_start(item: LoadedSpec, now: datetime) -> SpecProblem | None:
+    """A warning for a ``start_at`` already past: such a migration starts at once."""
+    trigger = item.spec.trigger()
+    if not isinstance(trigger, Once) or trigger.instant > now:
+        return None
+    when = trigger.instant.isoformat()
+    return SpecProblem(
+        item.file,
+        item.line,
+        item.written("schedule.start_at"),
+        f"{when} is in the past: the migration starts as soon as a daemon runs",
     )
 
 
@@ -114,9 +130,15 @@ class Migrations(Family):
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
+        now = self.ctx.clock.now()
+        past = [
+            _past_start(item, now)
+            for item, result in zip(loaded.specs, results, strict=True)
+            if result.action != "unchanged"
+        ]
         return views.ApplyReport(
             results=results,
-            warnings=[str(w) for w in loaded.warnings],
+            warnings=[str(w) for w in loaded.warnings] + [str(p) for p in past if p],
             connections=connections,
             channels=channels,
         )
@@ -146,6 +168,11 @@ class Migrations(Family):
             return self._apply_loaded(loaded, actor).results[0]
         except SpecFileError as exc:
             raise as_input(exc) from None
+
+    def apply_data(self, data: dict[str, Any], *, actor: str) -> views.Applied:
+        """Apply one migration given as data, checked as a spec file is (its references,
+        cycles and connections too)."""
+        return self._save_checked(data, actor)
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
         """Apply one migration given as YAML text."""
@@ -177,10 +204,7 @@ class Migrations(Family):
         """Dependencies and exclusions must name migrations that exist, connections the
         connections defined here or before; no cycles."""
         graph = self.dependency_edges()
-        known = set(graph)
-        for item in loaded.specs:
-            graph[item.spec.id] = [d.migration for d in item.spec.depends_on]
-            known.add(item.spec.id)
+        known = set(graph) | {item.spec.id for item in loaded.specs}
         connections = {c.spec.id for c in loaded.connections}
         wanted = {n for item in loaded.specs for n in item.spec.connection_names().values()}
         connections |= set(self.store.connection_urls(sorted(wanted - connections)))
@@ -211,17 +235,7 @@ class Migrations(Family):
                                 f'no migration "{ref.migration}"',
                             )
                         )
-        cycle = find_cycle(graph)
-        if cycle:
-            where = next((i for i in loaded.specs if i.spec.id in cycle), None)
-            problems.append(
-                SpecProblem(
-                    where.file if where else "-",
-                    where.line if where else None,
-                    "depends_on",
-                    "dependency cycle: " + " -> ".join(cycle),
-                )
-            )
+        problems += cycle_problems(graph, loaded.specs)
         if problems:
             raise SpecFileError(problems)
 
@@ -258,7 +272,8 @@ class Migrations(Family):
         after: str | None = None,
     ) -> views.Page[views.OverviewRow]:
         """A page of migrations as an operator scans them (state, progress, next fire,
-        window open or closed, open errors), read in one query however many there are."""
+        window open or closed, open errors and alerts), read in one query however many
+        there are."""
         if status is not None and status not in STATUSES:
             raise InvalidInput("status", f'unknown status "{status}"; one of {", ".join(STATUSES)}')
         found = self.store.overview(

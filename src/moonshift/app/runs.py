@@ -15,6 +15,7 @@ from moonshift.app.context import Family
 from moonshift.domain.lifecycle import State
 from moonshift.domain.policies import Overlap
 from moonshift.errors import Conflict, NotFound
+from moonshift.files import open_private
 from moonshift.jobs.command import log_paths
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import RunContext, log_dir
@@ -95,8 +96,7 @@ class Runs(Family):
         """Execute a run in a detached worker process."""
         self.store.get_run(run_id)
         out = self.ctx.settings.home / "logs" / "workers"
-        out.mkdir(parents=True, exist_ok=True)
-        with (out / f"{run_id}.log").open("ab") as log:
+        with open_private(out / f"{run_id}.log", append=True) as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "moonshift.worker", str(run_id)],
                 stdin=subprocess.DEVNULL,

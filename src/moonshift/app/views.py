@@ -112,6 +112,7 @@ class OverviewRow(View):
     window: str | None  # open, closed; None without windows
     timezone: str
     open_errors: int
+    open_alerts: int = 0
 
     @property
     def share(self) -> float | None:
@@ -369,6 +370,11 @@ class Backfill(View):
     created_by: str
     created_at: Instant
 
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
+
 
 class BackfillQueued(View):
     backfill: int
@@ -455,6 +461,14 @@ class Approval(View):
     void_reason: str | None
 
 
+class RiskFinding(View):
+    rule: str  # a stable rule id: keyless-table, non-empty-target, ... (docs/risks.md)
+    severity: str  # low, medium, high
+    subject: str  # the table, column or migration it is about
+    message: str
+    remediation: str
+
+
 class StoredPlan(CopyPlan):
     """A stored plan: its version and digest, both schemas as analysed, the mappings (the
     copy plan's fields, empty for other kinds), the DAG, and the approvals of its run."""
@@ -470,6 +484,15 @@ class StoredPlan(CopyPlan):
     schemas: dict[str, Any]  # {"source": {table: shape}, "target": {table: shape}}
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
+    risks: list[RiskFinding] = []  # most severe first
+    # per table, per column, from a sample: null_fraction, distinct_estimate, min, max,
+    # length {min, median, p95, max}, top [[value, count]]
+    profile: dict[str, Any] = {}
+    # measured: seconds, target_bytes, and per table rows, sample_rows,
+    # read_rows_per_second, write_rows_per_second, seconds, target_bytes
+    estimate: dict[str, Any] | None = None
+    # with the windows: {windows, starts_at, finishes_at, text: "needs 3 windows; ..."}
+    forecast: dict[str, Any] | None = None
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
@@ -502,11 +525,22 @@ class TableCheck(View):
     unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
+class RecentEvent(View):
+    """Something an operator watches for: a pause or resume, a window ending, a skip,
+    the notice before a scheduled start (``domain.notices.NOTABLE``)."""
+
+    at: Instant
+    kind: str
+    run_id: int | None
+    summary: str
+
+
 class CopyStatus(View):
     run: int
     state: State
     reason: str | None
     progress: Progress | None
+    events: list[RecentEvent] = []  # the migration's latest notable events, newest first
 
 
 class Bottleneck(View):
@@ -696,7 +730,7 @@ class ValidationReport(View):
 
     id: int
     migration_id: str
-    run_id: int | None  # the run it moved to certified or failed, if any
+    run_id: int | None  # the latest run when it ran (moved to certified or failed if completed)
     run_state: State | None  # that run's state after it
     state: str  # running, passed, failed, error
     passed: bool
@@ -746,3 +780,10 @@ class CertificateCheck(View):
     migration_id: str | None = None
     run_id: int | None = None
     subjects: list[dict[str, Any]] = []
+
+
+class ValidationDetail(View):
+    """A validation with a page of its divergences (``moonshift validation show``)."""
+
+    validation: ValidationReport
+    divergences: Page[Divergence]

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from moonshift.domain.spec_base import Duration, FieldProblem, SpecModel
+from moonshift.domain.spec_base import FieldProblem, Flag, Lasting, Number, SpecModel, Whole
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
@@ -45,8 +45,8 @@ def _identifier(value: str, what: str = "a table or column name") -> str:
 class ErrorPolicy(SpecModel):
     """How many bad rows a copy may set aside in its error queue before it stops."""
 
-    max_errors: int = Field(default=100, ge=0)
-    max_error_rate: float = Field(default=0.01, ge=0, le=1)
+    max_errors: Whole = Field(default=100, ge=0)
+    max_error_rate: Number = Field(default=0.01, ge=0, le=1)
     on_exceed: OnExceed = OnExceed.FAIL
 
 
@@ -54,7 +54,7 @@ class ColumnSpec(SpecModel):
     """What to do with one column: leave it out, rename it, give it a target type, or fill
     it from an SQL expression evaluated on the source."""
 
-    exclude: bool = False
+    exclude: Flag = False
     rename: str | None = None  # the target column's name
     cast: str | None = None  # the target column's type, in the target's SQL
     expr: str | None = None  # an SQL expression on the source (a new column's value, or this one's)
@@ -149,22 +149,22 @@ class CopySpec(SpecModel):
     exclude: tuple[str, ...] = ()
     # options per table, by source name, for tables that "*" chose
     overrides: dict[str, TableOptions] = Field(default_factory=dict)
-    batch_size: int = Field(default=50_000, ge=1, le=10_000_000)
-    parallel: int = Field(default=2, ge=1, le=64)
+    batch_size: Whole = Field(default=50_000, ge=1, le=10_000_000)
+    parallel: Whole = Field(default=2, ge=1, le=64)
     create_target: CreateTarget = CreateTarget.IF_MISSING
     target_prep: TargetPrep = TargetPrep.NONE
     mode: Mode = Mode.FULL
     cursor: str | None = None
-    snapshot: bool = False
+    snapshot: Flag = False
     # Columns (``table.column`` or ``column``) whose values the error queue masks.
     redact: tuple[str, ...] = ()
     # Lossy type mappings become warnings: true for all, or a list of ``table.column``.
-    allow_lossy: bool | tuple[str, ...] = False
+    allow_lossy: Flag | tuple[str, ...] = False
     error_policy: ErrorPolicy = Field(default_factory=ErrorPolicy)
     # A table without a primary or unique key is copied in one transaction, up to this size.
-    keyless_max_rows: int = Field(default=1_000_000, ge=0)
-    max_retries: int = Field(default=5, ge=0, le=100)
-    retry_backoff: Duration = timedelta(seconds=1)
+    keyless_max_rows: Whole = Field(default=1_000_000, ge=0)
+    max_retries: Whole = Field(default=5, ge=0, le=100)
+    retry_backoff: Lasting = timedelta(seconds=1)
     bookkeeping_table: str = "_moonshift_checkpoints"
 
     @field_validator("tables", mode="before")
@@ -194,13 +194,6 @@ class CopySpec(SpecModel):
     @classmethod
     def _names(cls, value: str | None) -> str | None:
         return None if value is None else _identifier(value)
-
-    @field_validator("retry_backoff")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CopySpec:

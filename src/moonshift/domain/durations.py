@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
+# A longer duration is a typo, and added to a date it would pass the year 9999.
+LONGEST = timedelta(days=36500)
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _COMPACT = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
 _ISO = re.compile(
@@ -24,9 +27,9 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise DurationError(_must_be(value))
     if isinstance(value, int | float):
-        if value < 0:
+        if not 0 <= value < math.inf:
             raise DurationError(_must_be(value))
-        return timedelta(seconds=value)
+        return _bounded(value, value)
     if not isinstance(value, str):
         raise DurationError(_must_be(value))
     text = value.strip()
@@ -35,6 +38,12 @@ def parse_duration(value: object) -> timedelta:
         seconds = _parse_iso(text.upper())
     if seconds is None:
         raise DurationError(_must_be(value))
+    return _bounded(seconds, value)
+
+
+def _bounded(seconds: float, value: object) -> timedelta:
+    if seconds > LONGEST.total_seconds():
+        raise DurationError(f"must be at most {LONGEST.days}d, got {_shown(value)}")
     return timedelta(seconds=seconds)
 
 
@@ -75,5 +84,9 @@ def _parse_iso(text: str) -> float | None:
 
 
 def _must_be(value: object) -> str:
-    shown = f'"{value}"' if isinstance(value, str) else repr(value)
-    return f"must be a duration like 30m, got {shown}"
+    return f"must be a duration like 30m, got {_shown(value)}"
+
+
+def _shown(value: object) -> str:
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from moonshift.domain.spec_base import Duration, Slug, SpecModel
+from moonshift.domain.spec_base import Duration, Slug, SpecModel, Whole
 
 
 class Overlap(StrEnum):
@@ -40,7 +40,7 @@ class DependencyStrategy(StrEnum):
 class MisfireSpec(SpecModel):
     policy: MisfirePolicy = MisfirePolicy.LATEST
     grace: Duration = timedelta(hours=1)
-    max: int = Field(default=100, ge=1, le=100_000)
+    max: Whole = Field(default=100, ge=1, le=100_000)
 
 
 class DependencySpec(SpecModel):
@@ -54,7 +54,7 @@ class ExclusionSpec(SpecModel):
 
 
 class RetrySpec(SpecModel):
-    max: int = Field(default=0, ge=0, le=100)
+    max: Whole = Field(default=0, ge=0, le=100)
     backoff: Duration = timedelta(minutes=1)
 
     def delay(self, attempt: int) -> timedelta:

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field, field_validator, model_validator
 
-from moonshift.domain.spec_base import Duration, FieldProblem, SpecModel
+from moonshift.domain.spec_base import (
+    CallablePath,
+    Duration,
+    FieldProblem,
+    Flag,
+    Lasting,
+    SpecModel,
+    Whole,
+)
 from moonshift.timing import (
     Cron,
     CronError,
@@ -73,15 +81,18 @@ class EventSpec(SpecModel):
     type: str = Field(min_length=1)
     debounce: Duration | None = None
     filter: dict[str, Any] = Field(default_factory=dict)
+    # ``package.module:function``: called with the event (an ``IncomingEvent``) where the
+    # event is received; the schedule fires only when it returns true.
+    filter_callable: CallablePath | None = None
 
 
 class ScheduleSpec(SpecModel):
     """Exactly one of immediate, start_at, cron, interval or event."""
 
-    immediate: bool | None = None
+    immediate: Flag | None = None
     start_at: Timestamp | None = None
     cron: str | None = None
-    interval: Duration | None = None
+    interval: Lasting | None = None
     anchor: Timestamp | None = None
     event: EventSpec | None = None
     timezone: ZoneName = "UTC"
@@ -97,8 +108,6 @@ class ScheduleSpec(SpecModel):
                 Cron(self.cron, self.timezone)
             except CronError as exc:
                 raise FieldProblem("cron", str(exc)) from None
-        if self.interval is not None and self.interval <= timedelta(0):
-            raise FieldProblem("interval", "must be longer than zero")
         if self.anchor is not None and self.interval is None:
             raise FieldProblem("anchor", "only goes with interval")
         return self
@@ -149,7 +158,7 @@ class ScheduleSpec(SpecModel):
 
 class WindowSpec(SpecModel):
     name: str = Field(min_length=1)
-    days: tuple[str | int, ...] = ("daily",)
+    days: tuple[str | Whole, ...] = ("daily",)
     start: ClockTime = Field(validation_alias=AliasChoices("start", "start_time"))
     end: ClockTime = Field(validation_alias=AliasChoices("end", "end_time"))
     timezone: ZoneName | None = None
@@ -192,7 +201,7 @@ class WindowBehaviorSpec(SpecModel):
         default=timedelta(minutes=30),
         validation_alias=AliasChoices("ending_warning", "window_ending_warning"),
     )
-    complete_current_batch: bool = True
+    complete_current_batch: Flag = True
 
     def behavior(self) -> WindowBehavior:
         return WindowBehavior(self.outside_window, self.ending_warning, self.complete_current_batch)

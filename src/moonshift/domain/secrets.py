@@ -7,7 +7,7 @@ store never holds a secret. Substitution takes the environment as an argument.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "sslpassword")
@@ -77,3 +77,45 @@ def _mask_password(match: re.Match[str]) -> str:
     if not value or is_reference(value):
         return match.group(0)
     return match.group(1) + REDACTED + (match.group(3) if match.lastindex == 3 else "")
+
+
+def resolved_values(text: str, env: Mapping[str, str]) -> list[str]:
+    """The values ``text`` takes from the environment: a secret may be among them (a
+    default, written in the spec, is none)."""
+    return [env[name] for name in references(text) if env.get(name)]
+
+
+class Masker:
+    """Replaces secret values in a stream of bytes by ``***``, also where a value is split
+    between two chunks: the last bytes that could begin a secret wait for the next chunk.
+
+    Values shorter than ``SHORTEST_MASKED`` are left alone: they would mask ordinary text,
+    and no real secret is that short."""
+
+    SHORTEST_MASKED = 4
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = sorted(
+            {s.encode() for s in secrets if len(s) >= self.SHORTEST_MASKED}, key=len, reverse=True
+        )
+        self._pattern = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
+        self._keep = max((len(v) for v in values), default=1) - 1
+        self._held = b""
+
+    @property
+    def active(self) -> bool:
+        return self._pattern is not None
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What of the stream so far can be written, masked."""
+        if self._pattern is None:
+            return chunk
+        data = self._pattern.sub(REDACTED.encode(), self._held + chunk)
+        cut = max(0, len(data) - self._keep)
+        self._held = data[cut:]
+        return data[:cut]
+
+    def flush(self) -> bytes:
+        """The rest, at the end of the stream."""
+        rest, self._held = self._held, b""
+        return rest

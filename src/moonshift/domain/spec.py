@@ -5,6 +5,7 @@ Later capabilities (schedule, windows, depends_on, copy, notifications) add fiel
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -15,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
-from moonshift.domain.notices import ChannelSpec, NotifyRule
+from moonshift.domain.notices import AlertSpec, ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -25,6 +26,7 @@ from moonshift.domain.policies import (
     PreflightSpec,
     RetrySpec,
 )
+from moonshift.domain.risk import RiskSpec, Severity
 from moonshift.domain.schedule import (
     ScheduleSpec,
     WindowBehaviorSpec,
@@ -32,7 +34,16 @@ from moonshift.domain.schedule import (
     window_set,
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
-from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel
+from moonshift.domain.spec_base import (
+    CallablePath,
+    Duration,
+    FieldProblem,
+    Flag,
+    Lasting,
+    Slug,
+    SpecModel,
+    Whole,
+)
 from moonshift.domain.validation_spec import ValidationSpec
 from moonshift.errors import TerminalError
 from moonshift.timing import Trigger, WindowBehavior, WindowSet
@@ -128,7 +139,7 @@ class TriggerSpec(SpecModel):
 
     type: Literal["webhook", "api"]
     secret: str | None = None
-    await_approval: bool = False
+    await_approval: Flag = False
 
     @field_validator("secret")
     @classmethod
@@ -157,8 +168,8 @@ class CommandSpec(SpecModel):
     run: tuple[str, ...] | str
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
-    timeout: Duration | None = None
-    kill_grace: Duration = timedelta(seconds=10)
+    timeout: Lasting | None = None
+    kill_grace: Lasting = timedelta(seconds=10)
 
     @model_validator(mode="before")
     @classmethod
@@ -174,12 +185,22 @@ class CommandSpec(SpecModel):
             raise ValueError("must not be empty")
         return run
 
-    @field_validator("timeout", "kill_grace")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
+    @model_validator(mode="after")
+    def _passable(self) -> CommandSpec:
+        """What the operating system would refuse when the run starts, refused now."""
+        runs = {"run": self.run} if isinstance(self.run, str) else dict(enumerate(self.run))
+        texts = [(f"run[{i}]" if isinstance(i, int) else i, text) for i, text in runs.items()]
+        texts += [(f"env.{key}", value) for key, value in self.env.items()]
+        texts += [("cwd", self.cwd or "")]
+        for path, text in texts:
+            if "\0" in text:
+                raise FieldProblem(path, "holds a NUL byte, which no program can be given")
+        for key in self.env:
+            if not key or "=" in key or "\0" in key:
+                raise FieldProblem(
+                    "env", f"{json.dumps(key)} cannot name a variable (empty, or with = or NUL)"
+                )
+        return self
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -189,7 +210,7 @@ class CommandSpec(SpecModel):
 class StepsSpec(SpecModel):
     """A test job: ``count`` steps of ``every`` each, checkpointed after each step."""
 
-    count: int = Field(ge=1, le=1_000_000)
+    count: Whole = Field(ge=1, le=1_000_000)
     every: Duration = timedelta(seconds=1)
 
 
@@ -200,20 +221,22 @@ class MigrationSpec(SpecModel):
     name: str = ""
     description: str = ""
     tags: tuple[Slug, ...] = ()
-    enabled: bool = True
-    kind: Literal["copy", "command", "steps"]
+    enabled: Flag = True
+    kind: Literal["copy", "command", "steps", "python"]
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
     copy_: CopySpec | None = Field(default=None, alias="copy")
     steps: StepsSpec | None = None
+    callable: CallablePath | None = None
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
     overlap: Overlap = Overlap.SKIP
-    notify_on_skip: bool = False
+    notify_on_skip: Flag = False
     notify: tuple[NotifyRule, ...] = ()
-    max_duration: Duration | None = None
+    alerts: AlertSpec = Field(default_factory=AlertSpec)
+    max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
     depends_on: tuple[DependencySpec, ...] = ()
@@ -225,6 +248,7 @@ class MigrationSpec(SpecModel):
     trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
     validation: ValidationSpec | None = None
     approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
+    risk: RiskSpec = Field(default_factory=RiskSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -252,6 +276,13 @@ class MigrationSpec(SpecModel):
             raise FieldProblem("steps", "is required when kind is steps")
         if self.kind == "command" and self.command is None:
             raise FieldProblem("command", "is required when kind is command")
+        if (self.kind == "python") != (self.callable is not None):
+            raise FieldProblem(
+                "callable",
+                "is required when kind is python"
+                if self.kind == "python"
+                else "is for kind python",
+            )
         if self.kind == "copy":
             for side in ("source", "target"):
                 if getattr(self, side) is None:
@@ -291,17 +322,18 @@ class MigrationSpec(SpecModel):
         """The webhook trigger, if the migration has one."""
         return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
 
-    def approvals_needed(self, started_by: str) -> int:
+    def approvals_needed(self, started_by: str, worst: Severity | None = None) -> int:
         """How many approvals a run needs before it runs (0: none). ``started_by``: the
         run's trigger (``EVENT`` for a webhook, ``MANUAL`` for an API or CLI start); a
-        trigger with ``await_approval`` makes the runs it starts wait."""
+        trigger with ``await_approval`` makes the runs it starts wait. ``worst``: its plan's
+        most severe risk finding, for ``approval.on_risk``."""
         trigger = self.trigger_
         awaits = (
             trigger is not None
             and trigger.await_approval
             and started_by == {"webhook": "EVENT", "api": "MANUAL"}[trigger.type]
         )
-        return needed(self.approval, await_approval=awaits)
+        return needed(self.approval, await_approval=awaits, worst=worst)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Strict
 
 from moonshift.domain.durations import format_duration, parse_duration
 
@@ -31,9 +31,35 @@ def _slug(value: object) -> object:
 
 
 Slug = Annotated[str, BeforeValidator(_slug)]
+# Strict scalars: YAML's ``true`` is not the number 1, nor ``1`` a yes.
+Whole = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
+
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_CALLABLE = rf"^{_DOTTED}:{_DOTTED}$"
+
+
+def _callable_path(value: object) -> object:
+    if isinstance(value, str) and not re.match(_CALLABLE, value):
+        raise ValueError(f'must be package.module:function, got "{value}"')
+    return value
+
+
+CallablePath = Annotated[str, BeforeValidator(_callable_path)]
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
+
+
+def _longer_than_zero(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+# A duration that zero would make meaningless (an interval, a timeout, a backoff).
+Lasting = Annotated[Duration, AfterValidator(_longer_than_zero)]
 
 
 class SpecModel(BaseModel):

@@ -16,6 +16,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.engine.loop import Engine, SchedulerConfig
 from moonshift.engine.outbox import Dispatcher
 from moonshift.engine.pidfile import pid_file, read_pid
+from moonshift.files import private_folder
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import spec_for
 from moonshift.seams import Clock, EngineStore, Launcher
@@ -53,7 +54,7 @@ def run_daemon(
         environ=os.environ,
     )
     store.register_daemon(daemon_id, host=socket.gethostname(), pid=os.getpid(), now=clock.now())
-    home.mkdir(parents=True, exist_ok=True)
+    private_folder(home)
     pid_file(home).write_text(f"{os.getpid()}\n")
     log.info(
         "daemon %s started; state %s; max_concurrent_runs %d",

@@ -14,7 +14,9 @@ from moonshift.connectors.values import comparable
 from moonshift.copy import keys
 from moonshift.copy.batches import BadRow
 from moonshift.copy.describe import describe
+from moonshift.copy.estimate import measure
 from moonshift.copy.plan import CopyPlan, Planner
+from moonshift.copy.risks import gather
 from moonshift.copy.runner import Controls, CopyRunner
 from moonshift.domain.secrets import MissingVariableError
 from moonshift.domain.spec import MigrationSpec
@@ -44,7 +46,15 @@ def analyse(
     plan (``copy.describe``)."""
     planner = Planner(spec.copy_spec, source, target)
     plan = planner.plan()
-    return plan, describe(plan, planner.source_schema, planner.target_schema)
+    described = describe(plan, planner.source_schema, planner.target_schema)
+    described["risk_facts"] = gather(
+        spec.copy_spec, plan, planner.source_schema, source, target, spec.risk.long_transaction
+    )
+    if not plan.errors:
+        described["profile"], described["estimate"] = measure(
+            plan, source, target, spec.copy_spec.batch_size
+        )
+    return plan, described
 
 
 def ready(spec: MigrationSpec, plan: CopyPlan) -> CopyPlan:

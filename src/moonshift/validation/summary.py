@@ -15,7 +15,7 @@ def markdown(statement: dict[str, Any], signers: list[str]) -> str:
         f"- run: {p['run']['id']} ({p['run']['state']}), spec version {p['spec']['version']}",
         f"- spec digest (sha256): `{p['spec']['digest']['sha256']}`",
         f"- plan digest: {_plan(p)}",
-        f"- approvals: {len(p['approvals'])}",
+        f"- approvals: {_approvals(p['approvals'])}",
         f"- validation: {p['validation']['id']}, {p['validation']['state']}, "
         f"at {p['validation']['ended_at']}",
         f"- signed by: {', '.join(f'`{s[:16]}`' for s in signers) or 'nobody'}",
@@ -71,7 +71,14 @@ def to_html(statement: dict[str, Any], signers: list[str]) -> str:
 
 def _plan(predicate: dict[str, Any]) -> str:
     digest = (predicate.get("plan") or {}).get("digest")
-    return f"`{digest['sha256']}`" if digest else "none stored (the spec digest stands for it)"
+    return f"`{digest['sha256']}`" if digest else "none stored (the spec's digest stands for it)"
+
+
+def _approvals(approvals: list[dict[str, Any]]) -> str:
+    held = [a for a in approvals if a["decision"] == "approved" and not a["void"]]
+    if not held:
+        return "none required"
+    return ", ".join(f"{a['actor']} ({a['plan_digest']['sha256'][:12]})" for a in held)
 
 
 def _cell(text: str) -> str:

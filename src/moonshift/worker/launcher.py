@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.process
+import os
 from pathlib import Path
 
+from moonshift.files import private_folder
 from moonshift.worker.process import work
 
 
@@ -24,10 +26,17 @@ class ProcessLauncher:
 
     def launch(self, run_id: int, owner: str) -> int:
         logs = self.home / "logs" / "workers"
-        logs.mkdir(parents=True, exist_ok=True)
+        private_folder(logs)
         process = self._context.Process(
             target=work,
-            args=(run_id, owner, self.state_url, str(self.home), str(logs / f"{run_id}.log")),
+            args=(
+                run_id,
+                owner,
+                self.state_url,
+                str(self.home),
+                str(logs / f"{run_id}.log"),
+                (os.getcwd(), dict(os.environ)),
+            ),
             name=f"moonshift-run-{run_id}",
         )
         process.start()
