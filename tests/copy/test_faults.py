@@ -7,6 +7,10 @@ run's history says what happened. The random points come from the seed in pytest
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -128,3 +132,103 @@ def test_kill_9_in_every_phase_loses_and_duplicates_nothing(
         assert len(paused) >= sum(v != "daemon" for v in victims[2:]), told
         assert len(app.runs.list("c")) == 1, f"seed {SEED}"  # never started anew
         assert done.state is State.COMPLETED
+
+
+def test_outages_of_source_and_target_at_random_points(
+    tmp_path: Path, pg_database: str, pg_database_2: str, pg_state: str
+) -> None:
+    """Short outages (shorter than the retries) are retried from the checkpoints; a long one
+    pauses the run as unavailable, and the daemon resumes it once the database is back."""
+    rng = rng_for("outages")
+    _fill(pg_database)
+    proxies = {"source": Proxy(5432), "target": Proxy(5432)}
+    for found in proxies.values():
+        found.start()
+    source = pg_database.replace(":5432/", f":{proxies['source'].port}/")
+    target = pg_database_2.replace(":5432/", f":{proxies['target'].port}/")
+    long_side = rng.choice(["source", "target"])
+    point = rng.randrange(ROWS // 20, ROWS // 2)
+    try:
+        with copy_under_daemon(tmp_path, pg_state, _spec(source, target)) as (app, _daemons):
+            run_id = app.runs.start("c", actor="test").id
+
+            def past(row: int) -> Run:
+                return wait_run(
+                    app,
+                    run_id,
+                    lambda r: r.progress is not None and r.progress.tables["t"].rows >= row,
+                    f"past row {row}",
+                )
+
+            past(point)
+            # each outage comes while the copy waits out the backoff of the one before
+            for side in ("target", "source"):
+                proxies[side].hold()  # a short outage: cut, and no answer for a moment
+                proxies[side].cut()
+                time.sleep(rng.uniform(0.05, 0.5))
+                proxies[side].release()
+            proxies[long_side].stop()  # refused for longer than the retries
+            paused = wait_run(
+                app, run_id, lambda r: r.state is State.PAUSED, f"{long_side} unavailable"
+            )
+            assert (paused.reason or "").startswith(f"{long_side}_unavailable: "), paused.reason
+            proxies[long_side].start()
+            done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 120)
+            assert done.state is State.COMPLETED
+            _exact(app, pg_database, pg_database_2)
+            steps = history(app, "c")
+            told = f"long {long_side}, at row {point}; seed {SEED}; {steps}"
+            assert any(a == "copy retry" for a, _ in steps), told
+            assert any(r.startswith(f"resumed after: {long_side}_unavailable") for _, r in steps)
+    finally:
+        for found in proxies.values():
+            found.stop()
+
+
+def test_starts_at_the_same_time_from_the_cli_and_python_copy_once(
+    tmp_path: Path, pg_database: str, pg_database_2: str, pg_state: str, proxy: Proxy
+) -> None:
+    _fill(pg_database)
+    proxy.delay = 1.0  # a slow source keeps the first copy busy while the others start
+    source = pg_database.replace(":5432/", f":{proxy.port}/")
+    env = {"MOONSHIFT_STATE": pg_state}
+    with copy_under_daemon(tmp_path, pg_state, _spec(source, pg_database_2)) as (app, _daemons):
+        cli = [sys.executable, "-m", "moonshift.cli"]
+        python = [sys.executable, "-c", PYTHON_START, pg_state, str(tmp_path / ".moonshift")]
+        starts = [[*cli, "run-now", "c", "--wait"], [*cli, "start", "c"], python, python]
+        procs = [
+            subprocess.Popen(
+                argv,
+                cwd=tmp_path,
+                env={**_clean_env(), **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for argv in starts
+        ]
+        results = [(p.wait(120), *p.communicate()) for p in procs]
+        (run,) = app.runs.list("c")
+        done = wait_run(app, run.id, lambda r: r.state is State.COMPLETED, "completed", 120)
+        assert done.state is State.COMPLETED
+        refused = [r for r in results if f'"c" already has run {run.id}, ' in r[2]]
+        assert len(refused) == 3, results
+        _exact(app, pg_database, pg_database_2)
+        assert app.copies.errors("c") == []  # no duplicate rows queued by a second copy
+
+
+PYTHON_START = """
+import sys
+from moonshift.app import Moonshift, Settings
+from moonshift.errors import Conflict
+app = Moonshift(Settings.from_env(state=sys.argv[1], home=sys.argv[2], environ={}))
+try:
+    app.runs.execute(app.runs.run_now("c", actor="python").id)
+except Conflict as exc:
+    print(exc, file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MOONSHIFT_")}
