@@ -17,6 +17,7 @@ class Proxy:
         self._flowing = threading.Event()
         self._flowing.set()
         self.delay = 0.0  # seconds before a new connection is passed on: a slow network
+        self.throttle = 0.0  # seconds of wait after each chunk passed on: a narrow one
         probe = socket.socket()
         probe.bind((host, 0))
         self.port = probe.getsockname()[1]
@@ -78,10 +79,10 @@ class Proxy:
         for a, b in ((client, upstream), (upstream, client)):
             threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 dst.sendall(data)
+                time.sleep(self.throttle)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)

@@ -160,7 +160,10 @@ def test_outages_of_source_and_target_at_random_points(
                     f"past row {row}",
                 )
 
+            wait_run(app, run_id, lambda r: r.state is State.RUNNING, "running")
+            proxies["source"].throttle = 0.1  # the rows flow slowly until the outages begin
             past(point)
+            proxies["source"].throttle = 0.0
             # each outage comes while the copy waits out the backoff of the one before
             for side in ("target", "source"):
                 proxies[side].hold()  # a short outage: cut, and no answer for a moment
