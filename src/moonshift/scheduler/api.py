@@ -5,7 +5,9 @@ A face over the application layer, like the CLI; it holds no rules of its own.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 from moonshift.app import Moonshift, SchedulerConfig, ScheduleStatus, Settings, current_user, views
 from moonshift.domain.spec import MigrationSpec
+from moonshift.errors import Unavailable
 
 
 @dataclass(frozen=True)
@@ -52,20 +55,35 @@ class Scheduler:
         self.store = EventLog(self.app)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
-    def start(self) -> None:
-        """Run the scheduling loop in a background thread of this process."""
+    def start(self, timeout: float = 60.0) -> None:
+        """Run the scheduling loop in a background thread of this process; returns once it
+        is up, or raises what kept it from starting (Conflict: another daemon holds this
+        SQLite state file).
+
+        Its workers are processes that import moonshift, never your script, so a script
+        needs no ``if __name__ == "__main__":`` guard."""
         if self.is_running():
             return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.app.daemons.run,
-            args=(self.config,),
-            kwargs={"stop": self._stop},
-            name="moonshift-scheduler",
-            daemon=True,
-        )
+        self._failure = None
+        self._thread = threading.Thread(target=self._loop, name="moonshift-scheduler", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.app.daemons.up(os.getpid()):
+            if not self._thread.is_alive():
+                self._thread = None
+                raise self._failure or Unavailable("the scheduler stopped as it started")
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the scheduler did not start within {timeout:g}s")
+            time.sleep(0.05)
+
+    def _loop(self) -> None:
+        try:
+            self.app.daemons.run(self.config, stop=self._stop)
+        except BaseException as exc:  # start() raises it in the caller's thread
+            self._failure = exc
 
     def stop(self, timeout: float = 60.0) -> None:
         self._stop.set()
@@ -128,6 +146,7 @@ class Scheduler:
         )
 
     def execute_backfill(self, backfill_id: int) -> BackfillResult:
-        """Wait for a backfill's runs (the scheduler, or another daemon, executes them)."""
-        result = self.app.backfills.wait(backfill_id)
+        """Wait for a backfill's runs (the scheduler, or another daemon, executes them);
+        Unavailable, at once, while no daemon runs (call ``start`` first)."""
+        result = self.app.backfills.wait(backfill_id, require_daemon=True)
         return BackfillResult(backfill_id, result.succeeded, result.failed)
