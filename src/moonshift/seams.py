@@ -27,6 +27,7 @@ from moonshift.domain.notices import Notice
 from moonshift.domain.progress import Progress
 from moonshift.domain.validation import CheckResult
 from moonshift.store.records import (
+    AlertRecord,
     ApiKeyRecord,
     ApprovalRecord,
     AuditEntry,
@@ -248,6 +249,8 @@ class WorkerStore(RunStore, Protocol):
         """The run's latest plan, if it has one."""
         ...
 
+    def get_schedule(self, migration_id: str) -> ScheduleRecord | None: ...
+
     def park_for_approval(
         self, run_id: int, *, reason: str, needed: int, actor: str, now: datetime
     ) -> RunRecord:
@@ -349,6 +352,30 @@ class NoticeStore(Protocol):
     def list_channels(self) -> list[ChannelRecord]: ...
 
     def delete_channel(self, channel_id: str, *, actor: str, now: datetime) -> None: ...
+
+    # alerts (``store.alerting``; opened and closed by ``_emit`` with their events)
+    def list_alerts(
+        self,
+        *,
+        statuses: tuple[str, ...] = ("open", "acknowledged"),
+        migration_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AlertRecord]:
+        """Newest first."""
+        ...
+
+    def get_alert(self, alert_id: int) -> AlertRecord: ...
+
+    def acknowledge_alert(
+        self, alert_id: int, *, actor: str, note: str | None, now: datetime
+    ) -> AlertRecord:
+        """Stop its reminders and record who, in history; Conflict unless it is open."""
+        ...
+
+    def renotify_alert(self, alert_id: int, *, now: datetime, due_before: datetime) -> bool:
+        """Put an ``alert`` event in the outbox if the alert is open and was last sent
+        before ``due_before``."""
+        ...
 
 
 class EngineStore(WorkerStore, NoticeStore, Protocol):
@@ -668,8 +695,8 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         state: State | None = None,
         never_ran: bool = False,
     ) -> list[OverviewRecord]:
-        """A page of live migrations by id with their latest run, schedule and open errors,
-        in one query; ``search`` in the id or the name, ``state`` of the latest run, or
+        """A page of live migrations by id with their latest run, schedule, open errors and
+        open alerts, in one query; ``search`` in the id or the name, ``state`` of the latest run, or
         ``never_ran``."""
         ...
 

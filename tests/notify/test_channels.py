@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from moonshift.app import Moonshift
 from moonshift.domain.notices import Notice
 from tests.helpers import FakeClock, moonshift
-from tests.notify.receiver import Receiver, receiver
+from tests.notify.receiver import Receiver
 from tests.notify.smtp import PASSWORD, USER, smtp_server
 from tests.notify.test_outbox import ENV, dispatcher, fail_a_run
 
@@ -38,12 +37,6 @@ migrations:
     steps: {{count: 1}}
     notify: [{{channel: mail, on: [failed]}}]
 """
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as found:
-        yield found
 
 
 def trusted(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

@@ -13,7 +13,7 @@ from tests.copy.helpers import create, insert
 from tests.copy.readers import run_sql
 from tests.copy.test_corpus import CORPUS
 
-ROWS = 400
+ROWS = 200
 
 # columns both engines checksum themselves: key ranges are bisected in the databases
 PLAIN = """CREATE TABLE plain (id integer PRIMARY KEY, n integer, label varchar(30),

@@ -15,6 +15,7 @@ from securesystemslib.signer import SSlibKey
 
 from moonshift.app import Moonshift, Settings
 from moonshift.domain.lifecycle import State
+from moonshift.domain.validation_spec import Perspective
 from moonshift.errors import Conflict
 from moonshift.validation.certificate import load_public
 from tests.copy.helpers import apply, copy_spec, create, run_copy
@@ -55,11 +56,8 @@ def test_two_signers_and_any_changed_byte_or_other_key_fails(
     assert names == ["table:customers", "table:orders", "report"]
     predicate = statement["predicate"]
     assert predicate["run"]["state"] == "certified"
-    assert [p["perspective"] for p in predicate["validation"]["perspectives"]] == [
-        "structural",
-        "row_level",
-        "referential",
-    ]
+    perspectives = predicate["validation"]["perspectives"]
+    assert [p["perspective"] for p in perspectives] == list(Perspective)
     assert predicate["counts"]["row_level.target_rows"] == 80
     assert len(predicate["spec"]["digest"]["sha256"]) == 64
     plan = copy_app.store.run_plan(predicate["run"]["id"])

@@ -8,15 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.api.server import Server
 
 CHROMIUM = "/usr/bin/chromium"
+# axe-core, installed by make from the npm registry at the version package.json pins
+AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
 # Git ignores it; `make test` leaves the pictures there.
 SHOTS = Path(os.environ.get("MOONSHIFT_SCREENSHOTS", Path(__file__).parents[2] / "screenshots"))
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000  # a loaded 2-core machine
 
 
@@ -47,7 +50,8 @@ def logged_in(browser: Browser, server: Server, scope: str) -> Iterator[Page]:
 
 
 def screenshots(page: Page, name: str) -> list[Path]:
-    """The page at desktop and at phone width, full length."""
+    """The page at desktop and at phone width, full length; at each, axe-core finds no
+    serious or critical accessibility violation."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     taken = []
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -55,8 +59,26 @@ def screenshots(page: Page, name: str) -> list[Path]:
         path = SHOTS / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
         taken.append(path)
+        found = violations(page)
+        assert not found, f"{name} at {label} width: {found}"
     page.set_viewport_size(DESKTOP)
     return taken
+
+
+def violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
+        for v in found
+        if v["impact"] in SERIOUS
+    ]
 
 
 def csrf(page: Page) -> str:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.api.server import Server, running
-from tests.web.browser import PHONE, chromium, csrf, logged_in, screenshots
+from tests.web.browser import PHONE, chromium, csrf, logged_in, screenshots, violations
 
 SECRET = "target-pass-4b1d"
 DOCUMENT = {
@@ -69,6 +69,9 @@ def test_log_in_and_see_the_overview_and_a_migration(server: Server, browser: Br
         expect(table.locator("tbody tr")).to_have_count(50)
         expect(table.get_by_role("link", name="batch-00")).to_be_visible()
         screenshots(page, "overview")
+        # the check sees what it is for: a choice without its label is critical
+        page.evaluate("document.querySelector('label[for=status]').remove()")
+        assert any(v.startswith("select-name (critical)") for v in violations(page))
         page.get_by_role("link", name="Next page").click()
         expect(page.get_by_role("table").locator("tbody tr")).to_have_count(12)
         row = page.locator("tr", has=page.get_by_role("link", name="weekly-report"))
@@ -157,6 +160,10 @@ def test_bad_keys_and_logout(server: Server, browser: Browser) -> None:
         expect(page).to_have_url(f"{server.url}/migrations/weekly-report")
         cookies = {c["name"]: c["value"] for c in context.cookies()}
         assert cookies["moonshift_session"] and server.keys["read"] not in str(cookies)
+        page.goto(f"{server.url}/migrations/no-such-migration")
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+        screenshots(page, "not-found")
+        page.goto(f"{server.url}/")
         page.get_by_role("button", name="Log out").click()
         expect(page).to_have_url(re.compile(r"/login"))
         # the old cookie is dead, not only forgotten
@@ -221,3 +228,23 @@ def test_the_calendar_shows_a_week_per_time_zone(server: Server, browser: Browse
         expect(zone.locator(".entry-window")).to_contain_text("08:00\u201312:00")
         expect(zone.locator(".entry-run")).to_contain_text("09:00")
         screenshots(page, "calendar")
+
+
+def test_the_keyboard_reaches_everything_and_search_answers_as_you_type(
+    server: Server, browser: Browser
+) -> None:
+    with logged_in(browser, server, "read") as page:
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#main")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Search")).to_be_focused()
+        page.keyboard.type("weekly")  # htmx swaps the rows in; no button pressed
+        expect(page.get_by_role("table").locator("tbody tr")).to_have_count(1)
+        expect(page).to_have_url(re.compile(r"q=weekly"))
+        for _ in range(4):  # the state, the filter button, the scrollable table, its link
+            page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="weekly-report")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{server.url}/migrations/weekly-report")

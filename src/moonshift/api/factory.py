@@ -18,6 +18,7 @@ from moonshift import __version__
 from moonshift.api import problems
 from moonshift.api.middleware import IdempotencyKeys, RequestBodies
 from moonshift.api.routes import (
+    alerts,
     calendar_feed,
     connections,
     control,
@@ -50,6 +51,7 @@ ROUTERS = (
     runs,
     connections,
     notifications,
+    alerts,
     webhooks,
     events,
     calendar_feed,

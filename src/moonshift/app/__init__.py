@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from moonshift.app import views
 from moonshift.app.agenda import Agenda
+from moonshift.app.alerts import Alerts
 from moonshift.app.backfills import Backfills
 from moonshift.app.certificates import Certificates
 from moonshift.app.connections import Connections
@@ -59,6 +60,7 @@ class Moonshift:
         self.ctx = Context(settings, clock=clock, environ=environ)
         self.connections = Connections(self.ctx)
         self.notifications = Notifications(self.ctx)
+        self.alerts = Alerts(self.ctx)
         self.migrations = Migrations(self.ctx, self.connections, self.notifications)
         self.runs = Runs(self.ctx)
         self.schedules = Schedules(self.ctx)

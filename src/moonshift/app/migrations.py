@@ -70,6 +70,7 @@ def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
         window=None if windows is None else "open" if windows.current(now) else "closed",
         timezone=spec.timezone,
         open_errors=record.open_errors,
+        open_alerts=record.open_alerts,
     )
 
 
@@ -245,7 +246,8 @@ class Migrations(Family):
         after: str | None = None,
     ) -> views.Page[views.OverviewRow]:
         """A page of migrations as an operator scans them (state, progress, next fire,
-        window open or closed, open errors), read in one query however many there are."""
+        window open or closed, open errors and alerts), read in one query however many
+        there are."""
         if status is not None and status not in STATUSES:
             raise InvalidInput("status", f'unknown status "{status}"; one of {", ".join(STATUSES)}')
         found = self.store.overview(

@@ -18,7 +18,7 @@ from moonshift.domain import approval as rules
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound
-from moonshift.runtime.plans import record_plan
+from moonshift.runtime.plans import record_plan, worst
 from moonshift.store.planning import APPROVED, REJECTED
 from moonshift.store.records import PlanRecord, RunRecord
 
@@ -76,7 +76,9 @@ class Plans(Family):
         needed = 0
         if plan.run_id is not None:
             run = self.store.get_run(plan.run_id)
-            needed = MigrationSpec.model_validate(plan.spec).approvals_needed(run.trigger.value)
+            needed = MigrationSpec.model_validate(plan.spec).approvals_needed(
+                run.trigger.value, worst(plan)
+            )
             approvals = self.approvals(plan.run_id)
         return views.StoredPlan.model_validate(
             {
@@ -93,6 +95,7 @@ class Plans(Family):
                 "dag": content.get("dag") or {},
                 "unavailable": content.get("unavailable"),
                 "approvals_needed": needed,
+                "risks": content.get("risks") or [],
                 "approvals": approvals,
                 "notes": notes or [],
             }
@@ -116,7 +119,7 @@ class Plans(Family):
         ``run_id``). Enough approvals of its digest approve the run; Conflict for the
         author when the spec says not_the_author, or for a second approval by the same."""
         run, plan, spec = self._awaiting(migration_id, run_id)
-        required = spec.approvals_needed(run.trigger.value)
+        required = spec.approvals_needed(run.trigger.value, worst(plan))
         approved_by = [
             a.actor
             for a in self.store.approvals(run_id=run.id)
@@ -134,7 +137,7 @@ class Plans(Family):
         if not reason.strip():
             raise InvalidInput("reason", "say why the plan is rejected")
         run, plan, spec = self._awaiting(migration_id, run_id)
-        required = spec.approvals_needed(run.trigger.value)
+        required = spec.approvals_needed(run.trigger.value, worst(plan))
         return self._decide(run, plan, actor, REJECTED, reason, required)
 
     def _decide(

@@ -28,7 +28,7 @@ class Validations(Family):
             self.store, self.ctx.settings.home, self.ctx.clock, self.ctx.environ, actor
         )
         done = validate_copy(ctx, spec, run)
-        return self._view(done.validation, done.run)
+        return self._view(done.validation, done.run or run)
 
     def latest(self, migration_id: str) -> views.ValidationReport:
         """The newest validation of a migration (NotFound before the first)."""

@@ -112,6 +112,7 @@ class OverviewRow(View):
     window: str | None  # open, closed; None without windows
     timezone: str
     open_errors: int
+    open_alerts: int = 0
 
     @property
     def share(self) -> float | None:
@@ -455,6 +456,14 @@ class Approval(View):
     void_reason: str | None
 
 
+class RiskFinding(View):
+    rule: str  # a stable rule id: keyless-table, non-empty-target, ... (docs/risks.md)
+    severity: str  # low, medium, high
+    subject: str  # the table, column or migration it is about
+    message: str
+    remediation: str
+
+
 class StoredPlan(CopyPlan):
     """A stored plan: its version and digest, both schemas as analysed, the mappings (the
     copy plan's fields, empty for other kinds), the DAG, and the approvals of its run."""
@@ -470,6 +479,7 @@ class StoredPlan(CopyPlan):
     schemas: dict[str, Any]  # {"source": {table: shape}, "target": {table: shape}}
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
+    risks: list[RiskFinding] = []  # most severe first
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
@@ -696,7 +706,7 @@ class ValidationReport(View):
 
     id: int
     migration_id: str
-    run_id: int | None  # the run it moved to certified or failed, if any
+    run_id: int | None  # the latest run when it ran (moved to certified or failed if completed)
     run_state: State | None  # that run's state after it
     state: str  # running, passed, failed, error
     passed: bool
@@ -746,3 +756,10 @@ class CertificateCheck(View):
     migration_id: str | None = None
     run_id: int | None = None
     subjects: list[dict[str, Any]] = []
+
+
+class ValidationDetail(View):
+    """A validation with a page of its divergences (``moonshift validation show``)."""
+
+    validation: ValidationReport
+    divergences: Page[Divergence]

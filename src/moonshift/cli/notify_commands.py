@@ -10,6 +10,7 @@ import yaml
 from rich.markup import escape
 
 from moonshift.app import Moonshift, current_user
+from moonshift.app.alerts import SHOWN
 from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, json_option
 
@@ -228,3 +229,70 @@ def setup_email(
         "to": list(to),
     }
     _saved(app, settings, as_json, send_test)
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--status",
+    type=click.Choice(SHOWN),
+    help="Only alerts in this status (default: those not closed).",
+)
+@click.option("--migration", "migration_id", help="Only the alerts of this migration.")
+@json_option
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, migration_id: str | None, as_json: bool) -> None:
+    """List alerts: failures, unreachable databases, missed windows, escalated errors.
+
+    An open alert is sent again on its migration's alerts.renotify schedule until someone
+    acknowledges it; it closes when its cause is resolved (a later run completes, the
+    database answers, the error queue is clear).
+
+    \b
+    Example:
+      moonshift alerts
+      moonshift alerts ack 7 --note "on it: the replica is being restarted"
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(alerts_list, status=status, migration_id=migration_id, as_json=as_json)
+
+
+@command(flags={"status": "--status"})
+def alerts_list(
+    app: Moonshift, status: str | None, migration_id: str | None, as_json: bool
+) -> None:
+    found = app.alerts.list(status=status, migration_id=migration_id)
+    if as_json:
+        o.print_json(found)
+        return
+    grid = o.table("id", "status", "severity", "opened", "sent", "by", "summary")
+    for a in found:
+        by = a.acknowledged_by or (a.closed_by and "resolved") or "-"
+        grid.add_row(
+            str(a.id),
+            a.status,
+            a.severity,
+            o.when(a.opened_at),
+            str(a.notifications),
+            escape(by),
+            escape(a.summary + (f" (note: {a.note})" if a.note else "")),
+        )
+    o.out.print(grid if found else "no alerts")
+
+
+@alerts.command(name="ack")
+@click.argument("alert_id", type=int)
+@click.option("--note", help="What you are doing about it; kept with the alert and in history.")
+@json_option
+@command(flags={"note": "--note"})
+def alerts_ack(app: Moonshift, alert_id: int, note: str | None, as_json: bool) -> None:
+    """Acknowledge an alert: its reminders stop; who and the note are in history.
+
+    \b
+    Example:
+      moonshift alerts ack 7 --note "restarting the replica"
+    """
+    alert = app.alerts.acknowledge(alert_id, actor=current_user(), note=note)
+    if as_json:
+        o.print_json(alert)
+    else:
+        o.out.print(f"alert {alert.id} acknowledged by {alert.acknowledged_by}")

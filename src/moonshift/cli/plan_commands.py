@@ -40,6 +40,7 @@ def plan(app: Moonshift, migration_id: str, refresh: bool, as_json: bool) -> Non
             f"{found.spec_version}), digest {found.digest}"
         )
         _print_plan(found)
+        _print_risks(found.risks)
         warn(found.notes)
     if found.errors:
         sys.exit(1)
@@ -78,6 +79,26 @@ def _print_plan(plan: views.CopyPlan) -> None:
         o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
     for issue in plan.errors:
         o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
+
+
+SEVERITY_STYLE = {"high": "red", "medium": "yellow", "low": "dim"}
+
+
+def _print_risks(risks: list[views.RiskFinding]) -> None:
+    if not risks:
+        o.out.print("\nrisks: none found")
+        return
+    grid = o.table("severity", "rule", "subject", "finding", "what to do", title="\nrisks")
+    for r in risks:
+        style = SEVERITY_STYLE.get(r.severity, "")
+        grid.add_row(
+            f"[{style}]{r.severity}[/]",
+            r.rule,
+            escape(r.subject),
+            escape(r.message),
+            escape(r.remediation),
+        )
+    o.out.print(grid)
 
 
 @cli.command()

@@ -50,7 +50,36 @@ def validation_run(app: Moonshift, migration_id: str, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _print(app: Moonshift, report: views.ValidationReport, as_json: bool) -> None:
+@validation.command(name="show")
+@click.argument("migration_id")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--after", type=int, help="The `next` a previous page printed.")
+@json_option
+@command(flags={"limit": "--limit", "after": "--after"})
+def validation_show(
+    app: Moonshift, migration_id: str, limit: int, after: int | None, as_json: bool
+) -> None:
+    """Show the newest validation: each perspective's result, and its divergences a page
+    at a time, each with its key and both sides' values (redacted columns masked).
+
+    \b
+    Example:
+      moonshift validation show shop-copy --limit 100
+    """
+    report = app.validation.latest(migration_id)
+    page = app.validation.divergences(migration_id, limit=limit, after=after)
+    if as_json:
+        o.print_json(views.ValidationDetail(validation=report, divergences=page))
+        return
+    _print(app, report, False, page=page)
+
+
+def _print(
+    app: Moonshift,
+    report: views.ValidationReport,
+    as_json: bool,
+    page: views.Page[views.Divergence] | None = None,
+) -> None:
     if as_json:
         o.print_json(report)
         return
@@ -63,12 +92,20 @@ def _print(app: Moonshift, report: views.ValidationReport, as_json: bool) -> Non
     o.out.print(grid)
     if report.state == "error" and report.summary:
         o.err.print(f"[red]error:[/] {escape(report.summary)}", highlight=False)
-    if not report.passed:
-        page = app.validation.divergences(report.migration_id, limit=20)
-        for d in page.items:
-            o.out.print(f"  {d.perspective} {escape(d.table)}: {d.kind}: {escape(d.what)}")
-        if page.next:
-            o.out.print("  ... (moonshift validation show for every one)")
+    if report.passed and page is None:
+        return
+    shown = page or app.validation.divergences(report.migration_id, limit=20)
+    for d in shown.items:
+        o.out.print(f"  {d.perspective} {escape(d.table)}: {d.kind}: {escape(d.what)}")
+        if page is not None:
+            for side, values in (("source", d.source), ("target", d.target)):
+                if values:
+                    text = ", ".join(f"{k}={v}" for k, v in values.items())
+                    o.out.print(f"      {side}: {escape(text)}", highlight=False)
+    if shown.next:
+        o.out.print(
+            f"  ... more: moonshift validation show {report.migration_id} --after {shown.next}"
+        )
 
 
 class _CertificateGroup(click.Group):

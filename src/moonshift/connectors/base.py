@@ -201,6 +201,35 @@ class Connector(ABC):
     def quote(self, name: str) -> str:
         """An identifier, quoted for this engine."""
 
+    # -- what a plan's risk assessment asks (moonshift.copy.risks) --------------------------
+
+    triggers_sql: str | None = None  # rows of (table, trigger name) of every user trigger
+    # rows of (who, seconds open) of transactions open longer than %(seconds)s; None: the
+    # engine has none that hold back others (SQLite)
+    long_transactions_sql: str | None = None
+
+    def triggers(self, conn: Any) -> dict[str, list[str]]:
+        """Table -> the names of the triggers on it."""
+        found: dict[str, list[str]] = {}
+        for table, name in self._rows(conn, self.triggers_sql):
+            found.setdefault(str(table), []).append(str(name))
+        return found
+
+    def long_transactions(self, conn: Any, seconds: float) -> list[tuple[str, float]]:
+        """Transactions open longer than ``seconds`` (who, seconds), other than this one."""
+        sql = (self.long_transactions_sql or "").replace("%(seconds)s", str(float(seconds)))
+        return [(str(who), float(age)) for who, age in self._rows(conn, sql or None)]
+
+    def _rows(self, conn: Any, sql: str | None) -> list[tuple[Any, ...]]:
+        if not sql:
+            return []
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            conn.rollback()
+
     def compare_sql(self, expression: str) -> str | None:
         """A value as ``verify`` reads it when both sides are this engine: the engine's own
         exact text where the driver's values would not compare (PostgreSQL's enums, ranges,

@@ -26,6 +26,16 @@ SESSION = (
 class MysqlConnector(SqlConnector):
     engine = "mysql"
     capabilities = CAPABILITIES["mysql"]
+    triggers_sql = (
+        "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1, 2"
+    )
+    long_transactions_sql = (
+        "SELECT CONCAT('thread ', trx_mysql_thread_id, ' (', trx_state, ')'), "
+        "TIMESTAMPDIFF(SECOND, trx_started, NOW()) FROM information_schema.INNODB_TRX "
+        "WHERE trx_mysql_thread_id <> CONNECTION_ID() "
+        "AND trx_started < NOW() - INTERVAL %(seconds)s SECOND ORDER BY 2 DESC"
+    )
     quote_char = "`"
     table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 

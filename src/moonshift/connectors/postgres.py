@@ -25,6 +25,17 @@ SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_f
 class PostgresConnector(SqlConnector):
     engine = "postgresql"
     capabilities = CAPABILITIES["postgresql"]
+    triggers_sql = (
+        "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace "
+        "ORDER BY 1, 2"
+    )
+    long_transactions_sql = (
+        "SELECT coalesce(usename, '?') || ' (pid ' || pid || ', ' || coalesce(state, '?') || ')', "
+        "extract(epoch FROM now() - xact_start) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND xact_start < now() - interval '%(seconds)s seconds' ORDER BY 2 DESC"
+    )
 
     def connect(self) -> psycopg.Connection[Any]:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)

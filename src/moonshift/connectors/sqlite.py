@@ -19,6 +19,7 @@ BUSY_TIMEOUT_SECONDS = 30
 class SqliteConnector(SqlConnector):
     engine = "sqlite"
     capabilities = CAPABILITIES["sqlite"]
+    triggers_sql = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1, 2"
     placeholder = "?"
 
     def connect(self) -> sqlite3.Connection:

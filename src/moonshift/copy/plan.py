@@ -199,6 +199,8 @@ class Planner:
             return None
         source_from = self.source.from_sql(name, table.only)
         rows = self._count(conn, source_from, ts.where, name)
+        if rows < 0:
+            return None
         if not key and rows > self.spec.keyless_max_rows:
             self.fatal(
                 name,
@@ -279,9 +281,10 @@ class Planner:
             cursor.execute(sql)
             return int(cursor.fetchone()[0])
         except Exception as exc:
-            if where and isinstance(self.source.translate(exc), TerminalError):
-                self.fatal(name, None, f"where: the source refused it: {str(exc).splitlines()[0]}")
-                return 0
+            if isinstance(self.source.translate(exc), TerminalError):
+                what = "where: the source refused it" if where else "the source refused to read it"
+                self.fatal(name, None, f"{what}: {str(exc).splitlines()[0]}")
+                return -1
             raise
         finally:
             conn.rollback()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
+from moonshift.domain.risk import Severity
 from moonshift.domain.spec_base import Flag, SpecModel, Whole
 from moonshift.errors import Conflict
 
@@ -18,14 +19,18 @@ class ApprovalSpec(SpecModel):
     """``approval: {required: true, approvers: 2, not_the_author: true}``."""
 
     required: Flag = False
+    # runs whose plan has a risk finding of this severity or above wait too
+    on_risk: Severity | None = None
     approvers: Whole = Field(default=1, ge=1, le=20)
     # The one who wrote the spec version a plan was made from may not approve it.
     not_the_author: Flag = False
 
 
-def needed(policy: ApprovalSpec, *, await_approval: bool) -> int:
-    """How many approvals a run needs: 0 when it needs none."""
-    return policy.approvers if policy.required or await_approval else 0
+def needed(policy: ApprovalSpec, *, await_approval: bool, worst: Severity | None = None) -> int:
+    """How many approvals a run needs: 0 when it needs none. ``worst``: the most severe
+    risk finding of its plan."""
+    risky = policy.on_risk is not None and worst is not None and worst.rank >= policy.on_risk.rank
+    return policy.approvers if policy.required or await_approval or risky else 0
 
 
 def check_approver(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from moonshift.domain.lifecycle import State
 from moonshift.domain.secrets import is_reference, references
-from moonshift.domain.spec_base import FieldProblem, Slug, SpecModel, Whole
+from moonshift.domain.spec_base import Duration, FieldProblem, Slug, SpecModel, Whole
 
 # Every event a rule may name (``notify: [{channel, on: [...]}]``), and how loud it is.
 EVENTS: Mapping[str, str] = {
@@ -49,6 +49,7 @@ EVENTS: Mapping[str, str] = {
     "unavailable": "critical",
     "daemon_lost": "critical",
     "alert": "critical",
+    "errors_cleared": "info",
     # ``moonshift notify test CHANNEL``
     "test": "info",
 }
@@ -92,6 +93,43 @@ def transition_event(from_state: State | None, to_state: State) -> str:
 def trigger_event(event_type: str, outcome: str) -> str | None:
     """The event a scheduler's record is, or None when nobody needs to hear of it."""
     return _BY_TRIGGER_EVENT.get((event_type, outcome)) or _BY_TRIGGER_EVENT.get((event_type, None))
+
+
+def side_event(to_state: State, reason: str | None) -> str | None:
+    """The notable event a run's move also is, read from its reason: a copy paused for an
+    unreachable database, for too many bad rows, a run whose daemon or worker died."""
+    text = reason or ""
+    if to_state is State.PAUSED and _UNAVAILABLE.match(text):
+        return "unavailable"
+    if to_state is State.PAUSED and text.startswith("error_policy:"):
+        return "error_escalated"
+    if to_state in (State.PAUSED, State.FAILED) and "lease expired" in text:
+        return "daemon_lost"
+    return None
+
+
+_UNAVAILABLE = re.compile(r"^(source|target)[_ ]unavailable\b")
+
+# -- alerts: what opens one, and what closes it ---------------------------------------------
+
+# An event of these kinds opens an alert for its migration (one open alert per cause).
+ALERTING: frozenset[str] = frozenset(
+    {"failed", "unavailable", "error_escalated", "missed", "daemon_lost", "preflight_failed"}
+)
+# An event of the key's kind resolves the causes it names: their alerts close.
+_RESOLVES: Mapping[str, frozenset[str]] = {
+    "completed": frozenset({"failed", "unavailable", "missed", "daemon_lost", "preflight_failed"}),
+    "certified": frozenset({"failed", "unavailable", "missed", "daemon_lost", "preflight_failed"}),
+    "started": frozenset({"unavailable", "missed", "daemon_lost", "preflight_failed"}),
+    "resumed": frozenset({"unavailable", "daemon_lost"}),
+    "preflight_ok": frozenset({"preflight_failed"}),
+    "errors_cleared": frozenset({"error_escalated"}),
+}
+
+
+def resolves(kind: str) -> frozenset[str]:
+    """The alert causes an event of ``kind`` resolves."""
+    return _RESOLVES.get(kind, frozenset())
 
 
 def severity(kind: str) -> str:
@@ -239,6 +277,20 @@ class ChannelSpec(SpecModel):
         ]
 
 
+class AlertSpec(SpecModel):
+    """``alerts: {renotify: 30m}``: how often an open alert is sent again until someone
+    acknowledges it."""
+
+    renotify: Duration = timedelta(minutes=30)
+
+    @field_validator("renotify")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
+
+
 class NotifyRule(SpecModel):
     """``notify: [{channel: ops-slack, on: [failed, window_ending]}]`` on a migration (or
     at a file's top level, for every migration in it without its own)."""
@@ -270,12 +322,20 @@ class NotifyRule(SpecModel):
         return ALL in self.on or kind in self.on
 
 
-def targets(rules: Iterable[NotifyRule], kind: str, *, notify_on_skip: bool = False) -> list[str]:
+def targets(
+    rules: Iterable[NotifyRule],
+    kind: str,
+    *,
+    notify_on_skip: bool = False,
+    cause: str | None = None,
+) -> list[str]:
     """The channels an event of ``kind`` goes to, each once, in the order the rules name
-    them; with ``notify_on_skip`` a skipped fire goes to every channel named."""
+    them; with ``notify_on_skip`` a skipped fire goes to every channel named. An alert's
+    reminder (``cause``: the event that opened it) goes where that event went."""
     found: list[str] = []
     for rule in rules:
         wanted = rule.wants(kind) or (kind == "skipped" and notify_on_skip)
+        wanted = wanted or (cause is not None and rule.wants(cause))
         if wanted and rule.channel not in found:
             found.append(rule.channel)
     return found

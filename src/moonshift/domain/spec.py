@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from moonshift.domain.approval import ApprovalSpec, needed
 from moonshift.domain.copy_spec import CopySpec
 from moonshift.domain.nested_schedule import dotted, flatten
-from moonshift.domain.notices import ChannelSpec, NotifyRule
+from moonshift.domain.notices import AlertSpec, ChannelSpec, NotifyRule
 from moonshift.domain.policies import (
     DependencySpec,
     DependencyStrategy,
@@ -26,6 +26,7 @@ from moonshift.domain.policies import (
     PreflightSpec,
     RetrySpec,
 )
+from moonshift.domain.risk import RiskSpec, Severity
 from moonshift.domain.schedule import (
     ScheduleSpec,
     WindowBehaviorSpec,
@@ -232,6 +233,7 @@ class MigrationSpec(SpecModel):
     overlap: Overlap = Overlap.SKIP
     notify_on_skip: Flag = False
     notify: tuple[NotifyRule, ...] = ()
+    alerts: AlertSpec = Field(default_factory=AlertSpec)
     max_duration: Lasting | None = None
     misfire: MisfireSpec = Field(default_factory=MisfireSpec)
     pool: Slug | None = None
@@ -244,6 +246,7 @@ class MigrationSpec(SpecModel):
     trigger_: TriggerSpec | None = Field(default=None, alias="trigger")
     validation: ValidationSpec | None = None
     approval: ApprovalSpec = Field(default_factory=ApprovalSpec)
+    risk: RiskSpec = Field(default_factory=RiskSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -310,17 +313,18 @@ class MigrationSpec(SpecModel):
         """The webhook trigger, if the migration has one."""
         return self.trigger_ if self.trigger_ and self.trigger_.type == "webhook" else None
 
-    def approvals_needed(self, started_by: str) -> int:
+    def approvals_needed(self, started_by: str, worst: Severity | None = None) -> int:
         """How many approvals a run needs before it runs (0: none). ``started_by``: the
         run's trigger (``EVENT`` for a webhook, ``MANUAL`` for an API or CLI start); a
-        trigger with ``await_approval`` makes the runs it starts wait."""
+        trigger with ``await_approval`` makes the runs it starts wait. ``worst``: its plan's
+        most severe risk finding, for ``approval.on_risk``."""
         trigger = self.trigger_
         awaits = (
             trigger is not None
             and trigger.await_approval
             and started_by == {"webhook": "EVENT", "api": "MANUAL"}[trigger.type]
         )
-        return needed(self.approval, await_approval=awaits)
+        return needed(self.approval, await_approval=awaits, worst=worst)
 
     def connection_names(self) -> dict[str, str]:
         """Field path -> the named connection it refers to."""

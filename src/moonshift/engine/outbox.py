@@ -49,8 +49,28 @@ class Dispatcher:
             stop.wait(0.01 if busy else poll_seconds)
 
     def pass_once(self) -> int:
-        """Route what is new and deliver what is due; returns how much it did."""
-        return self.route(self.clock.now()) + self.deliver()
+        """Remind of open alerts, route what is new, deliver what is due; returns how much
+        it did."""
+        now = self.clock.now()
+        return self.remind(now) + self.route(now) + self.deliver()
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def remind(self, now: datetime) -> int:
+        """Send again every open alert not acknowledged, each on its migration's
+        ``alerts.renotify`` schedule."""
+        sent = 0
+        for alert in self.store.list_alerts(statuses=("open",), limit=1000):
+            spec = self._spec_of(alert.migration_id) if alert.migration_id else None
+            if spec is None:
+                continue
+            due_before = now - spec.alerts.renotify
+            if alert.notified_at <= due_before and self.store.renotify_alert(
+                alert.id, now=now, due_before=due_before
+            ):
+                log.warning("alert %d still open (%s): sent again", alert.id, alert.summary)
+                sent += 1
+        return sent
 
     # -- routing --------------------------------------------------------------------------
 
@@ -61,17 +81,26 @@ class Dispatcher:
         return len(events)
 
     def targets(self, event: Notice) -> list[str]:
-        if event.migration_id is None:
+        spec = self._spec_of(event.migration_id) if event.migration_id else None
+        if spec is None:
             return []
+        cause = (event.details or {}).get("cause")
+        return targets(
+            spec.notify,
+            event.kind,
+            notify_on_skip=spec.notify_on_skip,
+            cause=cause if isinstance(cause, str) else None,
+        )
+
+    def _spec_of(self, migration_id: str) -> MigrationSpec | None:
         try:
-            record = self.store.get_migration(event.migration_id, include_deleted=True)
+            record = self.store.get_migration(migration_id, include_deleted=True)
         except NotFound:
-            return []
+            return None
         key = (record.id, record.version)
         if key not in self._specs:
             self._specs[key] = MigrationSpec.model_validate(record.spec)
-        spec = self._specs[key]
-        return targets(spec.notify, event.kind, notify_on_skip=spec.notify_on_skip)
+        return self._specs[key]
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from moonshift.copy import keys
 from moonshift.copy.batches import BadRow
 from moonshift.copy.describe import describe
 from moonshift.copy.plan import CopyPlan, Planner
+from moonshift.copy.risks import gather
 from moonshift.copy.runner import Controls, CopyRunner
 from moonshift.domain.secrets import MissingVariableError
 from moonshift.domain.spec import MigrationSpec
@@ -44,7 +45,11 @@ def analyse(
     plan (``copy.describe``)."""
     planner = Planner(spec.copy_spec, source, target)
     plan = planner.plan()
-    return plan, describe(plan, planner.source_schema, planner.target_schema)
+    described = describe(plan, planner.source_schema, planner.target_schema)
+    described["risk_facts"] = gather(
+        spec.copy_spec, plan, planner.source_schema, source, target, spec.risk.long_transaction
+    )
+    return plan, described
 
 
 def ready(spec: MigrationSpec, plan: CopyPlan) -> CopyPlan:

@@ -11,6 +11,7 @@ from typing import Any
 
 from moonshift.domain.lifecycle import State
 from moonshift.domain.plans import digest
+from moonshift.domain.risk import Finding, Severity, assess
 from moonshift.domain.spec import MigrationSpec
 from moonshift.seams import WorkerStore
 from moonshift.store.records import PlanRecord, RunRecord
@@ -19,14 +20,51 @@ from moonshift.store.records import PlanRecord, RunRecord
 BEFORE_PLAN = frozenset({State.CREATED, State.ANALYZING, State.PLANNING})
 
 
-def plan_content(spec: MigrationSpec, parts: dict[str, Any]) -> dict[str, Any]:
-    """A plan's content: the spec it was made from, what the job found and will do, and the
-    migrations it runs after."""
+def plan_content(
+    spec: MigrationSpec, parts: dict[str, Any], facts: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A plan's content: the spec it was made from, what the job found and will do, the
+    migrations it runs after, and the risk findings (``facts``: what the planner knows
+    beside the job's own ``risk_facts``)."""
+    found = {k: v for k, v in parts.items() if k != "risk_facts"}
     dag = {
         **parts.get("dag", {}),
         "after": sorted([d.migration, d.condition.value] for d in spec.depends_on),
     }
-    return {"spec": spec.canonical(), **parts, "dag": dag}
+    risks = assess({**parts.get("risk_facts", {}), **(facts or {})}, spec.risk)
+    return {"spec": spec.canonical(), **found, "dag": dag, "risks": [r.stored() for r in risks]}
+
+
+def schedule_facts(store: WorkerStore, spec: MigrationSpec) -> dict[str, Any]:
+    """Dependencies whose next scheduled run is not before this migration's."""
+    own = store.get_schedule(spec.id)
+    mine = own.next_fire_at if own else None
+    late = []
+    for dep in spec.depends_on if mine is not None else ():
+        theirs = store.get_schedule(dep.migration)
+        when = theirs.next_fire_at if theirs else None
+        if when is None:
+            late.append([dep.migration, "which has no next scheduled run"])
+        elif mine is not None and when > mine:
+            late.append(
+                [
+                    dep.migration,
+                    f"whose next run ({when.isoformat()}) is after this one's ({mine.isoformat()})",
+                ]
+            )
+    return {"dependencies_late": late}
+
+
+def risks_of(plan: PlanRecord) -> list[Finding]:
+    return [
+        Finding(r["rule"], Severity(r["severity"]), r["subject"], r["message"], r["remediation"])
+        for r in plan.content.get("risks", [])
+    ]
+
+
+def worst(plan: PlanRecord) -> Severity | None:
+    found = risks_of(plan)
+    return found[0].severity if found else None  # most severe first
 
 
 def record_plan(
@@ -40,7 +78,7 @@ def record_plan(
     now: datetime,
 ) -> PlanRecord:
     """Store a plan of ``spec`` (as written: connections by name, ``${ENV}`` unresolved)."""
-    content = plan_content(spec, parts)
+    content = plan_content(spec, parts, schedule_facts(store, spec))
     return store.add_plan(
         spec.id,
         run_id=run_id,

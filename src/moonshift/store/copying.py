@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import Notice
 from moonshift.errors import Conflict, NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
@@ -131,8 +132,25 @@ class CopyStore(StoreCore):
                 action=f"error {'retry failed' if status == OPEN else status}",
                 reason=f"error {error_id} ({record.table_name}): {resolution}",
             )
+            if status != OPEN and not self._open_errors_in(conn, record.migration_id):
+                self._emit(
+                    conn,
+                    Notice(
+                        kind="errors_cleared",
+                        at=now,
+                        migration_id=record.migration_id,
+                        run_id=record.run_id,
+                        reason=f"the error queue is clear (error {error_id} {status} last)",
+                        actor=actor,
+                    ),
+                )
             row = conn.execute(select(t.copy_errors).where(t.copy_errors.c.id == error_id)).one()
             return CopyErrorRecord(**row._mapping)
+
+    def _open_errors_in(self, conn: Connection, migration_id: str) -> int:
+        c = t.copy_errors.c
+        query = select(func.count()).where(c.migration_id == migration_id, c.status == OPEN)
+        return int(conn.execute(query).scalar_one())
 
     def start_rollback(
         self, migration_id: str, strategy: str, *, actor: str, reason: str | None, now: datetime

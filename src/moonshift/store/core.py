@@ -118,17 +118,19 @@ class StoreCore:
             to_state=to,
             reason=reason,
         )
-        self._emit(
-            conn,
-            Notice(
-                kind=notices.transition_event(run.state, to),
-                at=now,
-                migration_id=run.migration_id,
-                run_id=run_id,
-                reason=reason,
-                actor=actor,
-            ),
-        )
+        for kind in (notices.transition_event(run.state, to), notices.side_event(to, reason)):
+            if kind is not None:
+                self._emit(
+                    conn,
+                    Notice(
+                        kind=kind,
+                        at=now,
+                        migration_id=run.migration_id,
+                        run_id=run_id,
+                        reason=reason,
+                        actor=actor,
+                    ),
+                )
         return self._run_in(conn, run_id)
 
     def _run_in(self, conn: Connection, run_id: int, *, lock: bool = False) -> RunRecord:
@@ -206,16 +208,75 @@ class StoreCore:
         (approval needed, validated, certified, ...) calls it in the transaction of the
         change it announces, with a kind from ``domain.notices.EVENTS``. Returns its id.
         """
-        return int(
+        event_id = int(
             conn.execute(
                 insert(t.outbox).values(**_outbox_row(notice)).returning(t.outbox.c.id)
             ).scalar_one()
         )
+        self._alerts_after(conn, notice, event_id)
+        return event_id
+
+    def _alerts_after(self, conn: Connection, notice: Notice, event_id: int) -> None:
+        """An event that opens an alert opens one (unless its cause has one open for the
+        migration); one that resolves a cause closes its alerts. Both are in history."""
+        if notice.migration_id is None:
+            return
+        a = t.alerts.c
+        live = (a.migration_id == notice.migration_id) & (a.status != "closed")
+        causes = notices.resolves(notice.kind)
+        if causes:
+            closing = select(a.id).where(live, a.cause.in_(sorted(causes)))
+            for (alert_id,) in conn.execute(self._locked(conn, closing)).all():
+                conn.execute(
+                    update(t.alerts)
+                    .where(a.id == alert_id)
+                    .values(status="closed", closed_at=notice.at, closed_by=notice.summary)
+                )
+                self._alert_audit(conn, notice, "alert closed", alert_id, notice.summary)
+        if notice.kind not in notices.ALERTING:
+            return
+        if conn.execute(select(a.id).where(live, a.cause == notice.kind)).first() is not None:
+            return
+        alert_id = conn.execute(
+            insert(t.alerts)
+            .values(
+                migration_id=notice.migration_id,
+                run_id=notice.run_id,
+                cause=notice.kind,
+                severity=notice.severity,
+                summary=notice.summary,
+                status="open",
+                opened_at=notice.at,
+                event_id=event_id,
+                notified_at=notice.at,
+                notifications=1,
+            )
+            .returning(a.id)
+        ).scalar_one()
+        self._alert_audit(conn, notice, "alert opened", alert_id, notice.summary)
+
+    def _alert_audit(
+        self, conn: Connection, notice: Notice, action: str, alert_id: int, reason: str
+    ) -> None:
+        self._audit(
+            conn,
+            now=notice.at,
+            actor=notice.actor or "moonshift",
+            action=action,
+            migration_id=notice.migration_id,
+            run_id=notice.run_id,
+            reason=reason,
+            details={"alert_id": alert_id},
+        )
 
     def _emit_many(self, conn: Connection, found: Sequence[Notice]) -> None:
         """``_emit`` for many events at once (runs created by the hundred)."""
-        if found:
-            conn.execute(insert(t.outbox).values([_outbox_row(n) for n in found]))
+        plain = [n for n in found if not _touches_alerts(n)]
+        if plain:
+            conn.execute(insert(t.outbox).values([_outbox_row(n) for n in plain]))
+        for notice in found:
+            if _touches_alerts(notice):
+                self._emit(conn, notice)
 
     def _audit(
         self,
@@ -244,6 +305,10 @@ class StoreCore:
                 details=details,
             )
         )
+
+
+def _touches_alerts(notice: Notice) -> bool:
+    return notice.kind in notices.ALERTING or bool(notices.resolves(notice.kind))
 
 
 def _outbox_row(notice: Notice) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The dashboard's overview: a page of migrations with what an operator scans for, in one
-query (the latest run by a correlated subquery on the runs' (migration, id) index)."""
+query (the latest run by a correlated subquery on the runs' (migration, id) index; open
+errors and open alerts counted the same way)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class OverviewStore(StoreCore):
         state: State | None = None,
         never_ran: bool = False,
     ) -> list[OverviewRecord]:
-        m, r, s, e = t.migrations.c, t.runs, t.schedules, t.copy_errors
+        m, r, s, e, a = t.migrations.c, t.runs, t.schedules, t.copy_errors, t.alerts
         mine = t.runs.alias("mine")
         newest = (
             select(func.max(mine.c.id))
@@ -35,6 +36,12 @@ class OverviewStore(StoreCore):
         errors = (
             select(func.count())
             .where(e.c.migration_id == m.id, e.c.status == "open")
+            .correlate(t.migrations)
+            .scalar_subquery()
+        )
+        alerts = (
+            select(func.count())
+            .where(a.c.migration_id == m.id, a.c.status == "open")
             .correlate(t.migrations)
             .scalar_subquery()
         )
@@ -52,6 +59,7 @@ class OverviewStore(StoreCore):
                 s.c.next_fire_at,
                 s.c.status.label("schedule_status"),
                 errors.label("open_errors"),
+                alerts.label("open_alerts"),
             )
             .select_from(
                 t.migrations.outerjoin(r, r.c.id == newest).outerjoin(s, s.c.migration_id == m.id)
@@ -92,4 +100,5 @@ def _record(row: Any) -> OverviewRecord:
         next_fire_at=row.next_fire_at,
         schedule_status=row.schedule_status,
         open_errors=int(row.open_errors or 0),
+        open_alerts=int(row.open_alerts or 0),
     )

@@ -51,7 +51,7 @@ class MigrationHeader:
 @dataclass(frozen=True, kw_only=True)
 class OverviewRecord:
     """A migration as the dashboard's overview lists it: its header and spec, its latest
-    run's state and progress, its next fire and its open errors, read in one query."""
+    run's state and progress, its next fire, its open errors and alerts, read in one query."""
 
     id: str
     name: str
@@ -65,6 +65,7 @@ class OverviewRecord:
     next_fire_at: datetime | None
     schedule_status: str | None
     open_errors: int
+    open_alerts: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,3 +322,23 @@ class DeliveryRecord:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRecord:
+    id: int
+    migration_id: str | None
+    run_id: int | None
+    cause: str  # the kind of the event that opened it
+    severity: str
+    summary: str
+    status: str  # open, acknowledged, closed
+    opened_at: datetime
+    event_id: int
+    notified_at: datetime
+    notifications: int
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    note: str | None
+    closed_at: datetime | None
+    closed_by: str | None

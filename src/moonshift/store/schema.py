@@ -382,3 +382,27 @@ approvals = Table(
     UniqueConstraint("run_id", "digest", "actor"),
     Index(None, "migration_id", "id"),
 )
+
+# An alert: opened by an event of ``domain.notices.ALERTING`` (one open per migration and
+# cause), sent again until acknowledged, closed when an event resolves its cause.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("migration_id", ID),
+    Column("run_id", Integer),
+    Column("cause", String(40), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open, acknowledged, closed
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("event_id", Integer, nullable=False),  # the event that opened it
+    Column("notified_at", UTCDateTime, nullable=False),  # when it was last sent
+    Column("notifications", Integer, nullable=False),
+    Column("acknowledged_by", String(200)),
+    Column("acknowledged_at", UTCDateTime),
+    Column("note", Text),
+    Column("closed_at", UTCDateTime),
+    Column("closed_by", Text),  # the event that resolved it
+    Index(None, "status", "migration_id"),
+)

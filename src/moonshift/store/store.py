@@ -23,6 +23,7 @@ from moonshift.domain.spec import changed_fields
 from moonshift.errors import Conflict, NotFound, PreconditionFailed, Unavailable
 from moonshift.store import schema as t
 from moonshift.store.access import AccessStore
+from moonshift.store.alerting import AlertStore
 from moonshift.store.copying import CopyStore
 from moonshift.store.core import _migration, _run, stored
 from moonshift.store.engine import make_engine
@@ -60,6 +61,7 @@ class StateStore(
     CopyStore,
     AccessStore,
     NotifyStore,
+    AlertStore,
     OverviewStore,
     ValidationStore,
     PlanStore,

@@ -10,6 +10,7 @@ can only send a range to be compared row by row; it never decides that rows diff
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from moonshift.connectors.base import Connector, connect
@@ -95,8 +96,12 @@ class Summer:
         found: dict[Range, tuple[Sums, Sums]] = {}
         for start, end in pending:
             width = max(1, -(-(end - start) // BUCKETS))
-            src = self._buckets(self.t.source.side.connector, 0, start, end, width)
-            tgt = self._buckets(self.t.target.side.connector, 1, start, end, width)
+            with ThreadPoolExecutor(2) as both:  # each side's database works at once
+                ours = both.submit(
+                    self._buckets, self.t.source.side.connector, 0, start, end, width
+                )
+                tgt = self._buckets(self.t.target.side.connector, 1, start, end, width)
+                src = ours.result()
             for bucket in sorted(set(src) | set(tgt)):
                 low = start + bucket * width
                 found[(low, min(low + width, end))] = (

@@ -5,6 +5,7 @@ SQLite without ``PRAGMA foreign_keys``, a key dropped or never created)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from moonshift.connectors.base import Connector, connect
@@ -26,6 +27,15 @@ class Referential:
             if ref.table in target.tables and ref.parent in target.tables:
                 refs.setdefault(ref.shape, ref)
         keys = {t.target: t.target_key for t in subject.plan.tables}
+        sources = {t.target: t for t in subject.plan.tables}
+
+        def mask(table: str, column: str, value: str | None) -> str | None:
+            plan = sources.get(table)
+            if plan is None:
+                return value
+            named = next((c.source for c in plan.columns if c.target == column), None)
+            return subject.shown(plan.source, named or column, value)
+
         counts = Counter[str]()
         for ref in refs.values():
             subject.heartbeat()
@@ -33,7 +43,7 @@ class Referential:
             orphans = _orphans(subject.target, ref, keys.get(ref.table, ()), subject.limit)
             counts["orphans"] += orphans.total
             for row in orphans.rows:
-                findings.add(orphans.divergence(row))
+                findings.add(orphans.divergence(row, mask))
             findings.found += orphans.total - len(orphans.rows)
         summary = f"{counts['foreign_keys']} foreign keys, {counts['orphans']} orphan rows"
         return findings.result(self.name, summary, dict(counts))
@@ -43,10 +53,14 @@ class _Orphans:
     def __init__(self, ref: Reference, key: tuple[str, ...], total: int, rows: list[Any]):
         self.ref, self.key, self.total, self.rows = ref, key, total, rows
 
-    def divergence(self, row: Any) -> Divergence:
+    def divergence(
+        self, row: Any, mask: Callable[[str, str, str | None], str | None]
+    ) -> Divergence:
         ref, n = self.ref, len(self.key)
-        key = {k: _text(v) for k, v in zip(self.key, row[:n], strict=True)}
-        values = {c: _text(v) for c, v in zip(ref.columns, row[n:], strict=True)}
+        key = {k: mask(ref.table, k, _text(v)) for k, v in zip(self.key, row[:n], strict=True)}
+        values = {
+            c: mask(ref.table, c, _text(v)) for c, v in zip(ref.columns, row[n:], strict=True)
+        }
         where = ", ".join(f"{k}={v}" for k, v in (key or values).items())
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         return Divergence(

@@ -104,8 +104,7 @@ class RowLevel:
             if plan.target not in existing:
                 findings.add(Divergence(table=plan.target, kind="missing", what="no such table"))
                 continue
-            compare = _compare(plan, subject.source, subject.target, subject.heartbeat)
-            table = _TableRun(subject, compare, findings)
+            table = _TableRun(subject, compare_of(plan, subject), findings)
             tables[plan.target] = table.run()
             counts["tables"] += 1
             counts["source_rows"] += table.source_rows
@@ -119,9 +118,9 @@ class RowLevel:
         return findings.result(self.name, summary, dict(counts), tables)
 
 
-def _compare(
-    plan: TablePlan, source: Connector, target: Connector, tick: Callable[[], None]
-) -> TableCompare:
+def compare_of(plan: TablePlan, subject: Subject) -> TableCompare:
+    """How both sides of a planned table are read, normalized and matched."""
+    source, target, tick = subject.source, subject.target, subject.heartbeat
     src_side, tgt_side = sides(plan, source, target)
     written = plan.written
     types = tuple(

@@ -14,15 +14,21 @@ from moonshift.domain.validation import CheckResult
 from moonshift.domain.validation_spec import Perspective
 from moonshift.errors import TerminalError
 from moonshift.seams import Check
+from moonshift.validation.behavioral import Behavioral
 from moonshift.validation.referential import Referential
 from moonshift.validation.rows import RowLevel
+from moonshift.validation.semantic import Semantic
+from moonshift.validation.statistical import Statistical
 from moonshift.validation.structure import Structural
 from moonshift.validation.subject import Subject
 
 CHECKS: Mapping[Perspective, Callable[[], Check]] = {
     Perspective.STRUCTURAL: Structural,
+    Perspective.STATISTICAL: Statistical,
     Perspective.ROW_LEVEL: RowLevel,
     Perspective.REFERENTIAL: Referential,
+    Perspective.SEMANTIC: Semantic,
+    Perspective.BEHAVIORAL: Behavioral,
 }
 
 

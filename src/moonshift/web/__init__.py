@@ -7,7 +7,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from moonshift.web import assets, error_queue, graph, live, pages, week
+from moonshift.web import (
+    alerts,
+    assets,
+    certificates,
+    error_queue,
+    graph,
+    live,
+    pages,
+    plans,
+    validation,
+    week,
+)
 
 __all__ = ["install"]
 
@@ -15,6 +26,7 @@ __all__ = ["install"]
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` (made by ``moonshift.api.create_app``)."""
     api.include_router(assets.router)
-    for module in (pages, live, error_queue, graph, week):
+    pages_ = (pages, live, error_queue, plans, validation, certificates, alerts, graph, week)
+    for module in pages_:
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=assets.STATIC), name="static")

@@ -13,7 +13,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from moonshift.app import Moonshift
+from moonshift.app.copies import bottleneck
 from moonshift.domain import lifecycle
+from moonshift.domain.progress import Progress
 from moonshift.errors import Conflict
 from moonshift.web.rendering import PageRoute, act, page, templates
 from moonshift.web.session import App, Operating, Reading
@@ -27,14 +29,14 @@ STREAM_SECONDS = 3600.0
 
 
 def _progress(app: Moonshift, migration_id: str) -> dict[str, object]:
-    """What the progress part of the page shows, read in one go."""
+    """What the progress part of the page shows, from one read of the latest run."""
     try:
         status = app.copies.status(migration_id)
     except Conflict:  # it has not run yet
         return {"status": None, "bottleneck": None}
     return {
         "status": status,
-        "bottleneck": app.copies.bottleneck(migration_id),
+        "bottleneck": bottleneck(status.run, status.progress or Progress()),
         "watching": status.state in lifecycle.ACTIVE,
     }
 

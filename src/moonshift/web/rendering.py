@@ -3,6 +3,7 @@ login form, the rest to a page that says what happened (no traceback, no secret)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from moonshift.web import assets
 from moonshift.web.session import Viewer
 
 FLASH = "moonshift_flash"
+log = logging.getLogger("moonshift.web")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, Unavailable: 503, Forbidden: 403}
 TITLES = {
@@ -131,5 +133,16 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except MoonshiftError as exc:
                 return error_page(request, exc)
+            except Exception:
+                # a bug: the log has it, the page says only that something went wrong
+                log.exception("%s %s failed", request.method, request.url.path)
+                return page(
+                    request,
+                    "error.html",
+                    None,
+                    status_code=500,
+                    title=TITLES[500],
+                    message="The dashboard failed to show this; the server's log says why.",
+                )
 
         return route

@@ -15,10 +15,11 @@ from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.plans import digest as plan_digest
 from moonshift.domain.progress import Progress
+from moonshift.domain.risk import at_least
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError, Unavailable
 from moonshift.jobs.registry import JobSetup, kind_of
-from moonshift.runtime.plans import plan_content, record_plan
+from moonshift.runtime.plans import plan_content, record_plan, risks_of, worst
 from moonshift.runtime.preflight import check as preflight_check
 from moonshift.runtime.runs import (
     LEASE,
@@ -168,7 +169,14 @@ def _after_plan(
     ctx: RunContext, run: RunRecord, spec: MigrationSpec, plan: PlanRecord, job: Job
 ) -> Job | None:
     """Park the run for its approvers, or go on to running when it needs none."""
-    needed = spec.approvals_needed(run.trigger.value)
+    failing = at_least(risks_of(plan), spec.risk.fail_on)
+    if failing:
+        found = "; ".join(f"{f.rule} ({f.severity.value}): {f.message}" for f in failing)
+        raise TerminalError(
+            f"risk.fail_on {spec.risk.fail_on}: plan {plan.version} has {found}; see "
+            f"moonshift plan {run.migration_id}"
+        )
+    needed = spec.approvals_needed(run.trigger.value, worst(plan))
     ready = f"plan {plan.version} ready (digest {plan.digest[:12]})"
     if needed:
         unavailable = plan.content.get("unavailable")
