@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from moonshift.app import Moonshift, Settings
 from moonshift.store import StateStore
+from tests.copy.faults import SEED as FAULT_SEED
 from tests.helpers import MARIADB, PG_ADMIN, FakeClock, unavailable
 
 # CI runs every property test with 2,000 examples; a developer's run is quicker.
@@ -22,6 +23,16 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 _TEMPLATE = f"moonshift_tpl_{uuid.uuid4().hex[:8]}"
+
+
+def pytest_report_header() -> str:
+    return f"fault suite seed: MOONSHIFT_FAULT_SEED={FAULT_SEED} (set it to replay)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(
+        f"fault suite seed: MOONSHIFT_FAULT_SEED={FAULT_SEED} (set it to replay)"
+    )
 
 
 def _admin() -> psycopg.Connection:

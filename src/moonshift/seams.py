@@ -14,7 +14,7 @@ gets back. Implementations follow these declarations and carry no docstrings of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -149,8 +149,8 @@ class Launcher(Protocol):
         """Run ids whose workers this launcher started and that still run."""
         ...
 
-    def finished(self) -> list[tuple[int, int]]:
-        """(run id, exit code) of workers that ended since the last call."""
+    def finished(self) -> list[tuple[int, int, int]]:
+        """(run id, worker pid, exit code) of workers that ended since the last call."""
         ...
 
 
@@ -314,7 +314,12 @@ class NoticeStore(Protocol):
     def get_event(self, event_id: int) -> Notice: ...
 
     def events_of(
-        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+        self,
+        migration_id: str | None = None,
+        *,
+        run_id: int | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 100,
     ) -> list[Notice]: ...
 
     def pending_deliveries(self, *, limit: int = 500) -> list[DeliveryRecord]: ...
@@ -443,6 +448,20 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
 
     def expired_leases(self, now: datetime) -> list[RunRecord]: ...
 
+    def requeue_run(
+        self,
+        run_id: int,
+        *,
+        lost: tuple[str | None, datetime | None],
+        reason: str,
+        actor: str,
+        now: datetime,
+    ) -> bool:
+        """Let go of a run that a lost worker left preparing (analyzing, planning, approved),
+        with an audit entry, so that the next worker prepares it again; ``lost`` is the lease
+        (owner, expiry) it was lost with: False when the run has moved on or is held anew."""
+        ...
+
     def set_waiting(
         self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
     ) -> None: ...
@@ -462,6 +481,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     ) -> None: ...
 
     def remove_daemon(self, daemon_id: str) -> None: ...
+
+    def get_events(
+        self, migration_id: str | None = None, *, limit: int = 50
+    ) -> list[TriggerEvent]: ...
 
 
 class AppStore(WorkerStore, NoticeStore, Protocol):

@@ -403,16 +403,22 @@ def _problem(
         loc = (*loc, *parse_dotted(cause.path))
         reason = cause.reason
     else:
-        reason = _reason(error, loc, model)
+        reason = _reason(error, loc, model, lambda key: str(written((*loc[:-1], key))[-1]))
     loc = written(loc)
     return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
 
 
-def _reason(error: Any, loc: Loc, model: type[BaseModel] = MigrationSpec) -> str:
+def _reason(
+    error: Any,
+    loc: Loc,
+    model: type[BaseModel] = MigrationSpec,
+    as_written: Callable[[str], str] = lambda key: key,
+) -> str:
+    """Why a value is refused; ``as_written`` names a key the way the user's layout does."""
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        known = sorted(_fields_at(model, loc[:-1]))
+        known = sorted({as_written(k) for k in _fields_at(model, loc[:-1])})
         close = difflib.get_close_matches(key, known, n=1)
         hint = f'; did you mean "{close[0]}"?' if close else f"; known keys: {', '.join(known)}"
         return f'unknown key "{key}"{hint}'

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from moonshift.app import Moonshift, Settings
+from tests.copy.proxy import Proxy
 
 ENGINES = [
     "sqlite",
@@ -22,6 +23,15 @@ def database_url(request: pytest.FixtureRequest, engine: str, tmp_path: Path, na
     fixture = "pg_database" if engine == "postgres" else "mariadb_database"
     # a second database of the same engine comes from a second fixture instance
     return str(request.getfixturevalue(fixture if name == "source" else f"{fixture}_2"))
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    """A TCP proxy to the PostgreSQL server, which a test can cut, hold or slow down."""
+    found = Proxy(5432)
+    found.start()
+    yield found
+    found.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -13,6 +14,9 @@ class Proxy:
         self._server: socket.socket | None = None
         self._links: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self.delay = 0.0  # seconds before a new connection is passed on: a slow network
         probe = socket.socket()
         probe.bind((host, 0))
         self.port = probe.getsockname()[1]
@@ -35,6 +39,13 @@ class Proxy:
                 link.shutdown(socket.SHUT_RDWR)
             link.close()
 
+    def hold(self) -> None:
+        """Accept new connections but pass nothing on: a database that does not answer."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
+
     def stop(self) -> None:
         """Refuse new connections and cut the open ones."""
         if self._server is not None:
@@ -50,11 +61,22 @@ class Proxy:
                 client, _ = server.accept()
             except OSError:
                 return
+            threading.Thread(target=self._link, args=(client,), daemon=True).start()
+
+    def _link(self, client: socket.socket) -> None:
+        with self._lock:
+            self._links.append(client)
+        self._flowing.wait()
+        time.sleep(self.delay)
+        try:
             upstream = socket.create_connection((self.host, self.target_port))
-            with self._lock:
-                self._links += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._links.append(upstream)
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     @staticmethod
     def _pump(src: socket.socket, dst: socket.socket) -> None:

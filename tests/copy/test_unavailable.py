@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,6 @@ from tests.helpers import moonshift
 
 pytestmark = pytest.mark.postgres
 ROWS = 200_000
-
-
-@pytest.fixture
-def proxy() -> Iterator[Proxy]:
-    found = Proxy(5432)
-    found.start()
-    yield found
-    found.stop()
 
 
 def _through(url: str, proxy: Proxy) -> str:

@@ -31,6 +31,7 @@ class Receiver:
     # path -> answers to give first (status, headers), then 200
     scripted: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds to take over each answer (a slow receiver)
 
     def on(self, path: str) -> list[Request]:
         with self.lock:
@@ -46,6 +47,7 @@ def receiver() -> Iterator[Receiver]:
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
             me = state["receiver"]
+            time.sleep(me.delay)
             with me.lock:
                 script = me.scripted.get(self.path, [])
                 status, headers = script.pop(0) if script else (200, {})

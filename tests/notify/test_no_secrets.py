@@ -1,11 +1,15 @@
-"""No notification secret (an SMTP password, a Slack URL's token, a webhook's signing
+"""A failed run sends one email, one Slack message and one signed webhook from a daemon;
+no notification secret (an SMTP password, a Slack URL's token, a webhook's signing
 secret) appears in the server's log, the history, any API answer or the state store, after
 every channel delivered a failed run's event."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+
+from standardwebhooks.webhooks import Webhook
 
 from tests.api.server import running, wait_for
 from tests.notify.receiver import receiver
@@ -67,6 +71,12 @@ def test_no_secret_in_log_history_api_or_store(tmp_path: Path) -> None:
                     "/v1/migrations/broken",
                 )
             ]
+            time.sleep(1.5)  # a second delivery of any would have come by now
+            [signed] = hook.on("/hook")
+            assert Webhook(SECRET).verify(signed.body, signed.headers)["type"] == "failed"
+            assert len(hook.on(f"/services/T0/B0/{TOKEN}")) == 1
+            [mail] = box.messages
+            assert "broken: run 1 failed: exit status 4" in mail["Subject"]
             tested = admin.post("/v1/channels/mail/test").json()
             assert tested["ok"] is True, tested
             answers.append(json.dumps(tested))

@@ -185,3 +185,31 @@ migrations:
     )
     assert dispatcher(app).targets(app.store.unrouted_events()[-1]) == ["hook"]
     assert app.store.unrouted_events()[-1].at <= app.clock.now() + timedelta(seconds=1)
+
+
+def test_status_shows_window_ending_pauses_and_resumes(wired: Moonshift) -> None:
+    now = wired.clock.now()
+    run = wired.store.create_run(
+        "job", trigger=Trigger.MANUAL, nominal_time=now, actor="t", now=now
+    )
+    path = (State.ANALYZING, State.PLANNING, State.AWAITING_APPROVAL, State.APPROVED, State.RUNNING)
+    for state in path:
+        wired.store.transition_run(run.id, state, actor="t", now=now, reason="job started")
+    wired.store.record_event(
+        now=now,
+        migration_id="job",
+        event_type="window_ending",
+        outcome="warned",
+        run_id=run.id,
+        reason="window closes at 2026-01-05T13:00:00+00:00",
+    )
+    wired.store.transition_run(run.id, State.PAUSED, actor="t", now=now, reason="window_closed")
+    wired.store.transition_run(run.id, State.RUNNING, actor="t", now=now, reason="window opened")
+    status = wired.copies.status("job")
+    assert [e.kind for e in reversed(status.events)] == [
+        "started",
+        "window_ending",
+        "paused",
+        "resumed",
+    ]
+    assert status.events[1].summary == f"job: run {run.id} paused: window_closed"

@@ -156,6 +156,13 @@ def test_on_demand_plans_are_versioned_and_a_reject_cancels(
 ) -> None:
     apply(shop, tmp_path)
     first = shop.plans.plan("shop", actor=BOB)
+    name = first.profile["items"]["columns"]["name"]
+    assert (name["null_fraction"], name["distinct_estimate"], name["min"]) == (0.0, 50, "item 0")
+    assert name["length"] == {"min": 6, "median": 7, "p95": 7, "max": 7}
+    [measured] = first.estimate["tables"] if first.estimate else [None]
+    assert measured["rows"] == measured["sample_rows"] == 50 and measured["seconds"] > 0
+    assert measured["read_rows_per_second"] > 0 and first.forecast is not None
+    assert first.forecast["text"].startswith("runs at once; finishes ")
     assert shop.plans.plan("shop", actor=BOB).version == first.version  # stored, not redone
     refreshed = shop.plans.plan("shop", actor=BOB, refresh=True)
     assert (refreshed.version, refreshed.digest) == (first.version + 1, first.digest)

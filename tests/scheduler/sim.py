@@ -55,7 +55,7 @@ class SimLauncher:
     def running(self) -> set[int]:
         return set(self.workers)
 
-    def finished(self) -> list[tuple[int, int]]:
+    def finished(self) -> list[tuple[int, int, int]]:
         return []
 
     def advance(self) -> bool:

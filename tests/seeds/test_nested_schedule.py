@@ -210,6 +210,20 @@ ERRORS = [
         "secret: hunter2",
         "9: schedule.trigger.secret: must be an environment reference",
     ),
+    (
+        WINDOWS,
+        "start_time: '22:00'",
+        "start_tim: '22:00'",
+        '15: schedule.maintenance_windows[1].start_tim: unknown key "start_tim"; '
+        'did you mean "start_time"?',
+    ),
+    (
+        DEPENDENCIES,
+        "- migration_id: mig_heavy_analytics",
+        "- migration_idd: mig_heavy_analytics",
+        "14: schedule.dependencies.exclude_concurrent[0].migration_idd: unknown key "
+        '"migration_idd"; did you mean "migration_id"?',
+    ),
 ]
 
 

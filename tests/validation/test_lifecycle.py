@@ -59,9 +59,13 @@ def test_validation_run_fails_the_run_names_the_divergences_and_exits_1(tmp_path
     source, target = urls(tmp_path)
     spec = copy_spec(source, target, tables="*")
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(spec))
-    assert moonshift(tmp_path, "apply", "c.yaml").returncode == 0
-    done = moonshift(tmp_path, "run-now", "c", "--wait", "--json")
-    assert json.loads(done.stdout)["state"] == "completed", done.stderr
+    home = tmp_path / ".moonshift"  # the CLI's, in its working directory
+    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home), environ={})
+    try:
+        apply(app, spec)
+        assert run_copy(app).state is State.COMPLETED
+    finally:
+        app.close()
     create(target, "UPDATE orders SET customer_id = 99 WHERE id = 5")
 
     result = moonshift(tmp_path, "validation", "run", "c", "--json")
@@ -84,8 +88,7 @@ def test_validation_run_fails_the_run_names_the_divergences_and_exits_1(tmp_path
     assert "referential orders: orphan: row id=5: customer_id=99 refers to no row of customers" in (
         shown.stdout
     )
-    state = f"sqlite:///{tmp_path / '.moonshift' / 'state.db'}"
-    app = Moonshift(Settings(state_url=state, home=tmp_path / "home"), environ={})
+    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home), environ={})
     try:
         run = app.runs.list("c", limit=1)[0]
         assert run.state is State.FAILED
@@ -137,3 +140,21 @@ def test_validation_refuses_while_a_run_is_under_way(tmp_path: Path, copy_app: M
     with pytest.raises(Conflict, match=f"run {run.id} of c is created"):  # queued: under way
         copy_app.validation.run("c", actor="test")
     assert copy_app.store.validations("c") == []
+
+
+def test_divergences_are_capped_per_perspective_and_counted_whole(
+    tmp_path: Path, copy_app: Moonshift
+) -> None:
+    source, target = urls(tmp_path)
+    spec = copy_spec(source, target, tables="*")
+    apply(copy_app, {**spec, "validation": {"max_divergences": 5, "perspectives": ["row_level"]}})
+    assert run_copy(copy_app).state is State.COMPLETED
+    create(target, "DELETE FROM orders WHERE id > 30")
+    report = copy_app.validation.run("c", actor="test")
+    rows = report.results[0]
+    assert (rows.found, rows.kept) == (30, 5)
+    page = copy_app.validation.divergences("c", limit=100)
+    assert [d.what for d in page.items] == [
+        f"row id={i} is in the source only" for i in range(31, 36)
+    ]
+    assert page.next is None

@@ -268,6 +268,11 @@ def test_review_a_plan_then_approve_one_run_and_reject_another(
         for column in ("id", "qty", "note"):
             expect(columns).to_contain_text(column)
         expect(page.locator("main")).to_contain_text("10 rows in 1 table")
+        expect(page.locator("#estimate")).to_contain_text("measured on a sample")
+        expect(page.locator("#forecast")).to_contain_text("finishes")  # no windows: at once
+        page.get_by_text("Profile of items").click()
+        profile = page.get_by_role("region", name="Profile of items")
+        expect(profile.locator("tr", has_text="note")).to_contain_text("0%")  # no nulls
         screenshots(page, "plan")
         page.get_by_label("Note (optional)").fill("checked the mapping with the team")
         page.get_by_role("button", name=f"Approve run {first}").click()

@@ -34,6 +34,7 @@ from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
 from moonshift.store import StateStore
 from moonshift.store.records import ScheduleStatus
+from moonshift.store.records import Trigger as TriggerType
 
 __all__ = [
     "SCOPES",
@@ -42,6 +43,7 @@ __all__ = [
     "ScheduleStatus",
     "SchedulerConfig",
     "Settings",
+    "TriggerType",
     "current_user",
     "views",
 ]

@@ -15,7 +15,7 @@ from moonshift.domain import lifecycle
 from moonshift.errors import InvalidInput
 from moonshift.store.records import Trigger
 from moonshift.store.scheduling import NewRun
-from moonshift.timing import Event, get_zone, resolve
+from moonshift.timing import Event, UnknownZoneError, get_zone, resolve
 
 REPROCESS = ("missing", "failed", "all")
 
@@ -50,9 +50,10 @@ class Backfills(Family):
         *,
         reprocess: str = "missing",
         max_runs: int = 10_000,
+        timezone: str | None = None,
     ) -> views.BackfillPlan:
         """What a backfill would run; changes nothing."""
-        return self._plan(migration_id, start, end, reprocess, max_runs).view()
+        return self._plan(migration_id, start, end, reprocess, max_runs, timezone).view()
 
     def _plan(
         self,
@@ -61,7 +62,10 @@ class Backfills(Family):
         end: date | datetime,
         reprocess: str,
         max_runs: int,
+        timezone: str | None = None,
     ) -> Plan:
+        """``timezone``: where dates and naive times of the range are read (default: the
+        migration's zone)."""
         spec = self.ctx.spec_of(migration_id)
         trigger = spec.trigger()
         if trigger is None or isinstance(trigger, Event):
@@ -74,7 +78,7 @@ class Backfills(Family):
             raise InvalidInput(
                 "reprocess", f'must be one of {", ".join(REPROCESS)}, got "{reprocess}"'
             )
-        zone = get_zone(spec.timezone)
+        zone = self._zone(timezone or spec.timezone)
         start_at, end_at = _instant(start, zone), _instant(end, zone, end_of_day=True)
         if end_at <= start_at:
             raise InvalidInput("end", "must be after start")
@@ -115,12 +119,13 @@ class Backfills(Family):
         reprocess: str = "missing",
         max_runs: int = 10_000,
         require_daemon: bool = True,
+        timezone: str | None = None,
     ) -> views.Backfill:
         """Queue the backfill's runs for a daemon (Unavailable when none runs, unless the
         caller runs one itself)."""
         if parallel < 1:
             raise InvalidInput("parallel", "must be at least 1")
-        plan = self._plan(migration_id, start, end, reprocess, max_runs)
+        plan = self._plan(migration_id, start, end, reprocess, max_runs, timezone)
         if require_daemon:
             self.ctx.require_daemon("execute the backfill")
         record, _ = self.store.create_backfill(
@@ -134,6 +139,13 @@ class Backfills(Family):
             now=self.ctx.clock.now(),
         )
         return views.Backfill.model_validate(record)
+
+    @staticmethod
+    def _zone(name: str) -> ZoneInfo:
+        try:
+            return get_zone(name)
+        except UnknownZoneError as exc:
+            raise InvalidInput("timezone", str(exc)) from None
 
     def progress(self, backfill_id: int) -> views.BackfillProgress:
         return views.BackfillProgress(counts=self.store.backfill_counts(backfill_id))
@@ -166,7 +178,10 @@ class Backfills(Family):
 
 
 def _instant(value: date | datetime, zone: ZoneInfo, *, end_of_day: bool = False) -> datetime:
-    """A date means its midnight in the migration's zone (the end date: the next midnight)."""
+    """A date means its midnight in the zone (the end date: the next midnight, so that the
+    range holds the whole end day); a midnight without a zone is that date."""
+    if isinstance(value, datetime) and value.tzinfo is None and value.time() == time():
+        value = value.date()
     if isinstance(value, datetime):
         return value if value.tzinfo else resolve(value, zone)[0]
     day = value + timedelta(days=1) if end_of_day else value

@@ -21,6 +21,7 @@ from moonshift.domain import lifecycle
 from moonshift.domain.control import Action, ControlRequest
 from moonshift.domain.copy_spec import Mode
 from moonshift.domain.lifecycle import State
+from moonshift.domain.notices import NOTABLE
 from moonshift.domain.progress import Progress
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound, TerminalError
@@ -385,8 +386,21 @@ class Copies(Family):
         return views.Run.model_validate(runs[0])
 
     def status(self, migration_id: str) -> views.CopyStatus:
-        """The latest copy run's progress per table: rows, rate, time left."""
-        return copy_status(self.latest_run(migration_id))
+        """The latest run's state and, for a copy, its progress per table: rows, rate, time
+        left; with the migration's latest notable events (pauses, resumes, a window ending,
+        a skipped fire, the notice before a start)."""
+        runs = self.store.list_runs(self.ctx.spec_of(migration_id).id, limit=1)
+        if not runs:
+            raise Conflict(f'"{migration_id}" has not run yet')
+        recent = self.store.events_of(migration_id, kinds=NOTABLE, limit=10)
+        return copy_status(views.Run.model_validate(runs[0])).model_copy(
+            update={
+                "events": [
+                    views.RecentEvent(at=e.at, kind=e.kind, run_id=e.run_id, summary=e.summary)
+                    for e in recent
+                ]
+            }
+        )
 
     def bottleneck(self, migration_id: str) -> views.Bottleneck:
         run = self.latest_run(migration_id)

@@ -32,6 +32,7 @@ from moonshift.specfile import (
     load_text,
 )
 from moonshift.store.records import OverviewRecord
+from moonshift.timing import Once
 
 IDLE = "idle"
 STATUSES = (IDLE, *(s.value for s in State))
@@ -71,6 +72,20 @@ def _overview_row(record: OverviewRecord, now: datetime) -> views.OverviewRow:
         timezone=spec.timezone,
         open_errors=record.open_errors,
         open_alerts=record.open_alerts,
+    )
+
+
+def _past_start(item: LoadedSpec, now: datetime) -> SpecProblem | None:
+    """A warning for a ``start_at`` already past: such a migration starts at once."""
+    trigger = item.spec.trigger()
+    if not isinstance(trigger, Once) or trigger.instant > now:
+        return None
+    when = trigger.instant.isoformat()
+    return SpecProblem(
+        item.file,
+        item.line,
+        item.written("schedule.start_at"),
+        f"{when} is in the past: the migration starts as soon as a daemon runs",
     )
 
 
@@ -115,9 +130,15 @@ class Migrations(Family):
         results = [
             self.apply_spec(item.spec, actor=actor, source_file=item.file) for item in loaded.specs
         ]
+        now = self.ctx.clock.now()
+        past = [
+            _past_start(item, now)
+            for item, result in zip(loaded.specs, results, strict=True)
+            if result.action != "unchanged"
+        ]
         return views.ApplyReport(
             results=results,
-            warnings=[str(w) for w in loaded.warnings],
+            warnings=[str(w) for w in loaded.warnings] + [str(p) for p in past if p],
             connections=connections,
             channels=channels,
         )
@@ -147,6 +168,11 @@ class Migrations(Family):
             return self._apply_loaded(loaded, actor).results[0]
         except SpecFileError as exc:
             raise as_input(exc) from None
+
+    def apply_data(self, data: dict[str, Any], *, actor: str) -> views.Applied:
+        """Apply one migration given as data, checked as a spec file is (its references,
+        cycles and connections too)."""
+        return self._save_checked(data, actor)
 
     def apply_text(self, text: str, *, actor: str) -> views.Applied:
         """Apply one migration given as YAML text."""

@@ -18,6 +18,7 @@ from moonshift.domain import approval as rules
 from moonshift.domain.lifecycle import State
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound
+from moonshift.jobs.registry import kind_of
 from moonshift.runtime.plans import record_plan, worst
 from moonshift.store.planning import APPROVED, REJECTED
 from moonshift.store.records import PlanRecord, RunRecord
@@ -42,7 +43,11 @@ class Plans(Family):
         if not refresh and latest is not None and latest.spec_version == record.version:
             return self._view(latest)
         spec = MigrationSpec.model_validate(record.spec)
-        parts = self.copies.analyse(spec) if spec.kind == "copy" else {}
+        parts = (
+            self.copies.analyse(spec)
+            if spec.kind == "copy"
+            else kind_of(spec.kind).plan_parts(spec)
+        )
         plan = record_plan(
             self.store,
             spec,
@@ -96,6 +101,9 @@ class Plans(Family):
                 "unavailable": content.get("unavailable"),
                 "approvals_needed": needed,
                 "risks": content.get("risks") or [],
+                "profile": content.get("profile") or {},
+                "estimate": content.get("estimate"),
+                "forecast": content.get("forecast"),
                 "approvals": approvals,
                 "notes": notes or [],
             }

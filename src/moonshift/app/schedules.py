@@ -11,10 +11,12 @@ from typing import Any
 from moonshift.app import views
 from moonshift.app.context import Context, Family
 from moonshift.app.plans import spec_changed
+from moonshift.domain.events import IncomingEvent
 from moonshift.domain.lifecycle import State
 from moonshift.domain.schedule import SCHEDULE_KINDS
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, InvalidInput, NotFound
+from moonshift.jobs.python import load_callable
 from moonshift.specfile import load_document
 from moonshift.store.records import MigrationRecord, ScheduleStatus, Trigger, TriggerEvent
 from moonshift.store.scheduling import NewRun
@@ -99,6 +101,19 @@ def save_spec(
     return views.Applied(
         id=record.id, action=action, version=record.version, changed=changed, notes=notes
     )
+
+
+def _filtered_out(spec: MigrationSpec, event: IncomingEvent) -> str | None:
+    """Why the schedule's filter function turns the event down; None when it takes it."""
+    event_spec = spec.schedule.event if spec.schedule else None
+    path = event_spec.filter_callable if event_spec else None
+    if path is None:
+        return None
+    try:
+        taken = load_callable(path, "schedule.event.filter_callable")(event)
+    except Exception as exc:  # the user's function: whatever it raises turns the event down
+        return f"filter {path} raised {type(exc).__name__}: {exc}"
+    return None if taken else f"filter {path} turned it down"
 
 
 def validated(data: dict[str, Any]) -> MigrationSpec:
@@ -220,18 +235,39 @@ class Schedules(Family):
     # -- events ---------------------------------------------------------------------------
 
     def trigger_event(
-        self, event_type: str, payload: dict[str, object] | None = None, *, actor: str
+        self,
+        event_type: str,
+        payload: dict[str, object] | None = None,
+        *,
+        actor: str,
+        source: str | None = None,
     ) -> builtins.list[views.TriggerEvent]:
-        """Start the migrations whose event schedule matches; ``debounce`` folds a burst."""
+        """Start the migrations whose event schedule matches (its type, its ``filter`` keys,
+        its ``filter_callable``); ``debounce`` folds a burst. ``source``: where it came from."""
         now, payload = self.ctx.clock.now(), payload or {}
+        event = IncomingEvent(event_type=event_type, event_data=payload, source=source or actor)
         recorded = []
         for record in self.store.list_migrations():
-            trigger = MigrationSpec.model_validate(record.spec).trigger()
+            spec = MigrationSpec.model_validate(record.spec)
+            trigger = spec.trigger()
             if not isinstance(trigger, Event) or not record.enabled:
                 continue
             if not trigger.matches(event_type, payload):
                 continue
-            recorded.append(self._event_run(record.id, trigger, event_type, payload, actor, now))
+            refused = _filtered_out(spec, event)
+            if refused is not None:
+                recorded.append(
+                    self.store.record_event(
+                        now=now,
+                        event_type=event_type,
+                        outcome="filtered",
+                        migration_id=record.id,
+                        payload=payload,
+                        reason=refused,
+                    )
+                )
+                continue
+            recorded.append(self._event_run(record.id, trigger, event, actor, now))
         if not recorded:
             recorded.append(
                 self.store.record_event(
@@ -249,11 +285,11 @@ class Schedules(Family):
         self,
         migration_id: str,
         trigger: Event,
-        event_type: str,
-        payload: dict[str, object],
+        event: IncomingEvent,
         actor: str,
         now: datetime,
     ) -> TriggerEvent:
+        event_type, payload = event.event_type, dict(event.event_data)
         pending = [
             r
             for r in self.store.list_runs(migration_id, states=[State.CREATED])
@@ -275,7 +311,7 @@ class Schedules(Family):
             Trigger.EVENT,
             logical_date=now,
             not_before=not_before,
-            reason=f"event {event_type} from {actor}",
+            reason=f"event {event_type} from {event.source}",
         )
         runs = self.store.add_runs(migration_id, [new], actor=actor, now=now)
         run_id = runs[0].id if runs else None

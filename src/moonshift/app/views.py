@@ -370,6 +370,11 @@ class Backfill(View):
     created_by: str
     created_at: Instant
 
+    @property
+    def backfill_id(self) -> int:
+        """The id, by the name the Python scheduler API gives it."""
+        return self.id
+
 
 class BackfillQueued(View):
     backfill: int
@@ -480,6 +485,14 @@ class StoredPlan(CopyPlan):
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
     risks: list[RiskFinding] = []  # most severe first
+    # per table, per column, from a sample: null_fraction, distinct_estimate, min, max,
+    # length {min, median, p95, max}, top [[value, count]]
+    profile: dict[str, Any] = {}
+    # measured: seconds, target_bytes, and per table rows, sample_rows,
+    # read_rows_per_second, write_rows_per_second, seconds, target_bytes
+    estimate: dict[str, Any] | None = None
+    # with the windows: {windows, starts_at, finishes_at, text: "needs 3 windows; ..."}
+    forecast: dict[str, Any] | None = None
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
@@ -512,11 +525,22 @@ class TableCheck(View):
     unfinished: list[str] = []  # key ranges or phases the latest copy did not finish
 
 
+class RecentEvent(View):
+    """Something an operator watches for: a pause or resume, a window ending, a skip,
+    the notice before a scheduled start (``domain.notices.NOTABLE``)."""
+
+    at: Instant
+    kind: str
+    run_id: int | None
+    summary: str
+
+
 class CopyStatus(View):
     run: int
     state: State
     reason: str | None
     progress: Progress | None
+    events: list[RecentEvent] = []  # the migration's latest notable events, newest first
 
 
 class Bottleneck(View):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import click
@@ -376,12 +376,14 @@ def next_(app: Moonshift, migration_id: str, count: int, as_json: bool) -> None:
         o.out.print(o.no_fires(up.schedule))
         return
     zone = up.timezone
-    grid = o.table("#", f"due ({zone})", "due (UTC)", "window", "starts")
+    seconds = o.needs_seconds([d.due for d in up.decisions])
+    utc_column = zone != "UTC"  # a second UTC column would repeat the first
+    grid = o.table("#", f"due ({zone})", *(["due (UTC)"] if utc_column else []), "window", "starts")
     for index, d in enumerate(up.decisions, 1):
         grid.add_row(
             str(index),
-            o.local(d.due, zone),
-            o.in_utc(d.due),
+            o.local(d.due, zone, seconds=seconds),
+            *([o.in_utc(d.due, seconds=seconds)] if utc_column else []),
             o.window_note(d, zone),
             o.start_note(d, zone),
         )
@@ -734,7 +736,7 @@ def backfill(
     Example:
       moonshift backfill nightly-users --start 2026-01-01 --end 2026-01-31 --parallel 4
     """
-    first, last = _day_or_instant(start_), _day_or_instant(end)
+    first, last = start_, end
     if dry_run:
         plan = app.backfills.plan(migration_id, first, last, reprocess=reprocess, max_runs=max_runs)
         if as_json:
@@ -783,10 +785,6 @@ def _follow_backfill(
             progress.update(task, completed=counts.ended)
 
         return app.backfills.wait(record.id, on_progress=show)
-
-
-def _day_or_instant(value: datetime) -> date | datetime:
-    return value.date() if value.time() == datetime.min.time() else value
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def verify(app: Moonshift, migration_id: str, as_json: bool) -> None:
 @json_option
 @command
 def status(app: Moonshift, migration_id: str, watch: bool, as_json: bool) -> None:
-    """Show the latest copy run's progress per table: rows, rate and time left.
+    """Show the latest run's state (a copy's progress per table: rows, rate, time left)
+    and the migration's latest notable events: pauses, resumes, a window ending, a skip.
 
     \b
     Example:
@@ -108,6 +109,8 @@ def status(app: Moonshift, migration_id: str, watch: bool, as_json: bool) -> Non
     o.out.print(f"run {status.run}: {o.styled_state(status.state)} {escape(status.reason or '')}")
     if status.progress is not None and status.progress.phase:
         o.out.print(f"after the rows: {escape(status.progress.phase)}")
+    for event in reversed(status.events):
+        o.out.print(f"{o.when(event.at)}  {event.kind}: {escape(event.summary)}")
     with bars() as progress:
         shown = TableBars(progress)
         shown.update(status.progress)

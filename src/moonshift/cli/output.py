@@ -48,16 +48,21 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def local(value: datetime | None, zone: str) -> str:
-    """An instant in a zone: ``2026-03-08 03:00 EDT``."""
+def local(value: datetime | None, zone: str, *, seconds: bool = False) -> str:
+    """An instant in a zone: ``2026-03-08 03:00 EDT`` (``03:00:05 EDT`` with ``seconds``)."""
     if value is None:
         return "-"
     shown = value.astimezone(ZoneInfo(zone))
-    return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
+    return f"{shown:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {shown.tzname()}"
 
 
-def in_utc(value: datetime) -> str:
-    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+def in_utc(value: datetime, *, seconds: bool = False) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M{':%S' if seconds else ''}}Z"
+
+
+def needs_seconds(values: Sequence[datetime]) -> bool:
+    """Whether minutes alone would show different instants alike."""
+    return any(v.second or v.microsecond for v in values)
 
 
 def no_fires(kind: str | None) -> str:

@@ -4,6 +4,7 @@ over ``app.plans``."""
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from rich.markup import escape
@@ -11,6 +12,7 @@ from rich.markup import escape
 from moonshift.app import Moonshift, current_user, views
 from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, json_option, warn
+from moonshift.domain.durations import format_duration
 
 
 @cli.command()
@@ -40,6 +42,7 @@ def plan(app: Moonshift, migration_id: str, refresh: bool, as_json: bool) -> Non
             f"{found.spec_version}), digest {found.digest}"
         )
         _print_plan(found)
+        _print_estimate(found)
         _print_risks(found.risks)
         warn(found.notes)
     if found.errors:
@@ -79,6 +82,28 @@ def _print_plan(plan: views.CopyPlan) -> None:
         o.err.print(f"[yellow]warning:[/] {escape(issue)}", highlight=False)
     for issue in plan.errors:
         o.err.print(f"[red]error:[/] {escape(issue)}", highlight=False)
+
+
+def _print_estimate(plan: views.StoredPlan) -> None:
+    estimate = plan.estimate
+    if estimate is None:
+        return
+    seconds = timedelta(seconds=round(float(estimate.get("seconds") or 0)))
+    line = f"\nestimate: {format_duration(seconds) if seconds else 'under a second'}"
+    if estimate.get("target_bytes"):
+        line += f", about {estimate['target_bytes'] / 1e6:,.1f} MB in the target"
+    o.out.print(line)
+    for t in estimate.get("tables", []):
+        if t.get("error"):
+            o.out.print(f"  {escape(t['table'])}: not measured: {escape(t['error'])}")
+        elif t.get("read_rows_per_second"):
+            o.out.print(
+                f"  {escape(t['table'])}: {t['rows']:,} rows; read "
+                f"{t['read_rows_per_second']:,.0f} rows/s, write "
+                f"{t['write_rows_per_second']:,.0f} rows/s (sample of {t['sample_rows']:,})"
+            )
+    if plan.forecast:
+        o.out.print(f"forecast: {escape(plan.forecast['text'])}")
 
 
 SEVERITY_STYLE = {"high": "red", "medium": "yellow", "low": "dim"}

@@ -8,10 +8,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from moonshift.clock import beating
 from moonshift.connectors.base import Connector, classified
 from moonshift.copy import keys
 from moonshift.copy.batches import (
@@ -291,23 +292,10 @@ class CopyRunner:
         finally:
             _close(conn)
 
-    @contextmanager
-    def _keepalive(self) -> Iterator[None]:
+    def _keepalive(self) -> AbstractContextManager[None]:
         """Heartbeat from a thread while one long statement (a truncate, a snapshot, a
         foreign key check) holds the copy's own thread."""
-        done = threading.Event()
-
-        def beat() -> None:
-            while not done.wait(KEEPALIVE_SECONDS):
-                self.controls.heartbeat()
-
-        thread = threading.Thread(target=beat, name="moonshift-keepalive", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
+        return beating(self.controls.heartbeat, KEEPALIVE_SECONDS, "moonshift-keepalive")
 
     def _after_load(self) -> None:
         """The phases after the load, each checkpointed in the target: a resumed, restarted

@@ -80,9 +80,12 @@ UNDER_WAY: frozenset[State] = frozenset({S.CREATED, *PREPARATION})
 WAITING_FOR_APPROVAL: frozenset[State] = frozenset({S.AWAITING_APPROVAL})
 # States in which a run holds a worker (or would, once its lease is taken over).
 WORKING: frozenset[State] = ACTIVE - {S.CREATED, S.PAUSED} - WAITING_FOR_APPROVAL
+# Before running a run has written nothing: a run whose worker is lost in one of these
+# states is prepared again by the next worker (analyzed, planned, started), whatever its kind.
+PREPARING: frozenset[State] = frozenset({S.ANALYZING, S.PLANNING, S.APPROVED})
 # States from which a daemon starts a worker for a run that no worker holds: queued, paused
-# with a time to resume, approved, or sent back to planning.
-DISPATCHABLE: frozenset[State] = frozenset({S.CREATED, S.PAUSED, S.APPROVED, S.PLANNING})
+# with a time to resume, approved, sent back to planning, or left preparing by a lost worker.
+DISPATCHABLE: frozenset[State] = frozenset({S.CREATED, S.PAUSED, *PREPARING})
 
 
 class IllegalTransitionError(Conflict):

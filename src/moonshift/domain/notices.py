@@ -54,6 +54,29 @@ EVENTS: Mapping[str, str] = {
     "test": "info",
 }
 ALL = "all"
+# What the daemon's log and ``status`` show of a migration, beside its state: not every
+# step of a run, but what an operator watches for.
+NOTABLE: frozenset[str] = frozenset(
+    {
+        "started",
+        "paused",
+        "resumed",
+        "completed",
+        "failed",
+        "cancelled",
+        "certified",
+        "skipped",
+        "missed",
+        "window_ending",
+        "preflight_failed",
+        "starting_soon",
+        "approval_needed",
+        "unavailable",
+        "error_escalated",
+        "daemon_lost",
+        "alert",
+    }
+)
 
 # The step from one state to another, as an event; every transition has one.
 _BY_STATE: Mapping[State, str] = {

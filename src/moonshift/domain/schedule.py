@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field, field_validator, model_validator
 
-from moonshift.domain.spec_base import Duration, FieldProblem, Flag, Lasting, SpecModel, Whole
+from moonshift.domain.spec_base import (
+    CallablePath,
+    Duration,
+    FieldProblem,
+    Flag,
+    Lasting,
+    SpecModel,
+    Whole,
+)
 from moonshift.timing import (
     Cron,
     CronError,
@@ -73,6 +81,9 @@ class EventSpec(SpecModel):
     type: str = Field(min_length=1)
     debounce: Duration | None = None
     filter: dict[str, Any] = Field(default_factory=dict)
+    # ``package.module:function``: called with the event (an ``IncomingEvent``) where the
+    # event is received; the schedule fires only when it returns true.
+    filter_callable: CallablePath | None = None
 
 
 class ScheduleSpec(SpecModel):

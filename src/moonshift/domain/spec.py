@@ -35,6 +35,7 @@ from moonshift.domain.schedule import (
 )
 from moonshift.domain.secrets import is_reference, literal_secret_in_url, redact_url, references
 from moonshift.domain.spec_base import (
+    CallablePath,
     Duration,
     FieldProblem,
     Flag,
@@ -221,12 +222,13 @@ class MigrationSpec(SpecModel):
     description: str = ""
     tags: tuple[Slug, ...] = ()
     enabled: Flag = True
-    kind: Literal["copy", "command", "steps"]
+    kind: Literal["copy", "command", "steps", "python"]
     source: Endpoint | None = None
     target: Endpoint | None = None
     command: CommandSpec | None = None
     copy_: CopySpec | None = Field(default=None, alias="copy")
     steps: StepsSpec | None = None
+    callable: CallablePath | None = None
     schedule: ScheduleSpec | None = None
     windows: tuple[WindowSpec, ...] | None = None
     window_behavior: WindowBehaviorSpec = Field(default_factory=WindowBehaviorSpec)
@@ -274,6 +276,13 @@ class MigrationSpec(SpecModel):
             raise FieldProblem("steps", "is required when kind is steps")
         if self.kind == "command" and self.command is None:
             raise FieldProblem("command", "is required when kind is command")
+        if (self.kind == "python") != (self.callable is not None):
+            raise FieldProblem(
+                "callable",
+                "is required when kind is python"
+                if self.kind == "python"
+                else "is for kind python",
+            )
         if self.kind == "copy":
             for side in ("source", "target"):
                 if getattr(self, side) is None:

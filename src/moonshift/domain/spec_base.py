@@ -35,6 +35,18 @@ Slug = Annotated[str, BeforeValidator(_slug)]
 Whole = Annotated[int, Strict()]
 Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
+
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_CALLABLE = rf"^{_DOTTED}:{_DOTTED}$"
+
+
+def _callable_path(value: object) -> object:
+    if isinstance(value, str) and not re.match(_CALLABLE, value):
+        raise ValueError(f'must be package.module:function, got "{value}"')
+    return value
+
+
+CallablePath = Annotated[str, BeforeValidator(_callable_path)]
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]

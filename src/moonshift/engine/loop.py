@@ -192,9 +192,10 @@ class Engine:
     # -- supervise: dead workers, leases, windows, max_duration -----------------------------
 
     def supervise(self, now: datetime) -> None:
-        for run_id, code in self.launcher.finished():
+        for run_id, pid, code in self.launcher.finished():
             run = self.store.get_run(run_id)
-            if run.state in lifecycle.WORKING and run.lease_owner == self.daemon_id:
+            mine = run.lease_owner == self.daemon_id and run.worker_pid == pid
+            if run.state in lifecycle.WORKING and mine:  # not a new worker's since
                 self.take_over(run, f"its worker exited with code {code}")
         for run in self.store.expired_leases(now):
             self.take_over(run, "its lease expired (worker or daemon died)")
@@ -237,10 +238,21 @@ class Engine:
             self._wake_hints.append(run.started_at + spec.max_duration)
 
     def take_over(self, run: RunRecord, why: str) -> RunRecord:
-        """A run whose worker is gone: resume it from its checkpoint if its kind can, else
-        fail it (and let its retry policy queue the next attempt)."""
+        """A run whose worker is gone: prepare it again if it had not started running,
+        resume it from its checkpoint if its kind can, else fail it (and let its retry
+        policy queue the next attempt)."""
         spec = self._spec_of_run(run)
         log.warning("taking over run %d of %s: %s", run.id, run.migration_id, why)
+        if run.state in lifecycle.PREPARING:
+            reason = f"taken over: {why}; nothing was written, the next worker prepares it again"
+            self.store.requeue_run(
+                run.id,
+                lost=(run.lease_owner, run.lease_expires_at),
+                reason=reason,
+                actor=self.worker.actor,
+                now=self.clock.now(),
+            )
+            return self.store.get_run(run.id)
         if run.state is State.RUNNING and kind_of(spec.kind).can_pause:
             return end_run(
                 self.worker,

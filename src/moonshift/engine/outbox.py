@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from moonshift.domain.notices import ChannelSpec, Notice, targets
+from moonshift.domain.notices import NOTABLE, ChannelSpec, Notice, targets
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import NotFound, TerminalError, TransientError
 from moonshift.notify.posting import RetryAfter
@@ -76,6 +76,10 @@ class Dispatcher:
 
     def route(self, now: datetime) -> int:
         events = self.store.unrouted_events()
+        for event in events:
+            if event.kind in NOTABLE:
+                level = logging.INFO if event.severity == "info" else logging.WARNING
+                log.log(level, "%s: %s", event.kind, event.summary)
         routes = {event.id: self.targets(event) for event in events if event.id is not None}
         self.store.route_events(routes, now=now)
         return len(events)

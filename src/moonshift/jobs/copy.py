@@ -14,6 +14,7 @@ from moonshift.connectors.values import comparable
 from moonshift.copy import keys
 from moonshift.copy.batches import BadRow
 from moonshift.copy.describe import describe
+from moonshift.copy.estimate import measure
 from moonshift.copy.plan import CopyPlan, Planner
 from moonshift.copy.risks import gather
 from moonshift.copy.runner import Controls, CopyRunner
@@ -49,6 +50,10 @@ def analyse(
     described["risk_facts"] = gather(
         spec.copy_spec, plan, planner.source_schema, source, target, spec.risk.long_transaction
     )
+    if not plan.errors:
+        described["profile"], described["estimate"] = measure(
+            plan, source, target, spec.copy_spec.batch_size
+        )
     return plan, described
 
 

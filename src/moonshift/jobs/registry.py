@@ -13,7 +13,8 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import TerminalError
 from moonshift.jobs.command import CommandJob
 from moonshift.jobs.copy import CopyJob
-from moonshift.jobs.steps import StepsJob
+from moonshift.jobs.python import PythonJob
+from moonshift.jobs.steps import StepsJob, steps_parts
 from moonshift.seams import Job
 
 
@@ -42,6 +43,8 @@ class JobKind:
     can_pause: bool = False
     # It reports per-table progress while it runs (``Progress``).
     reports_progress: bool = False
+    # A plan's parts known from the spec alone (a copy's come from its databases).
+    plan_parts: Callable[[MigrationSpec], dict[str, Any]] = lambda _spec: {}
 
 
 def _command(setup: JobSetup) -> Job:
@@ -64,6 +67,16 @@ def _steps(setup: JobSetup) -> Job:
     return StepsJob(setup.spec.steps)
 
 
+def _python(setup: JobSetup) -> Job:
+    assert setup.spec.callable is not None
+    offered = {
+        "run_id": setup.run_id,
+        "migration_id": setup.spec.id,
+        "logical_date": setup.logical_date,
+    }
+    return PythonJob(setup.spec.callable, offered)
+
+
 def _copy(setup: JobSetup) -> Job:
     return CopyJob(
         setup.spec,
@@ -81,7 +94,13 @@ KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
         JobKind("command", _command),
-        JobKind("steps", _steps, can_pause=True),
+        JobKind(
+            "steps",
+            _steps,
+            can_pause=True,
+            plan_parts=lambda spec: steps_parts(spec.steps) if spec.steps else {},
+        ),
+        JobKind("python", _python),
         JobKind("copy", _copy, can_pause=True, reports_progress=True),
     )
 }

@@ -23,7 +23,7 @@ class StepsJob:
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {}
+        return steps_parts(self.spec)
 
     def run(self, ctx: JobContext) -> Outcome:
         done = int((ctx.checkpoint or {}).get("done", 0))
@@ -38,3 +38,8 @@ class StepsJob:
             done += 1
             ctx.save_checkpoint({"done": done, "of": self.spec.count})
         return Outcome()
+
+
+def steps_parts(spec: StepsSpec) -> dict[str, Any]:
+    """A plan's parts for steps: the estimate is exact."""
+    return {"estimate": {"seconds": spec.count * spec.every.total_seconds()}}

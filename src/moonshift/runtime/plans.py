@@ -6,9 +6,11 @@ demand. Both go through ``record_plan``, so a plan's content and digest are made
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from moonshift.domain.durations import format_duration
+from moonshift.domain.forecast import forecast, longest_window
 from moonshift.domain.lifecycle import State
 from moonshift.domain.plans import digest
 from moonshift.domain.risk import Finding, Severity, assess
@@ -21,18 +23,55 @@ BEFORE_PLAN = frozenset({State.CREATED, State.ANALYZING, State.PLANNING})
 
 
 def plan_content(
-    spec: MigrationSpec, parts: dict[str, Any], facts: dict[str, Any] | None = None
+    spec: MigrationSpec,
+    parts: dict[str, Any],
+    facts: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """A plan's content: the spec it was made from, what the job found and will do, the
-    migrations it runs after, and the risk findings (``facts``: what the planner knows
-    beside the job's own ``risk_facts``)."""
+    migrations it runs after, the window forecast from ``now``, and the risk findings
+    (``facts``: what the planner knows beside the job's own ``risk_facts``)."""
     found = {k: v for k, v in parts.items() if k != "risk_facts"}
     dag = {
         **parts.get("dag", {}),
         "after": sorted([d.migration, d.condition.value] for d in spec.depends_on),
     }
-    risks = assess({**parts.get("risk_facts", {}), **(facts or {})}, spec.risk)
+    facts = {**parts.get("risk_facts", {}), **(facts or {})}
+    estimate = parts.get("estimate")
+    if estimate is not None and now is not None:
+        found["forecast"] = _forecast(spec, estimate, now)
+        facts["too_large"] = _too_large(spec, estimate, now)
+    risks = assess(facts, spec.risk)
     return {"spec": spec.canonical(), **found, "dag": dag, "risks": [r.stored() for r in risks]}
+
+
+def _forecast(spec: MigrationSpec, estimate: dict[str, Any], now: datetime) -> dict[str, Any]:
+    duration = timedelta(seconds=float(estimate.get("seconds") or 0))
+    found = forecast(duration, now, spec.window_set(), spec.timezone)
+    if found is None:
+        return {"text": "its windows do not open again: it cannot finish"}
+    return {
+        "windows": found.windows,
+        "starts_at": found.starts_at.isoformat(),
+        "finishes_at": found.finishes_at.isoformat(),
+        "text": found.text,
+    }
+
+
+def _too_large(spec: MigrationSpec, estimate: dict[str, Any], now: datetime) -> list[list[str]]:
+    windows = spec.window_set()
+    longest = longest_window(windows, now) if windows else None
+    if longest is None:
+        return []
+    return [
+        [
+            t["table"],
+            format_duration(timedelta(seconds=round(t["seconds"]))),
+            format_duration(longest),
+        ]
+        for t in estimate.get("tables", [])
+        if t.get("seconds", 0) > longest.total_seconds()
+    ]
 
 
 def schedule_facts(store: WorkerStore, spec: MigrationSpec) -> dict[str, Any]:
@@ -78,7 +117,7 @@ def record_plan(
     now: datetime,
 ) -> PlanRecord:
     """Store a plan of ``spec`` (as written: connections by name, ``${ENV}`` unresolved)."""
-    content = plan_content(spec, parts, schedule_facts(store, spec))
+    content = plan_content(spec, parts, schedule_facts(store, spec), now)
     return store.add_plan(
         spec.id,
         run_id=run_id,

@@ -16,6 +16,7 @@ from typing import Any
 from moonshift.app import Moonshift, SchedulerConfig, ScheduleStatus, Settings, current_user, views
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Unavailable
+from moonshift.scheduler.schedules import Schedule, TriggerEvent
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,17 @@ class Scheduler:
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def add_schedule(self, schedule: MigrationSpec | dict[str, Any] | str) -> views.Applied:
-        """Add or update a migration with its schedule (a spec, a dict, or YAML text)."""
+    def add_schedule(
+        self, schedule: Schedule | MigrationSpec | dict[str, Any] | str
+    ) -> views.Applied:
+        """Add or update a schedule: a ``Schedule``, or a migration spec with its schedule
+        (a spec, a dict, or YAML text)."""
         if isinstance(schedule, str):
             return self.app.migrations.apply_text(schedule, actor=self.actor)
+        if isinstance(schedule, Schedule):
+            return self.app.migrations.apply_data(schedule.to_spec(), actor=self.actor)
         if isinstance(schedule, dict):
-            schedule = MigrationSpec.model_validate(schedule)
+            return self.app.migrations.apply_data(schedule, actor=self.actor)
         return self.app.migrations.apply_spec(schedule, actor=self.actor)
 
     def get_schedule(self, schedule_id: str) -> views.Schedule | None:
@@ -118,9 +124,15 @@ class Scheduler:
         return self.app.migrations.delete(schedule_id, actor=self.actor, force=force).cancelled_runs
 
     def trigger_event(
-        self, event_type: str, event_data: dict[str, Any] | None = None
+        self, event: TriggerEvent | str, event_data: dict[str, Any] | None = None
     ) -> list[views.TriggerEvent]:
-        return self.app.schedules.trigger_event(event_type, event_data, actor=self.actor)
+        """Submit an event (a ``TriggerEvent``, or its type and data): the event schedules it
+        matches start a run; what happened to it is in ``store.get_events``."""
+        if isinstance(event, str):
+            event = TriggerEvent(event_type=event, event_data=event_data or {})
+        return self.app.schedules.trigger_event(
+            event.event_type, dict(event.event_data), actor=self.actor, source=event.source
+        )
 
     def create_backfill(
         self,
@@ -128,12 +140,15 @@ class Scheduler:
         start_date: date | datetime,
         end_date: date | datetime,
         *,
+        timezone: str | None = None,
         parallel: bool = False,
         max_parallel: int = 5,
         reprocess: str = "missing",
         max_runs: int = 10_000,
     ) -> views.Backfill:
-        """Queue a backfill; the scheduler (``start``), or another daemon, executes it."""
+        """Queue a run for each fire of the schedule in the range (dates: whole days, the end
+        day included, in ``timezone``, by default the schedule's); ``execute_backfill`` runs
+        them. At most ``max_runs`` (10,000); event schedules cannot be backfilled."""
         return self.app.backfills.create(
             schedule_id,
             start_date,
@@ -143,10 +158,19 @@ class Scheduler:
             reprocess=reprocess,
             max_runs=max_runs,
             require_daemon=False,
+            timezone=timezone,
         )
 
     def execute_backfill(self, backfill_id: int) -> BackfillResult:
-        """Wait for a backfill's runs (the scheduler, or another daemon, executes them);
-        Unavailable, at once, while no daemon runs (call ``start`` first)."""
-        result = self.app.backfills.wait(backfill_id, require_daemon=True)
+        """Run a backfill to its end: its runs are executed by this scheduler (started for the
+        while if neither it nor a daemon runs), obeying windows and concurrency limits;
+        Unavailable, instead of waiting for ever, if no daemon is left to execute them."""
+        started_here = not self.is_running() and not self.app.daemons.status().live
+        if started_here:
+            self.start()
+        try:
+            result = self.app.backfills.wait(backfill_id, require_daemon=True)
+        finally:
+            if started_here:
+                self.stop()
         return BackfillResult(backfill_id, result.succeeded, result.failed)

@@ -7,7 +7,7 @@ delivers, recording every attempt here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,10 +123,17 @@ class NotifyStore(StoreCore):
         return _notice(row)
 
     def events_of(
-        self, migration_id: str | None = None, *, run_id: int | None = None, limit: int = 100
+        self,
+        migration_id: str | None = None,
+        *,
+        run_id: int | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 100,
     ) -> list[Notice]:
-        """Events newest first, of a migration or a run."""
+        """Events newest first, of a migration or a run (of ``kinds`` only)."""
         query = select(t.outbox).order_by(t.outbox.c.id.desc()).limit(limit)
+        if kinds is not None:
+            query = query.where(t.outbox.c.kind.in_(sorted(kinds)))
         if migration_id is not None:
             query = query.where(t.outbox.c.migration_id == migration_id)
         if run_id is not None:

@@ -487,6 +487,46 @@ class SchedulingStore(StoreCore):
                 claimed |= {row[0] for row in result}
         return claimed
 
+    def requeue_run(
+        self,
+        run_id: int,
+        *,
+        lost: tuple[str | None, datetime | None],
+        reason: str,
+        actor: str,
+        now: datetime,
+    ) -> bool:
+        """Let go of a run a lost worker left preparing, for the next worker to prepare it
+        again; False when it moved on or someone holds it again meanwhile."""
+        with self._write() as conn:
+            run = self._run_in(conn, run_id, lock=True)
+            held = (run.lease_owner, run.lease_expires_at)
+            if run.state not in lifecycle.PREPARING or held != lost:
+                return False
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    worker_pid=None,
+                    not_before=None,
+                    updated_at=now,
+                )
+            )
+            self._audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="requeue",
+                migration_id=run.migration_id,
+                run_id=run_id,
+                from_state=run.state,
+                to_state=run.state,
+                reason=reason,
+            )
+            return True
+
     def release_run(self, run_id: int, *, now: datetime) -> None:
         with self._write() as conn:
             conn.execute(

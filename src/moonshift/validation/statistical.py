@@ -170,13 +170,18 @@ class _Profile:
             return
         where = f"column {self.t.names[column[0]]}: " if column else ""
         allowed = f" (tolerance {tolerance:g})" if tolerance else ""
+        mine, theirs = _shown(a), _shown(b)
+        if column and stat in ("min", "max"):  # values of a redacted column stay masked
+            name = self.t.source_names[column[0]]
+            mine = self.subject.shown(self.t.plan.source, name, mine)
+            theirs = self.subject.shown(self.t.plan.source, name, theirs)
         self.findings.add(
             Divergence(
                 table=self.t.plan.target,
                 kind="changed",
-                what=f"{where}{stat} {_shown(a)} in the source, {_shown(b)} in the target{allowed}",
-                source={"statistic": stat, "value": _shown(a)},
-                target={"statistic": stat, "value": _shown(b)},
+                what=f"{where}{stat} {mine} in the source, {theirs} in the target{allowed}",
+                source={"statistic": stat, "value": mine},
+                target={"statistic": stat, "value": theirs},
             )
         )
 

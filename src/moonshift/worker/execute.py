@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
+from moonshift.clock import beating
 from moonshift.domain.control import ControlRequest
 from moonshift.domain.lifecycle import IllegalTransitionError, State
 from moonshift.domain.plans import digest as plan_digest
@@ -85,8 +88,14 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     """Take a run from ``created`` (or ``paused``) to its end; returns the final record."""
     run = ctx.store.get_run(run_id)
     spec = spec_for(ctx.store, run)
+    supervisor = _Supervisor(ctx, run.id)
+    ctx.store.update_run(run.id, now=ctx.clock.now(), worker_pid=os.getpid())
     try:
-        started = start_run(ctx, run, with_connections(ctx.store, spec))
+        # preparing may take long (schemas to read, a database to wait for): keep the lease
+        with supervisor.beating():
+            started = start_run(ctx, run, with_connections(ctx.store, spec), supervisor.held)
+    except OwnershipLost:
+        return ctx.store.get_run(run.id)  # taken over while preparing: the other goes on
     except TerminalError as exc:
         return end_run(ctx, run.id, State.FAILED, str(exc), spec=spec)
     except IllegalTransitionError:
@@ -97,7 +106,6 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     if started is None:
         return ctx.store.get_run(run.id)  # waits for approval, held by no worker
     job = started
-    supervisor = _Supervisor(ctx, run.id)
     job_ctx = JobContext(
         supervisor.should_stop,
         run.checkpoint,
@@ -122,12 +130,19 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
     return finish_run(ctx, run.id, outcome, kind_of(spec.kind).can_pause, spec)
 
 
-def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | None:
-    """Walk a run to ``running``; a paused run resumes directly. Returns its job, or None
-    when the run waits for approval (it then holds no worker)."""
+class OwnershipLost(Exception):
+    """Another worker took the run over while this one was preparing it."""
+
+
+def start_run(
+    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool] = lambda: True
+) -> Job | None:
+    """Walk a run to ``running``; a paused run resumes directly, a run a lost worker left
+    preparing is prepared again. Returns its job, or None when the run waits for approval
+    (it then holds no worker). ``held``: whether this worker still holds the run, asked
+    after the long part of preparing (OwnershipLost when not)."""
     if run.state is State.PAUSED:
-        job = make_job(ctx, run, spec)
-        job.prepare()
+        job = _prepared(ctx, run, spec, held)
         ctx.store.transition_run(
             run.id,
             State.RUNNING,
@@ -140,7 +155,7 @@ def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | Non
         )
         return job
     if run.state is State.APPROVED:
-        return _start_approved(ctx, run, spec)
+        return _start_approved(ctx, run, spec, held)
     if run.state is State.CREATED:
         _move(ctx, run, State.ANALYZING, "checking what the job needs, reading the schemas")
     migration = ctx.store.get_migration(run.migration_id, include_deleted=True)
@@ -149,9 +164,8 @@ def start_run(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | Non
     reason = preflight_check(spec, ctx.environ)
     if reason:
         raise TerminalError(reason)
-    job = make_job(ctx, run, spec)
-    job.prepare()
-    if run.state is State.CREATED:
+    job = _prepared(ctx, run, spec, held)
+    if run.state in (State.CREATED, State.ANALYZING):
         _move(ctx, run, State.PLANNING, "prerequisites resolved, schemas read")
     plan = record_plan(
         ctx.store,
@@ -208,13 +222,14 @@ def _running(ctx: RunContext, run: RunRecord, job: Job) -> Job:
     return job
 
 
-def _start_approved(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job | None:
+def _start_approved(
+    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool]
+) -> Job | None:
     """An approved run starts with the spec it was approved with, if its plan still holds:
     when the source schema or the mapping changed since, the approvals are void and the run
     waits for approval of its new plan."""
     approved = ctx.store.run_plan(run.id)
-    job = make_job(ctx, run, spec)
-    job.prepare()
+    job = _prepared(ctx, run, spec, held)
     if approved is not None:
         parts = job.describe()
         written = MigrationSpec.model_validate(approved.spec)
@@ -239,6 +254,16 @@ def _start_approved(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job
             )
             return _after_plan(ctx, ctx.store.get_run(run.id), written, plan, job)
     return _running(ctx, run, job)
+
+
+def _prepared(
+    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool]
+) -> Job:
+    job = make_job(ctx, run, spec)
+    job.prepare()
+    if not held():
+        raise OwnershipLost()
+    return job
 
 
 def _lease(ctx: RunContext, run: RunRecord) -> dict[str, Any]:
@@ -312,6 +337,7 @@ class _Supervisor:
         self._checked = self._beat = time.monotonic()
         self._run: RunRecord | None = None
         self._progress: Progress | None = None
+        self._phase: str | None = None
         self._reported = 0.0
 
     def heartbeat(self) -> None:
@@ -325,6 +351,16 @@ class _Supervisor:
             self.run_id, owner=self.owner, lease_until=instant + LEASE, now=instant
         ):
             self.lost = True
+
+    def held(self) -> bool:
+        """Whether this worker still holds the run (renewing its lease now)."""
+        self._beat = 0.0
+        self.heartbeat()
+        return not self.lost
+
+    def beating(self) -> AbstractContextManager[None]:
+        """Heartbeat from a thread while the worker's own thread is busy preparing."""
+        return beating(self.heartbeat, HEARTBEAT_SECONDS / 2, "moonshift-preparing")
 
     def should_stop(self) -> str | None:
         self.heartbeat()
@@ -348,9 +384,11 @@ class _Supervisor:
         return (self._run.overrides if self._run else None) or {}
 
     def report(self, progress: Progress) -> None:
-        """Keep the job's progress on the run, at most every PROGRESS_SECONDS."""
-        self._progress = progress
-        if time.monotonic() - self._reported >= PROGRESS_SECONDS:
+        """Keep the job's progress on the run, at most every PROGRESS_SECONDS, and at once
+        when a phase after the rows starts (it may hold the copy's thread a long time)."""
+        new_phase = progress.phase is not None and progress.phase != self._phase
+        self._progress, self._phase = progress, progress.phase
+        if new_phase or time.monotonic() - self._reported >= PROGRESS_SECONDS:
             self.flush()
 
     def flush(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.process
+import os
 import threading
 from collections.abc import Iterator
 from multiprocessing import spawn
@@ -25,14 +26,22 @@ class ProcessLauncher:
         self._context.set_forkserver_preload(
             ["moonshift.worker.execute", "moonshift.worker.process"]
         )
-        self._workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        # by pid: a run taken over may have a new worker while its old one is being reaped
+        self._workers: dict[int, tuple[int, multiprocessing.process.BaseProcess]] = {}
 
     def launch(self, run_id: int, owner: str) -> int:
         logs = self.home / "logs" / "workers"
         private_folder(logs)
         process = self._context.Process(
             target=work,
-            args=(run_id, owner, self.state_url, str(self.home), str(logs / f"{run_id}.log")),
+            args=(
+                run_id,
+                owner,
+                self.state_url,
+                str(self.home),
+                str(logs / f"{run_id}.log"),
+                (os.getcwd(), dict(os.environ)),
+            ),
             name=f"moonshift-run-{run_id}",
         )
         with _without_main():
@@ -40,20 +49,22 @@ class ProcessLauncher:
         # A worker outlives a daemon that stops (a command runs on to its end), so keep
         # multiprocessing from joining or terminating it when this process exits.
         multiprocessing.process._children.discard(process)  # type: ignore[attr-defined]
-        self._workers[run_id] = process
         assert process.pid is not None
+        self._workers[process.pid] = (run_id, process)
         return process.pid
 
     def running(self) -> set[int]:
-        return {run_id for run_id, p in self._workers.items() if p.exitcode is None}
+        return {run_id for run_id, p in self._workers.values() if p.exitcode is None}
 
-    def finished(self) -> list[tuple[int, int]]:
+    def finished(self) -> list[tuple[int, int, int]]:
         ended = [
-            (run_id, p.exitcode) for run_id, p in self._workers.items() if p.exitcode is not None
+            (run_id, pid, p.exitcode)
+            for pid, (run_id, p) in self._workers.items()
+            if p.exitcode is not None
         ]
-        for run_id, _ in ended:
-            self._workers.pop(run_id).close()
-        return [(run_id, int(code)) for run_id, code in ended if code is not None]
+        for _, pid, _ in ended:
+            self._workers.pop(pid)[1].close()
+        return [(run_id, pid, int(code)) for run_id, pid, code in ended if code is not None]
 
 
 _PREPARING = threading.Lock()

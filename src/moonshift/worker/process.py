@@ -47,9 +47,22 @@ def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
     return 0 if run is not None and (run.state in SUCCEEDED or run.state is State.PAUSED) else 1
 
 
-def work(run_id: int, owner: str | None, state_url: str, home: str, log_path: str) -> None:
-    """Run in a fresh session, output to the worker's log, and leave with the run's outcome."""
+def work(
+    run_id: int,
+    owner: str | None,
+    state_url: str,
+    home: str,
+    log_path: str,
+    place: tuple[str, dict[str, str]] | None = None,
+) -> None:
+    """Run in a fresh session, output to the worker's log, and leave with the run's outcome.
+    ``place``: the launching process's working folder and environment as they are now (a
+    forked worker would otherwise see them as they were when its fork server started)."""
     os.setsid()
+    if place is not None:
+        os.chdir(place[0])
+        os.environ.clear()
+        os.environ.update(place[1])
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     os.dup2(fd, 1)

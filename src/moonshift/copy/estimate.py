@@ -1,0 +1,261 @@
+"""Measuring a copy before it runs: a short sample of every table read and written the way
+the copy does it, for its rates, the target space it needs, and a profile of each column.
+
+Reads the first rows in key order, in batches of ``batch_size``; converts them with the
+plan's converters; writes them in batches, each in its own transaction, into a scratch
+table with the target columns (dropped after). Bounded by rows and seconds per table, so a
+big table costs the same as a small one. A streamed COPY (PostgreSQL to PostgreSQL) is
+measured with batched inserts: its estimate is an upper bound.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from moonshift.connectors.base import Connector, connect
+from moonshift.connectors.values import comparable, convert_rows
+from moonshift.copy.batches import Batch, run_ahead
+from moonshift.copy.plan import CopyPlan, TablePlan
+
+SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
+SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
+MAX_SAMPLE_ROWS = 250_000
+SAMPLE_SECONDS = 1.5  # at most, per table and side
+SAMPLE_BUDGET = 8.0  # at most, per side, for all the tables of a plan
+TOP_VALUES = 5
+ROW_OVERHEAD = 24  # bytes a row costs besides its values (a tuple header, roughly)
+
+
+@dataclass(frozen=True)
+class Sample:
+    rows: list[Any]
+    read_seconds: float
+    write_seconds: float
+    written: int
+    elapsed: float = 0.0  # reading and writing overlap, as in the copy
+
+
+def measure(
+    plan: CopyPlan, source: Connector, target: Connector, batch_size: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The profile of every copied column, and the estimate: per table its rows, read and
+    write rates (rows/s), seconds and target bytes; in all, seconds and bytes."""
+    profiles: dict[str, Any] = {}
+    tables: list[dict[str, Any]] = []
+    src, dst = connect(source, "source"), connect(target, "target")
+    seconds = min(SAMPLE_SECONDS, SAMPLE_BUDGET / max(1, len(plan.tables)))
+    try:
+        for t in plan.tables:
+            try:
+                sample = _sample(t, source, target, (src, dst), batch_size, seconds)
+            except Exception as exc:  # the risks name what is missing; estimate the rest
+                src.rollback()
+                dst.rollback()
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                tables.append(
+                    {
+                        "table": t.source,
+                        "rows": t.rows,
+                        "seconds": 0.0,
+                        "target_bytes": 0,
+                        "error": error,
+                    }
+                )
+                continue
+            profiles[t.source] = profile(t.source_columns, sample.rows, t.rows)
+            tables.append(_estimate(t, sample))
+    finally:
+        src.close()
+        dst.close()
+    return profiles, {
+        "seconds": round(sum(t["seconds"] for t in tables), 3),
+        "target_bytes": sum(t["target_bytes"] for t in tables),
+        "tables": tables,
+    }
+
+
+def _sample(
+    t: TablePlan,
+    source: Connector,
+    target: Connector,
+    conns: tuple[Any, Any],
+    batch_size: int,
+    seconds: float,
+) -> Sample:
+    """Batch after batch, as the copy does: the next rows in key order read (and converted)
+    in a thread while the last batch and a checkpoint row are written in one transaction;
+    until ``seconds`` or enough rows. The rate is the sample's rows over its elapsed time."""
+    src, dst = conns
+    size = max(1, batch_size)
+    limit = min(t.rows, max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)))
+    rows: list[Any] = []
+    if limit == 0:
+        return Sample(rows, 0.0, 0.0, 0)
+    scratch = _Scratch(t, target, dst)
+    started = time.perf_counter()
+    read = [0.0]
+
+    def produce() -> Iterator[Batch]:
+        offset, after = 0, None
+        while offset < limit and time.perf_counter() - started < seconds:
+            began = time.perf_counter()
+            found = _read(t, source, src, (offset, after), min(size, limit - offset))
+            converted = convert_rows(found, t.converters)
+            read[0] += time.perf_counter() - began
+            if not found:
+                return
+            offset += len(found)
+            after = found[-1][t.key_index[0]] if len(t.key) == 1 else None
+            rows.extend(found)
+            yield Batch(None, len(found), False, rows=converted)
+
+    write, done, steady, first = 0.0, 0, 0.0, 0
+    try:
+        for batch in run_ahead(produce(), "source", source.translate):
+            began = time.perf_counter()
+            if not done:  # the pipe is full from here: time the steady state, as a long
+                steady, first = began, batch.count  # copy spends almost all its time so
+            done += batch.count
+            scratch.write(batch.rows or [], done)
+            write += time.perf_counter() - began
+        ended = time.perf_counter()
+    finally:
+        scratch.drop()
+    # rows per second after the first batch, over every row
+    elapsed = (ended - steady) * done / (done - first) if done > first else ended - started
+    return Sample(rows[:done], read[0], write, done, elapsed)
+
+
+def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size: int) -> list[Any]:
+    """The next ``size`` rows in key order: after the last key read, as the copy reads them
+    (a table keyed by several columns, or none: by offset)."""
+    offset, after = at
+    conditions = [f"({t.where})"] if t.where else []
+    params: list[Any] = []
+    if len(t.key) == 1 and after is not None:
+        conditions.append(f"{source.quote(t.key[0])} > {source.placeholder}")
+        params, offset = [after], 0
+    sql = f"SELECT {', '.join(t.reads)} FROM {t.source_from}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if t.key:
+        sql += f" ORDER BY {', '.join(source.quote(k) for k in t.key)}"
+    sql += f" LIMIT {int(size)}" + (f" OFFSET {int(offset)}" if offset else "")
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        conn.rollback()
+
+
+class _Scratch:
+    """A table with the target's columns, and a checkpoint table, dropped after."""
+
+    def __init__(self, t: TablePlan, target: Connector, conn: Any) -> None:
+        self.t, self.target, self.conn = t, target, conn
+        self.name = f"moonshift_sample_{uuid.uuid4().hex[:8]}"
+        self.table, self.book = target.quote(self.name), target.quote(f"{self.name}_at")
+        columns = ", ".join(f"{target.quote(c.target)} {c.target_spelled}" for c in t.written)
+        key = ", ".join(target.quote(k) for k in t.target_key)
+        primary = f", PRIMARY KEY ({key})" if key else ""
+        self._run(
+            f"CREATE TABLE {self.table} ({columns}{primary})",
+            f"CREATE TABLE {self.book} (id INTEGER PRIMARY KEY, done INTEGER)",
+            f"INSERT INTO {self.book} VALUES (1, 0)",
+        )
+
+    def write(self, rows: list[Any], done: int) -> None:
+        cursor = self.conn.cursor()
+        self.target.begin(self.conn)
+        cursor.execute("SAVEPOINT ms_batch")
+        self.target.write_rows(cursor, self.name, self.t.target_columns, rows)
+        cursor.execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
+        self.conn.commit()
+
+    def drop(self) -> None:
+        self.conn.rollback()
+        self._run(f"DROP TABLE {self.table}", f"DROP TABLE {self.book}")
+
+    def _run(self, *statements: str) -> None:
+        cursor = self.conn.cursor()
+        self.target.begin(self.conn)
+        for sql in statements:
+            cursor.execute(sql)
+        self.conn.commit()
+
+
+def _estimate(t: TablePlan, sample: Sample) -> dict[str, Any]:
+    read_rate = len(sample.rows) / sample.read_seconds if sample.read_seconds > 0 else None
+    write_rate = sample.written / sample.write_seconds if sample.write_seconds > 0 else None
+    seconds = t.rows * sample.elapsed / sample.written if sample.written else 0.0
+    per_row = (
+        sum(_size(v) for row in sample.rows for v in row) / len(sample.rows) if sample.rows else 0.0
+    )
+    return {
+        "table": t.source,
+        "rows": t.rows,
+        "sample_rows": len(sample.rows),
+        "read_rows_per_second": round(read_rate, 1) if read_rate else None,
+        "write_rows_per_second": round(write_rate, 1) if write_rate else None,
+        "seconds": round(seconds, 3),
+        "target_bytes": int(t.rows * (per_row + ROW_OVERHEAD)),
+    }
+
+
+def _size(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bytes | bytearray | memoryview):
+        return len(value)
+    if isinstance(value, bool | int | float):
+        return 8
+    return len(str(value).encode())
+
+
+def profile(columns: tuple[str, ...], rows: list[Any], total: int) -> dict[str, Any]:
+    """Per column, from a sample of ``total`` rows: null fraction, an estimate of distinct
+    values (Charikar's GEE, scaled to ``total``), min and max, text lengths, top values."""
+    found: dict[str, Any] = {"sample_rows": len(rows), "columns": {}}
+    for index, name in enumerate(columns):
+        values = [row[index] for row in rows]
+        present = [v for v in values if v is not None]
+        shown = [comparable(v) for v in present]
+        counts = Counter(shown)
+        lengths = sorted(len(s) for s in shown)
+        found["columns"][name] = {
+            "null_fraction": round(1 - len(present) / len(values), 4) if values else None,
+            "distinct_estimate": _distinct(counts, len(values), total),
+            "min": _extreme(present, min),
+            "max": _extreme(present, max),
+            "length": {
+                "min": lengths[0],
+                "median": lengths[len(lengths) // 2],
+                "p95": lengths[int(len(lengths) * 0.95) - 1 if len(lengths) > 1 else 0],
+                "max": lengths[-1],
+            }
+            if lengths
+            else None,
+            "top": [[v, n] for v, n in counts.most_common(TOP_VALUES) if n > 1],
+        }
+    return found
+
+
+def _distinct(counts: Counter[str], sampled: int, total: int) -> int:
+    if not sampled:
+        return 0
+    once = sum(1 for n in counts.values() if n == 1)
+    scale = (total / sampled) ** 0.5 if total > sampled else 1.0
+    return min(total, round(scale * once + (len(counts) - once)))
+
+
+def _extreme(values: list[Any], pick: Any) -> str | None:
+    try:
+        return comparable(pick(values)) if values else None
+    except TypeError:  # values of mixed types (SQLite): compare their text
+        return str(pick(comparable(v) for v in values))
