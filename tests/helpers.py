@@ -48,5 +48,5 @@ def moonshift(
         env=full_env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a CLI process starts slowly on a loaded machine
     )

@@ -4,6 +4,7 @@ file and every log hold command output and rows of the error queue, whatever the
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -43,3 +44,20 @@ def open_private(path: Path, *, append: bool = False) -> BinaryIO:
     fd = os.open(path, flags, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "ab" if append else "wb")
+
+
+def hold_alone(path: Path) -> BinaryIO | str:
+    """An exclusive lock on ``path`` (a 0600 file holding the holder's pid) for as long as the
+    returned file stays open, or, when another process holds it, that holder's pid as text.
+
+    The kernel drops the lock with its holder, so a holder killed with -9 leaves none."""
+    handle = open_private(path, append=True)
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return path.read_text().strip() or "?"
+    os.ftruncate(handle.fileno(), 0)
+    handle.write(f"{os.getpid()}\n".encode())
+    handle.flush()
+    return handle

@@ -427,7 +427,8 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]: ...
 
     def working_runs(self) -> list[RunRecord]:
-        """Runs a worker holds (from analyzing to running)."""
+        """Runs a worker holds (from analyzing to running), and those claimed for a worker
+        that has not yet taken them (queued or paused, with a lease)."""
         ...
 
     def next_not_before(self, now: datetime) -> datetime | None:

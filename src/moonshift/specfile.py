@@ -191,7 +191,13 @@ def _load_documents(text: str, name: str) -> LoadResult:
     if len(text) > MAX_CHARACTERS:
         reason = f"is longer than {MAX_CHARACTERS:,} characters; split it into several files"
         return LoadResult(warnings=[SpecProblem(name, None, "", reason)])
-    loader = SpecLoader(text)
+    try:
+        loader = SpecLoader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
+        at = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        reason = f"not valid YAML: character U+{code:04X} is not allowed"
+        return LoadResult(warnings=[SpecProblem(name, at, "", reason)])
     specs: list[LoadedSpec] = []
     connections: list[LoadedConnection] = []
     channels: list[LoadedChannel] = []

@@ -1,5 +1,6 @@
 """Two daemons on one PostgreSQL store: every fire starts once; a killed daemon's run is
-taken over within the lease time. Real processes, about a minute of real time."""
+taken over once its lease expires. Real processes, about a minute of real time; each wait is
+for an event with a generous deadline, and no wall-clock margin is asserted."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.helpers import moonshift
+from tests.scheduler.test_daemon import runs as runs_of
 from tests.scheduler.test_daemon import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -58,7 +60,7 @@ def test_two_daemons_start_every_fire_once_and_take_over(tmp_path: Path, pg_stat
         moonshift(tmp_path, "start", "long", env=env)
 
         def long_run() -> dict[str, object]:
-            return json.loads(moonshift(tmp_path, "runs", "long", "--json", env=env).stdout)[0]
+            return runs_of(tmp_path, "long", pg_state)[0]
 
         running = until(
             lambda: (
@@ -66,18 +68,15 @@ def test_two_daemons_start_every_fire_once_and_take_over(tmp_path: Path, pg_stat
                 and (r["checkpoint"] or {}).get("done", 0) >= 5
                 and r
             ),
-            60,
         )
         owner_pid = int(str(running["lease_owner"]).rsplit(":", 1)[1])
         os.kill(owner_pid, signal.SIGKILL)
         os.kill(int(str(running["worker_pid"])), signal.SIGKILL)
-        killed_at = time.monotonic()
         taken = until(
-            lambda: (r := long_run())["lease_owner"] not in (None, running["lease_owner"]) and r, 30
+            lambda: (r := long_run())["lease_owner"] not in (None, running["lease_owner"]) and r
         )
-        assert time.monotonic() - killed_at < LEASE + 5
         assert taken["id"] == running["id"]
-        until(lambda: long_run()["state"] == "completed", 60)
+        until(lambda: long_run()["state"] == "completed")
         time.sleep(max(0, 55 - (datetime.now(UTC) - applied).total_seconds()))
         ended = datetime.now(UTC)
     finally:

@@ -156,14 +156,18 @@ class Backfills(Family):
         *,
         on_progress: Callable[[views.BackfillProgress], None] | None = None,
         poll: float = 0.5,
+        require_daemon: bool = False,
     ) -> views.BackfillResult:
-        """Follow a backfill until none of its runs is active."""
+        """Follow a backfill until none of its runs is active. With ``require_daemon``,
+        Unavailable as soon as no daemon runs to execute them (it would wait forever)."""
         while True:
             progress = self.progress(backfill_id)
             if on_progress:
                 on_progress(progress)
             if not progress.active:
                 break
+            if require_daemon:
+                self.ctx.require_daemon(f"execute the runs of backfill {backfill_id}")
             self.ctx.clock.sleep(poll)
         counts = {lifecycle.State(s): n for s, n in progress.counts.items()}
         return views.BackfillResult(

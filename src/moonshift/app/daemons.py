@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time as wallclock
+from pathlib import Path
 
 from moonshift.app import views
 from moonshift.app.context import Family
@@ -69,6 +70,10 @@ class Daemons(Family):
             ],
         )
 
+    def up(self, pid: int) -> bool:
+        """Whether a daemon of process ``pid`` heartbeats into this store."""
+        return any(d.pid == pid for d in self.store.live_daemons(self.ctx.clock.now()))
+
     def spawn(self, args: list[str]) -> views.DaemonStarted:
         """Start ``moonshift daemon ARGS`` detached; returns once it is up."""
         home = self.ctx.settings.home
@@ -89,7 +94,8 @@ class Daemons(Family):
         deadline = wallclock.monotonic() + 15
         while wallclock.monotonic() < deadline:
             if process.poll() is not None:
-                raise Unavailable(f"the daemon exited at once; see {log_path}")
+                said = _last_line(log_path)
+                raise Unavailable(f"the daemon exited at once ({said}); see {log_path}")
             if read_pid(home).pid == process.pid:
                 return views.DaemonStarted(pid=process.pid, log=str(log_path))
             wallclock.sleep(0.1)
@@ -111,3 +117,8 @@ class Daemons(Family):
         if read_pid(home).alive:
             raise Unavailable(f"daemon pid {status.pid} did not stop within {timeout:.0f}s")
         return views.DaemonStopped(pid=status.pid, was_stale=False)
+
+
+def _last_line(log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return lines[-1].removeprefix("error: ") if lines else "it said nothing"

@@ -9,6 +9,9 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.engine import make_url
 
 from moonshift.clock import SystemClock
 from moonshift.domain.control import Action, ControlRequest
@@ -16,7 +19,8 @@ from moonshift.domain.lifecycle import State
 from moonshift.engine.loop import Engine, SchedulerConfig
 from moonshift.engine.outbox import Dispatcher
 from moonshift.engine.pidfile import pid_file, read_pid
-from moonshift.files import private_folder
+from moonshift.errors import Conflict
+from moonshift.files import hold_alone, private_folder
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import spec_for
 from moonshift.seams import Clock, EngineStore, Launcher
@@ -43,6 +47,11 @@ def run_daemon(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     store = StateStore.open(state_url)
+    try:
+        alone = _alone_on_sqlite(store.url)
+    except Conflict:
+        store.close()
+        raise
     daemon_id = f"{socket.gethostname()}:{os.getpid()}"
     engine = Engine(
         store,
@@ -85,9 +94,28 @@ def run_daemon(
             _last_deliveries(dispatcher)
         store.remove_daemon(daemon_id)
         store.close()
+        if alone is not None:
+            alone.close()
         if read_pid(home).pid == os.getpid():
             pid_file(home).unlink(missing_ok=True)
         log.info("daemon %s stopped", daemon_id)
+
+
+def _alone_on_sqlite(url: str) -> BinaryIO | None:
+    """On an SQLite state file, the lock that keeps a second daemon off it (two would both
+    start every fire: SQLite has no row locks to share the work by); Conflict when another
+    daemon holds it. Several daemons share a PostgreSQL state store."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    held = hold_alone(Path(f"{parsed.database}.daemon.lock"))
+    if isinstance(held, str):
+        raise Conflict(
+            f"another moonshift daemon (pid {held}) already runs on the state file "
+            f"{parsed.database}; an SQLite state store takes one daemon (stop that one, or "
+            "share a PostgreSQL state store between several)"
+        )
+    return held
 
 
 def _last_deliveries(dispatcher: Dispatcher) -> None:

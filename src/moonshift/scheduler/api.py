@@ -5,7 +5,9 @@ A face over the application layer, like the CLI; it holds no rules of its own.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 from moonshift.app import Moonshift, SchedulerConfig, ScheduleStatus, Settings, current_user, views
 from moonshift.domain.spec import MigrationSpec
+from moonshift.errors import Unavailable
 from moonshift.scheduler.schedules import Schedule, TriggerEvent
 
 
@@ -53,20 +56,35 @@ class Scheduler:
         self.store = EventLog(self.app)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
-    def start(self) -> None:
-        """Run the scheduling loop in a background thread of this process."""
+    def start(self, timeout: float = 60.0) -> None:
+        """Run the scheduling loop in a background thread of this process; returns once it
+        is up, or raises what kept it from starting (Conflict: another daemon holds this
+        SQLite state file).
+
+        Its workers are processes that import moonshift, never your script, so a script
+        needs no ``if __name__ == "__main__":`` guard."""
         if self.is_running():
             return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.app.daemons.run,
-            args=(self.config,),
-            kwargs={"stop": self._stop},
-            name="moonshift-scheduler",
-            daemon=True,
-        )
+        self._failure = None
+        self._thread = threading.Thread(target=self._loop, name="moonshift-scheduler", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.app.daemons.up(os.getpid()):
+            if not self._thread.is_alive():
+                self._thread = None
+                raise self._failure or Unavailable("the scheduler stopped as it started")
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the scheduler did not start within {timeout:g}s")
+            time.sleep(0.05)
+
+    def _loop(self) -> None:
+        try:
+            self.app.daemons.run(self.config, stop=self._stop)
+        except BaseException as exc:  # start() raises it in the caller's thread
+            self._failure = exc
 
     def stop(self, timeout: float = 60.0) -> None:
         self._stop.set()
@@ -145,12 +163,13 @@ class Scheduler:
 
     def execute_backfill(self, backfill_id: int) -> BackfillResult:
         """Run a backfill to its end: its runs are executed by this scheduler (started for the
-        while if neither it nor a daemon runs), obeying windows and concurrency limits."""
+        while if neither it nor a daemon runs), obeying windows and concurrency limits;
+        Unavailable, instead of waiting for ever, if no daemon is left to execute them."""
         started_here = not self.is_running() and not self.app.daemons.status().live
         if started_here:
             self.start()
         try:
-            result = self.app.backfills.wait(backfill_id)
+            result = self.app.backfills.wait(backfill_id, require_daemon=True)
         finally:
             if started_here:
                 self.stop()

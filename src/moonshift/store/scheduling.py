@@ -430,7 +430,10 @@ class SchedulingStore(StoreCore):
 
     def working_runs(self) -> list[RunRecord]:
         query = select(t.runs).where(
-            t.runs.c.state.in_([s.value for s in lifecycle.WORKING]),
+            # a queued or paused run that a daemon claimed holds a worker that is starting
+            t.runs.c.state.in_(
+                [s.value for s in lifecycle.WORKING | {State.CREATED, State.PAUSED}]
+            ),
             # an approved run (or one sent back to planning) waits for a worker: none holds it
             t.runs.c.lease_owner.is_not(None),
         )

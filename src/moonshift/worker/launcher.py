@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.process
 import os
+import threading
+from collections.abc import Iterator
+from multiprocessing import spawn
 from pathlib import Path
+from typing import Any
 
 from moonshift.files import private_folder
 from moonshift.worker.process import work
@@ -39,7 +44,8 @@ class ProcessLauncher:
             ),
             name=f"moonshift-run-{run_id}",
         )
-        process.start()
+        with _without_main():
+            process.start()
         # A worker outlives a daemon that stops (a command runs on to its end), so keep
         # multiprocessing from joining or terminating it when this process exits.
         multiprocessing.process._children.discard(process)  # type: ignore[attr-defined]
@@ -59,3 +65,30 @@ class ProcessLauncher:
         for _, pid, _ in ended:
             self._workers.pop(pid)[1].close()
         return [(run_id, pid, int(code)) for run_id, pid, code in ended if code is not None]
+
+
+_PREPARING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    """Start a worker without re-running the program's ``__main__`` in it.
+
+    multiprocessing hands a child the path of a plain script (``python job.py``) so that
+    it can import it again, which runs the script's top-level code once more in every
+    worker: a Python API user's ``trigger_event`` would fire twice. A worker needs only
+    moonshift's modules (``work`` lives in one), so its preparation data leaves the main
+    module out. (``python -m moonshift.cli`` is never re-run: multiprocessing skips a
+    ``__main__`` module by name.)"""
+    original = spawn.get_preparation_data
+
+    def without_main(name: str) -> dict[str, Any]:
+        data = original(name)
+        return {k: v for k, v in data.items() if not k.startswith("init_main_from")}
+
+    with _PREPARING:
+        spawn.get_preparation_data = without_main
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = original
