@@ -93,10 +93,14 @@ def test_pause_or_stop_leaves_exactly_the_checkpointed_rows_then_resume_finishes
     assert all(c.matches for c in copies.verify("c"))
 
 
-def test_config_changes_batch_size_of_a_running_copy(tmp_path: Path, copy_app: Moonshift) -> None:
-    run_id, _target = _start(copy_app, tmp_path, 20)
+def test_config_changes_batch_size_of_a_started_copy(tmp_path: Path, copy_app: Moonshift) -> None:
+    # set before its worker takes it: on a quiet machine the whole shop is copied in 20-row
+    # batches before a setting given mid-copy reaches the worker's next look at its run
+    apply(copy_app, copy_spec(_shop(tmp_path), f"sqlite:///{tmp_path / 'copy.db'}", batch_size=20))
+    run_id = copy_app.runs.run_now("c", actor="test").id
     copy_app.copies.configure("c", {"batch_size": "5000"}, actor="test")
-    finished = until(lambda: (r := copy_app.runs.get(run_id)).state is State.COMPLETED and r)
+    finished = copy_app.runs.execute(run_id)
+    assert finished.state is State.COMPLETED, finished.reason
     items = finished.progress.tables["order_items"]
     assert items.batches < items.rows / 20  # it took the larger batches
     with pytest.raises(Exception, match="batch_size: must be a whole number from 1 to 10000000"):
