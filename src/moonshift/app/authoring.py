@@ -46,8 +46,8 @@ class Options:
         return found
 
     def schedule(self, old: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The schedule after these options: ``--cron`` replaces the kind, ``--timezone`` the
-        zone; ``--cron ""`` removes the schedule."""
+        """The schedule after these options: a cron replaces the kind, a time zone the
+        zone; an empty cron removes the schedule."""
         if self.cron == "":
             return None
         schedule = dict(old or {})
@@ -84,7 +84,7 @@ def new_spec(migration_id: str | None, options: Options) -> dict[str, Any]:
     spec: dict[str, Any] = {"id": migration_id, "kind": "copy", **options.changes()}
     schedule = options.schedule(None)
     if options.timezone is not None and schedule is None:
-        raise InvalidInput("schedule.timezone", "goes with a schedule: give --cron too")
+        raise InvalidInput("schedule.timezone", "goes with a schedule: give a cron expression too")
     if schedule:
         spec["schedule"] = schedule
     return spec
