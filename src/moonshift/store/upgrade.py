@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from moonshift.errors import Unavailable
 from moonshift.store.engine import WRITE
@@ -17,6 +19,9 @@ from moonshift.store.engine import WRITE
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 # Any fixed number: several daemons starting at once upgrade the schema one at a time.
 _UPGRADE_LOCK_KEY = 7_466_311_020_261_122
+# A store opened while another thread opens the same new SQLite file has met "database is
+# locked" despite the busy timeout (the Python API's scheduler thread, under load).
+_LOCKED_PATIENCE_SECONDS = 30.0
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -34,7 +39,20 @@ def head_revision() -> str:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade the schema to head; refuse a schema newer than this code knows."""
+    """Upgrade the schema to head; refuse a schema newer than this code knows. An SQLite
+    file that another opener holds locked is waited for, up to half a minute."""
+    deadline = time.monotonic() + _LOCKED_PATIENCE_SECONDS
+    while True:
+        try:
+            return _ensure_schema(engine)
+        except OperationalError as exc:
+            locked = engine.dialect.name == "sqlite" and "locked" in str(exc.orig)
+            if not locked or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _ensure_schema(engine: Engine) -> None:
     head = head_revision()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
