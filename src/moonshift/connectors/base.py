@@ -278,6 +278,11 @@ class Connector(ABC):
         """A table in a FROM clause; ``only``: without the rows of tables inheriting from it."""
         return self.quote(table)
 
+    def sampled_from(self, from_sql: str, fraction: float) -> str:
+        """A FROM clause reading about ``fraction`` of the table's rows, where the engine can
+        sample cheaply; ``from_sql`` itself (every row) where it cannot."""
+        return from_sql
+
     def column_sql(self, column: ColumnDef) -> str:
         parts = [self.quote(column.name), column.type]
         if column.generated is not None:

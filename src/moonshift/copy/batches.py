@@ -108,12 +108,12 @@ class SqlBuilder:
         plan, state = self.job.plan, self.job.state
         conds: list[str] = [f"({plan.where})"] if plan.where else []
         params: list[Any] = []
-        if state.lo is not None:
-            conds.append(f"{self.key[0]} > {self.p}")
-            params += list(keys.decode(state.lo) or ())
-        if state.hi is not None:
-            conds.append(f"{self.key[0]} <= {self.p}")
-            params += list(keys.decode(state.hi) or ())
+        # a range's bounds are key tuples, or a prefix of the key (its first column)
+        for op, bound in ((">", state.lo), ("<=", state.hi)):
+            if bound is not None:
+                cond, values = self.compare(op, keys.decode(bound) or ())
+                conds.append(cond)
+                params += values
         if plan.cursor:
             cursor = self.q(plan.cursor)
             if self.job.watermark is not None:
@@ -130,11 +130,11 @@ class SqlBuilder:
         return conds, params
 
     def compare(self, op: str, key: Sequence[Any]) -> tuple[str, list[Any]]:
-        if len(self.key) == 1:
+        if len(key) == 1:
             return f"{self.key[0]} {op} {self.p}", [key[0]]
         if self.job.source.engine != "mysql":
             marks = ", ".join([self.p] * len(key))
-            return f"({', '.join(self.key)}) {op} ({marks})", list(key)
+            return f"({', '.join(self.key[: len(key)])}) {op} ({marks})", list(key)
         # (a, b) > (x, y) spelled out, which MySQL turns into a range scan.
         parts, params = [], []
         for i in range(len(key)):
@@ -167,8 +167,7 @@ class SqlBuilder:
             f"SELECT {keys_sql} FROM {self.table}{self.where(conds)} "
             f"ORDER BY {keys_sql} LIMIT {int(limit)}"
         )
-        if len(self.key) == 1:
-            return f"SELECT MAX({keys_sql}), COUNT(*) FROM ({inner}) ms_s", params
+        # not MAX(key): some key types have no max() (PostgreSQL's uuid)
         descending = ", ".join(f"{k} DESC" for k in self.key)
         return (
             f"SELECT {keys_sql}, COUNT(*) OVER () FROM ({inner}) ms_s "
