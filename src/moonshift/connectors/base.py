@@ -409,6 +409,16 @@ class Connector(ABC):
         rows = source.copy_out(source_conn, select_sql)
         return self.copy_in(conn, table, columns, _checked(rows, stop)), 0.0
 
+    def can_attach(self, source: Connector) -> bool:
+        """Whether ``attach`` can make ``source``'s tables readable on this engine's
+        connections (SQLite's ATTACH of another SQLite file)."""
+        return False
+
+    def attach(self, conn: Any, source: Connector, name: str) -> None:
+        """Make ``source``'s tables readable on ``conn`` as ``name.table``, outside a
+        transaction (engines where ``can_attach``)."""
+        raise NotImplementedError
+
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         """Binary COPY of a query's rows (engines with ``binary_copy``)."""
         raise NotImplementedError
