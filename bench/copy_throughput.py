@@ -239,5 +239,6 @@ def main() -> None:
         ours, reference = sqlite_to_sqlite(n, home, args.repeat)
         print_pair("SQLite -> SQLite", n, ours, reference, "ATTACH + INSERT")
 
+
 if __name__ == "__main__":
     main()
