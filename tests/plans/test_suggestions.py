@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from moonshift.domain.matching import ColumnFacts, Scored, assigned, match
 from moonshift.domain.names import name_similarity, words
 from moonshift.errors import NotFound
 from tests.api.server import running
-from tests.copy.helpers import connector, create, execute, read, run_copy
+from tests.copy.helpers import connector, create, execute, insert, read, run_copy
 from tests.helpers import moonshift
 
 AUTHOR, BOB = "user:alice", "user:bob"
@@ -127,6 +128,10 @@ def test_accepting_suggestions_from_the_cli_writes_the_mapping_then_the_copy_run
     assert found["emailAddr"]["candidates"][0][0] == "email_address"  # not email_verified
     shown = moonshift(tmp_path, "suggestions", "c", env=env)
     assert "customers.cust_nm" in shown.stdout and found["qty"]["sid"] in shown.stdout
+    planned = moonshift(tmp_path, "plan", "c", env=env)
+    assert planned.returncode == 1  # the unmapped columns refuse the copy, and say what helps
+    assert "suggested mappings: 3 (0 to review)" in planned.stdout
+    assert "see the plan's suggestions" in planned.stderr
     digest = app.plans.plan("c", actor=AUTHOR).digest
     done = moonshift(tmp_path, "suggestions", "accept", "c", found["qty"]["sid"], env=env)
     assert done.returncode == 0 and "accepted" in done.stdout, done.stderr
@@ -246,3 +251,45 @@ def test_postgres_target_with_renamed_columns_accepted_over_http_then_copied(
     assert run.state is State.COMPLETED, run.reason
     rows = read(pg_database_2, "accounts", ["id", "AccountNumber", "openedDate", "balance"])
     assert len(rows) == 500 and rows[499] == ["500", "AC000500", "2021-05-15", "625"]
+
+
+@pytest.mark.mariadb
+@pytest.mark.postgres
+def test_mariadb_into_a_postgres_target_named_otherwise(
+    app: Moonshift, mariadb_database: str, pg_database: str
+) -> None:
+    create(
+        mariadb_database,
+        "CREATE TABLE contacts (id INT PRIMARY KEY, cust_nm VARCHAR(60), signup_dt DATE, qty INT)",
+    )
+    rows = [(i, f"name {i}", date(2025, 1, 1) + timedelta(days=i), i % 9) for i in range(1, 301)]
+    insert(mariadb_database, "contacts", ["id", "cust_nm", "signup_dt", "qty"], rows)
+    create(
+        pg_database,
+        'CREATE TABLE contacts (id BIGINT PRIMARY KEY, "customerName" TEXT, signup_date DATE, '
+        "quantity BIGINT, cust_nm_old TEXT)",
+    )
+    decoys = [(*row, f"old {i}") for i, row in enumerate(rows[:100])]
+    columns = ["id", "customerName", "signup_date", "quantity", "cust_nm_old"]
+    insert(pg_database, "contacts", columns, decoys)
+    spec = {
+        "id": "c",
+        "kind": "copy",
+        "source": {"url": mariadb_database},
+        "target": {"url": pg_database},
+        "copy": {"tables": ["contacts"], "target_prep": "truncate"},
+    }
+    app.migrations.apply_data(spec, actor=AUTHOR)
+    found = {s.source_column: s for s in app.suggestions.list("c", actor=AUTHOR)}
+    assert {c: s.target_column for c, s in found.items()} == {
+        "cust_nm": "customerName",  # not the decoy cust_nm_old, which holds other values
+        "signup_dt": "signup_date",
+        "qty": "quantity",
+    }
+    assert not any(s.review for s in found.values()), found
+    for s in found.values():
+        app.suggestions.accept("c", s.sid, actor=AUTHOR)
+    run = run_copy(app, "c")
+    assert run.state is State.COMPLETED, run.reason
+    copied = read(pg_database, "contacts", ["id", "customerName", "signup_date", "quantity"])
+    assert len(copied) == 300 and copied[-1] == ["300", "name 300", "2025-10-28", "3"]

@@ -34,8 +34,8 @@ class Suggestions(Family):
         if chosen is None:
             raise NotFound(
                 f'plan {found.version} of "{migration_id}" (spec version {found.spec_version}) '
-                f'has no suggestion "{sid}"; list them with `moonshift suggestions '
-                f"{migration_id}`"
+                f'has no suggestion "{sid}": it was never made, or for an older spec version; '
+                "list the current ones again"
             )
         record = self.store.get_migration(migration_id)
         spec = MigrationSpec.model_validate(record.spec)
