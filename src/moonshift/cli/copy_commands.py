@@ -22,7 +22,7 @@ def run_copy_here(app: Moonshift, run_id: int) -> views.Run:
     return follow(lambda: app.runs.get(run_id).progress, lambda: app.runs.execute(run_id))
 
 
-class _DefaultGroup(click.Group):
+class DefaultGroup(click.Group):
     """A group whose first argument, when it names no subcommand, goes to ``default``."""
 
     default = ""
@@ -34,11 +34,11 @@ class _DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-class ErrorsGroup(_DefaultGroup):
+class ErrorsGroup(DefaultGroup):
     default = "list"
 
 
-class RollbackGroup(_DefaultGroup):
+class RollbackGroup(DefaultGroup):
     default = "run"
 
 
