@@ -196,6 +196,7 @@ class Run(View):
     warned_at: Instant | None
     backfill_id: int | None
     overrides: dict[str, Any] | None = None
+    ignore_windows: bool = False
 
     @property
     def succeeded(self) -> bool:

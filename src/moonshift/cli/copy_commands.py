@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from moonshift.app import Moonshift, current_user, views
 from moonshift.cli import output as o
-from moonshift.cli.core import cli, command, finish, json_option
+from moonshift.cli.core import cli, command, finish, ignore_windows_option, json_option
 from moonshift.cli.progress import TableBars, bars, follow
 from moonshift.domain import lifecycle
 from moonshift.errors import Conflict, InvalidInput
@@ -368,16 +368,20 @@ def errors_retry(app: Moonshift, ids: tuple[str, ...], retry_all: bool, as_json:
 @click.option(
     "--wait", is_flag=True, help="Run the pass here with progress bars; exit 1 if it fails."
 )
+@ignore_windows_option
 @json_option
 @command
-def sync(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
-    """Run an incremental pass now (the cutover's final sync).
+def sync(
+    app: Moonshift, migration_id: str, wait: bool, ignore_windows: bool, as_json: bool
+) -> None:
+    """Run an incremental pass now (the cutover's final sync); outside every window it is
+    refused, as run-now is, unless --ignore-windows.
 
     \b
     Example:
       moonshift sync orders-cdc --wait
     """
-    run = app.copies.sync(migration_id, actor=current_user())
+    run = app.copies.sync(migration_id, actor=current_user(), ignore_windows=ignore_windows)
     if not wait:
         started = app.runs.start_worker(run.id)
         _said(run, as_json, f"started in the background (worker pid {started.worker_pid})")
