@@ -148,6 +148,9 @@ def test_accepting_suggestions_from_the_cli_writes_the_mapping_then_the_copy_run
     assert f"accepted suggestion {found['cust_nm']['sid']}" in history
     run = run_copy(app, "c")
     assert run.state is State.COMPLETED, run.reason
+    recreated = {**_spec(tmp_path), "copy": {"tables": ["customers"], "target_prep": "drop_create"}}
+    app.migrations.apply_data(recreated, actor=AUTHOR)
+    assert app.suggestions.list("c", actor=AUTHOR) == []  # its own columns, whatever was there
     target = f"sqlite:///{tmp_path / 'target.db'}"
     rows = read(target, "customers", ["id", "customer_name", "email_address", "quantity"])
     assert len(rows) == 100 and rows[41] == ["42", "name 42", "u42@example.org", "0"]
