@@ -130,3 +130,32 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()
+
+
+@pytest.mark.mariadb
+def test_sigkill_on_the_csv_path_from_mariadb_loses_and_duplicates_nothing(
+    tmp_path: Path, mariadb_database: str, pg_database: str
+) -> None:
+    rows = 200_000
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), note TEXT)",
+        f"INSERT INTO big SELECT seq, seq % 97, (seq % 100000) / 7, md5(seq) FROM seq_1_to_{rows}",
+    )
+    conn.close()
+    spec = (
+        f"id: big\nkind: copy\nsource: {{url: '{mariadb_database}'}}\n"
+        f"target: {{url: '{pg_database}'}}\ncopy: {{batch_size: 1000, parallel: 2}}\n"
+    )
+    env = {"MOONSHIFT_LEASE_SECONDS": "5"}
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "big", 5, 20261127, env)
+    try:
+        run = app.runs.get(run_id)
+        assert run.state is State.COMPLETED, run.reason
+        assert kills >= 1
+        assert count(pg_database, "big") == rows
+        assert all(check.matches for check in app.copies.verify("big"))
+    finally:
+        moonshift(tmp_path, "daemon", "stop", env=env)
+        app.close()
