@@ -137,14 +137,20 @@ def drop_all(tag: str) -> None:
 # -- moonshift, in a process of its own ------------------------------------------------------
 
 
-def child(source: str, target: str, home: str) -> None:
+def child(source: str, target: str, home: str, copy: dict[str, object]) -> None:
     """In the child process: apply the copy and run it to the end."""
     from moonshift.app import Moonshift, Settings
     from moonshift.domain.lifecycle import State
     from moonshift.domain.spec import MigrationSpec
 
     app = Moonshift(Settings(state_url=f"sqlite:///{home}/state.db", home=Path(home)))
-    spec = {"id": "bench", "kind": "copy", "source": {"url": source}, "target": {"url": target}}
+    spec = {
+        "id": "bench",
+        "kind": "copy",
+        "source": {"url": source},
+        "target": {"url": target},
+        "copy": copy,
+    }
     app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
     run = app.runs.execute(app.runs.run_now("bench", actor="bench").id)
     app.close()
@@ -152,10 +158,11 @@ def child(source: str, target: str, home: str) -> None:
         sys.exit(f"the copy did not complete: {run.state} {run.reason}")
 
 
-def moonshift(source: str, target: str) -> tuple[float, float]:
+def moonshift(source: str, target: str, **copy: object) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of a copy run by moonshift in a new process."""
     with tempfile.TemporaryDirectory() as home:
-        args = [sys.executable, __file__, "--child", json.dumps([source, target, home])]
+        given = json.dumps([source, target, home, copy])
+        args = [sys.executable, __file__, "--child", given]
         started = time.perf_counter()
         proc = subprocess.Popen(args)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -258,14 +265,18 @@ def sqlite_to_sqlite(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
     for _ in range(repeat):
         target = tmp / "ref.db"
         sq_db(target, ddl=True)
+        conn = sqlite3.connect(target, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
         started = time.perf_counter()
-        with sqlite3.connect(target) as conn:
-            conn.execute(f"ATTACH DATABASE '{source}' AS src")
-            conn.execute("INSERT INTO big SELECT * FROM src.big")
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO main.big SELECT * FROM src.big")
+        conn.execute("COMMIT")
         pair.references.setdefault("ATTACH + INSERT ... SELECT", []).append(
             time.perf_counter() - started
         )
-        took, peak = moonshift(f"sqlite:///{source}", sq_db(tmp / "ours.db"))
+        conn.close()
+        took, peak = moonshift(f"sqlite:///{source}", sq_db(tmp / "ours.db"), batch_size=100_000)
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
     return pair

@@ -132,6 +132,41 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
         app.close()
 
 
+def test_sigkill_during_an_attached_sqlite_copy_loses_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """SQLite to SQLite moves each batch by one INSERT ... SELECT from the attached source,
+    committed with its checkpoint: killed at random points, it still copies every row once."""
+    import sqlite3
+
+    rows = 300_000
+    source, target = tmp_path / "source.db", tmp_path / "target.db"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, grp INT NOT NULL, note TEXT)")
+    conn.execute(
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
+        "INSERT INTO big SELECT n, n % 97, hex(randomblob(8)) FROM g",
+        (rows,),
+    )
+    conn.commit()
+    conn.close()
+    spec = (
+        f"id: sq\nkind: copy\nsource: {{url: 'sqlite:///{source}'}}\n"
+        f"target: {{url: 'sqlite:///{target}'}}\ncopy: {{batch_size: 2000}}\n"
+    )
+    env = {"MOONSHIFT_LEASE_SECONDS": "5"}
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "sq", 5, 7, env)
+    try:
+        run = app.runs.get(run_id)
+        assert run.state is State.COMPLETED, run.reason
+        assert kills >= 1
+        assert count(f"sqlite:///{target}", "big") == rows
+        assert all(check.matches for check in app.copies.verify("sq"))
+    finally:
+        moonshift(tmp_path, "daemon", "stop", env=env)
+        app.close()
+
+
 FILL = {
     "mariadb": (
         "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), "

@@ -278,6 +278,11 @@ class Connector(ABC):
         """A table in a FROM clause; ``only``: without the rows of tables inheriting from it."""
         return self.quote(table)
 
+    def sampled_from(self, from_sql: str, fraction: float) -> str:
+        """A FROM clause reading about ``fraction`` of the table's rows, where the engine can
+        sample cheaply; ``from_sql`` itself (every row) where it cannot."""
+        return from_sql
+
     def column_sql(self, column: ColumnDef) -> str:
         parts = [self.quote(column.name), column.type]
         if column.generated is not None:
@@ -403,6 +408,16 @@ class Connector(ABC):
         Raises Stopped, leaving nothing written, when ``stop`` says so."""
         rows = source.copy_out(source_conn, select_sql)
         return self.copy_in(conn, table, columns, _checked(rows, stop)), 0.0
+
+    def can_attach(self, source: Connector) -> bool:
+        """Whether ``attach`` can make ``source``'s tables readable on this engine's
+        connections (SQLite's ATTACH of another SQLite file)."""
+        return False
+
+    def attach(self, conn: Any, source: Connector, name: str) -> None:
+        """Make ``source``'s tables readable on ``conn`` as ``name.table``, outside a
+        transaction (engines where ``can_attach``)."""
+        raise NotImplementedError
 
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         """Binary COPY of a query's rows (engines with ``binary_copy``)."""

@@ -66,6 +66,11 @@ class PostgresConnector(SqlConnector):
     def from_sql(self, table: str, only: bool = False) -> str:
         return ("ONLY " if only else "") + self.quote(table)
 
+    def sampled_from(self, from_sql: str, fraction: float) -> str:
+        if fraction >= 1:
+            return from_sql
+        return f"{from_sql} TABLESAMPLE SYSTEM ({fraction * 100:.6f})"
+
     def insert_sql(self, table: str, columns: Sequence[str]) -> str:
         # identity columns GENERATED ALWAYS take the copied values too
         names = ", ".join(self.quote(c) for c in columns)

@@ -256,12 +256,14 @@ class Planner:
     def _converters(self, table: TablePlan) -> tuple[Convert | None, ...]:
         """Between two engines: decode the source's value, apply the pair's rule, encode it
         for the target. Within one engine values pass as they are (psycopg's parsed JSON
-        needs wrapping back)."""
+        needs wrapping back), so SQLite to SQLite can move them by INSERT ... SELECT."""
         found = []
         for c in table.written:
             src, dst = c.source_type, c.target_type
             if self.source.engine == self.target.engine:
-                json = dst is not None and dst.family is Family.JSON
+                # only psycopg parses JSON on reading; the other drivers give its text
+                parsed = self.source.engine == "postgresql"
+                json = parsed and dst is not None and dst.family is Family.JSON
                 found.append(encoder(self.target.engine, dst) if json else None)
                 continue
             blank = (lambda v: None if str(v).startswith("0000-00-00") else v) if c.blank else None
