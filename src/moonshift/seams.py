@@ -566,11 +566,13 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         logical_date: datetime | None = None,
         reason: str | None = None,
         alone: bool = False,
+        ignore_windows: bool = False,
     ) -> RunRecord:
         """Create a run in state ``created``; DuplicateRunError when its identity exists.
         ``alone``: only while no other run of the migration has started and not ended and
         no other manual run waits, checked and inserted in one transaction that holds the
-        migration (RunActiveError naming the run found)."""
+        migration (RunActiveError naming the run found). ``ignore_windows``: no window
+        holds, pauses, fails or warns the run (nor its retries)."""
         ...
 
     def list_runs(

@@ -278,6 +278,11 @@ class Connector(ABC):
         """A table in a FROM clause; ``only``: without the rows of tables inheriting from it."""
         return self.quote(table)
 
+    def sampled_from(self, from_sql: str, fraction: float) -> str:
+        """A FROM clause reading about ``fraction`` of the table's rows, where the engine can
+        sample cheaply; ``from_sql`` itself (every row) where it cannot."""
+        return from_sql
+
     def column_sql(self, column: ColumnDef) -> str:
         parts = [self.quote(column.name), column.type]
         if column.generated is not None:
@@ -404,6 +409,16 @@ class Connector(ABC):
         rows = source.copy_out(source_conn, select_sql)
         return self.copy_in(conn, table, columns, _checked(rows, stop)), 0.0
 
+    def can_attach(self, source: Connector) -> bool:
+        """Whether ``attach`` can make ``source``'s tables readable on this engine's
+        connections (SQLite's ATTACH of another SQLite file)."""
+        return False
+
+    def attach(self, conn: Any, source: Connector, name: str) -> None:
+        """Make ``source``'s tables readable on ``conn`` as ``name.table``, outside a
+        transaction (engines where ``can_attach``)."""
+        raise NotImplementedError
+
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         """Binary COPY of a query's rows (engines with ``binary_copy``)."""
         raise NotImplementedError
@@ -413,6 +428,30 @@ class Connector(ABC):
     ) -> int:
         """Binary COPY into a table inside the open transaction (``binary_copy``); returns
         the rows written."""
+        raise NotImplementedError
+
+    # -- rows as CSV that the servers spell and read (``connectors.textcopy``) -------------
+
+    def csv_select(self, fields: Sequence[str]) -> str:
+        """The select list reading a batch's rows as CSV text, from each field's SQL."""
+        raise NotImplementedError
+
+    def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
+        """A batch's rows as CSV lines, and how many rows; None for the text when the
+        batch is too large to read in one piece (the caller reads fewer rows)."""
+        raise NotImplementedError
+
+    def write_csv(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        loads: Sequence[str | None],
+        text: bytes,
+        rows: int,
+    ) -> None:
+        """Load a batch of CSV lines into a table inside the open transaction, all or none;
+        raises when any value did not go in as it is."""
         raise NotImplementedError
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from moonshift.connectors import sqlitecatalog
-from moonshift.connectors.base import Column, Schema, classified
+from moonshift.connectors.base import Column, Connector, Schema, classified
 from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
@@ -51,6 +51,17 @@ class SqliteConnector(SqlConnector):
         if found and "blob" not in found:
             return "TEXT"
         return "BLOB"
+
+    def can_attach(self, source: Connector) -> bool:
+        return isinstance(source, SqliteConnector) and source.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+
+    def attach(self, conn: Any, source: Connector, name: str) -> None:
+        assert isinstance(source, SqliteConnector)
+        conn.execute(f"ATTACH DATABASE ? AS {self.quote(name)}", (source.url.database,))
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -8,6 +8,7 @@ the good rows and the checkpoint commit, the bad rows go to the error queue.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -21,6 +22,8 @@ from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping, RangeState
 from moonshift.copy.plan import TablePlan
 from moonshift.errors import TerminalError, TransientError
+
+log = logging.getLogger("moonshift.copy")
 
 
 class SideError(Exception):
@@ -52,6 +55,11 @@ class Batch:
     # The streamed query's upper key (None: open, to the end of the range); a refused batch
     # is read again as rows within the same bounds.
     bound: tuple[Any, ...] | None = None
+    # A batch read as CSV text (between engines the servers spell and load it themselves).
+    text: bytes | None = None
+    # SQLite to SQLite: the batch's rows as a query on the source attached to the target's
+    # connection, written by one INSERT ... SELECT (with its parameters).
+    attached_select: tuple[str, list[Any]] | None = None
     read_seconds: float = 0.0
     transform_seconds: float = 0.0
     # Of a streamed batch's write, the time the target waited for the source.
@@ -94,7 +102,9 @@ class RangeJob:
 class SqlBuilder:
     """The reads of a range, in the source's SQL."""
 
-    def __init__(self, job: RangeJob) -> None:
+    def __init__(self, job: RangeJob, schema: str | None = None) -> None:
+        """``schema``: the name the source is attached under, to read it from the target's
+        connection (SQLite)."""
         self.job = job
         src = job.source
         self.q = src.quote
@@ -102,18 +112,18 @@ class SqlBuilder:
         plan = job.plan
         self.key = [self.q(k) for k in plan.key]
         self.columns = ", ".join(plan.reads)
-        self.table = plan.source_from
+        self.table = f"{schema}.{plan.source_from}" if schema else plan.source_from
 
     def conditions(self, after: tuple[Any, ...] | None) -> tuple[list[str], list[Any]]:
         plan, state = self.job.plan, self.job.state
         conds: list[str] = [f"({plan.where})"] if plan.where else []
         params: list[Any] = []
-        if state.lo is not None:
-            conds.append(f"{self.key[0]} > {self.p}")
-            params += list(keys.decode(state.lo) or ())
-        if state.hi is not None:
-            conds.append(f"{self.key[0]} <= {self.p}")
-            params += list(keys.decode(state.hi) or ())
+        # a range's bounds are key tuples, or a prefix of the key (its first column)
+        for op, bound in ((">", state.lo), ("<=", state.hi)):
+            if bound is not None:
+                cond, values = self.compare(op, keys.decode(bound) or ())
+                conds.append(cond)
+                params += values
         if plan.cursor:
             cursor = self.q(plan.cursor)
             if self.job.watermark is not None:
@@ -130,11 +140,11 @@ class SqlBuilder:
         return conds, params
 
     def compare(self, op: str, key: Sequence[Any]) -> tuple[str, list[Any]]:
-        if len(self.key) == 1:
+        if len(key) == 1:
             return f"{self.key[0]} {op} {self.p}", [key[0]]
         if self.job.source.engine != "mysql":
             marks = ", ".join([self.p] * len(key))
-            return f"({', '.join(self.key)}) {op} ({marks})", list(key)
+            return f"({', '.join(self.key[: len(key)])}) {op} ({marks})", list(key)
         # (a, b) > (x, y) spelled out, which MySQL turns into a range scan.
         parts, params = [], []
         for i in range(len(key)):
@@ -158,23 +168,47 @@ class SqlBuilder:
             sql += f" LIMIT {int(limit)}"
         return sql, params
 
-    def boundary(self, after: tuple[Any, ...] | None, limit: int) -> tuple[str, list[Any]]:
-        """The last key of the next ``limit`` rows, and how many rows there are: an index
-        scan of the batch's keys, and no sort."""
+    def nth_key(self, after: tuple[Any, ...] | None, limit: int) -> tuple[str, list[Any]]:
+        """The key of the ``limit``-th row after ``after``: an index scan, and no sort."""
+        conds, params = self.conditions(after)
+        keys_sql = ", ".join(self.key)
+        return (
+            f"SELECT {keys_sql} FROM {self.table}{self.where(conds)} "
+            f"ORDER BY {keys_sql} LIMIT 1 OFFSET {int(limit) - 1}",
+            params,
+        )
+
+    def last_key(self, after: tuple[Any, ...] | None, limit: int) -> tuple[str, list[Any]]:
+        """The last key of the (fewer than ``limit``) rows left after ``after``, and how many
+        there are (not max(): some key types have none, PostgreSQL's uuid)."""
         conds, params = self.conditions(after)
         keys_sql = ", ".join(self.key)
         inner = (
             f"SELECT {keys_sql} FROM {self.table}{self.where(conds)} "
             f"ORDER BY {keys_sql} LIMIT {int(limit)}"
         )
-        if len(self.key) == 1:
-            return f"SELECT MAX({keys_sql}), COUNT(*) FROM ({inner}) ms_s", params
         descending = ", ".join(f"{k} DESC" for k in self.key)
         return (
             f"SELECT {keys_sql}, COUNT(*) OVER () FROM ({inner}) ms_s "
             f"ORDER BY {descending} LIMIT 1",
             params,
         )
+
+    def boundary(
+        self, conn: Any, after: tuple[Any, ...] | None, limit: int
+    ) -> tuple[tuple[Any, ...], int] | None:
+        """The last key of the next ``limit`` rows and how many rows that is; None when no
+        row is left. Usually one query; the range's last batch needs a second."""
+        cursor = conn.cursor()
+        cursor.execute(*self.nth_key(after, limit))
+        row = cursor.fetchone()
+        if row is not None:
+            return tuple(row), limit
+        cursor.execute(*self.last_key(after, limit))
+        row = cursor.fetchone()
+        if row is None or not row[-1]:
+            return None
+        return tuple(row[:-1]), int(row[-1])
 
     def between(
         self, after: tuple[Any, ...] | None, bound: tuple[Any, ...] | None, columns: str
@@ -196,12 +230,19 @@ class SqlBuilder:
         )
 
 
+ATTACHED = "ms_source"
+
+
 class RangeCopier:
     def __init__(self, job: RangeJob) -> None:
         self.job = job
         self.sql = SqlBuilder(job)
         self.plan = job.plan
         self._fallback_source: Any = None
+        # the text path: fewer rows a batch once a batch was too large for one read
+        self._csv_rows: int | None = None
+        self._attached_sql = SqlBuilder(job, ATTACHED)
+        self._attached_to: Any = None  # the target connection the source is attached to
 
     # -- reading (its own thread) ------------------------------------------------------------
 
@@ -209,14 +250,19 @@ class RangeCopier:
         job = self.job
         if self.plan.cursor:
             job.source.begin_snapshot(conn)
+        if self.plan.csv is not None and self.csv:
+            log.info("%s range %d: %s", self.plan.target, job.state.range_id, self.plan.csv.how)
         while not job.flags.stop.is_set():
             size = job.batch_size() if self.plan.key else 1 << 62
             started = time.perf_counter()
-            batch = (
-                self._read_binary(conn, after, size)
-                if self.streams
-                else self._read_rows(conn, after, size)
-            )
+            if self.attaches:
+                batch = self._read_attached(conn, after, size)
+            elif self.streams:
+                batch = self._read_binary(conn, after, size)
+            elif self.csv:
+                batch = self._read_csv(conn, after, size)
+            else:
+                batch = self._read_rows(conn, after, size)
             batch.read_seconds += time.perf_counter() - started - batch.transform_seconds
             yield batch
             if not self.plan.cursor:
@@ -231,6 +277,16 @@ class RangeCopier:
         batch of the table has none, so rows added since the plan come along."""
         from psycopg import ClientCursor
 
+        last, final, bound = self._next_values(after, size)
+        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
+        select = ClientCursor(conn).mogrify(sql, params)
+        return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
+
+    def _next_values(
+        self, after: tuple[Any, ...] | None, size: int
+    ) -> tuple[tuple[Any, ...], bool, tuple[Any, ...] | None]:
+        """The next batch's key values: its checkpoint, whether it ends the range, and its
+        upper bound (None: open)."""
         assert self.job.key_bounds is not None
         low, high, rows = self.job.key_bounds
         state = self.job.state
@@ -239,10 +295,7 @@ class RangeCopier:
         end = int(floor[0]) + max(1, (high - low + 1) * size // max(rows, 1))
         final = end >= ceiling
         last = (min(end, ceiling),)
-        bound = None if final and state.hi is None else last
-        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
-        select = ClientCursor(conn).mogrify(sql, params)
-        return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
+        return last, final, None if final and state.hi is None else last
 
     @property
     def streams(self) -> bool:
@@ -250,6 +303,70 @@ class RangeCopier:
         source's COPY TO straight into the target's COPY FROM, both servers working at
         once, like the two ends of a pipe; nothing is held in between."""
         return self.plan.binary and bool(self.plan.key) and not self.job.upsert
+
+    @property
+    def csv(self) -> bool:
+        """Between engines whose servers spell and load CSV (``connectors.textcopy``)."""
+        return self.plan.csv is not None and bool(self.plan.key) and not self.job.upsert
+
+    def _read_csv(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        """The next batch as CSV text, read by key values (one query) or, for other keys
+        and once a batch was too large to read in one piece, by row count."""
+        assert self.plan.csv is not None
+        source = self.job.source
+        select = source.csv_select(self.plan.csv.fields)
+        while True:
+            size = min(size, self._csv_rows or size)
+            if self.job.key_bounds is not None and self._csv_rows is None:
+                last, final, bound = self._next_values(after, size)
+            else:
+                found = self.sql.boundary(conn, after, size)
+                if found is None:
+                    return Batch(after, 0, True)
+                last, count = found
+                final, bound = count < size, last
+            sql, params = self.sql.between(after, bound, select)
+            text, count = source.read_csv(conn, sql, params)
+            if text is not None:
+                return Batch(last, count, final, text=text, bound=bound)
+            if size == 1:  # one row too large for a packet: read as a row
+                return self._read_rows(conn, after, 1)
+            self._csv_rows = max(1, min(size, count) // 2)
+            log.info(
+                "%s: %d rows are more than one read holds; reading %d at a time",
+                self.plan.target,
+                count,
+                self._csv_rows,
+            )
+            conn.rollback()
+
+    @property
+    def attaches(self) -> bool:
+        """Values passed as they are between engines that can attach one database to
+        another's connection (SQLite to SQLite): each batch is one INSERT ... SELECT, no row
+        goes through Python."""
+        job = self.job
+        return (
+            job.target.can_attach(job.source)
+            and bool(self.plan.key)
+            and not job.upsert
+            and all(c is None for c in self.plan.converters)
+        )
+
+    def _read_attached(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        """The batch's last key (an index scan of its keys); its rows stay in the source."""
+        found = self.sql.boundary(conn, after, size)
+        if found is None:
+            return Batch(after, 0, True)
+        last, count = found
+        select = self._attached_sql.between(after, last, self._attached_sql.columns)
+        return Batch(last, count, count < size, bound=last, attached_select=select)
+
+    def _attach(self, conn: Any) -> None:
+        """Attach the source to ``conn`` (outside a transaction, once per connection)."""
+        if self._attached_to is not conn:
+            self.job.target.attach(conn, self.job.source, ATTACHED)
+            self._attached_to = conn
 
     def _read_rows(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
         sql, params = self.sql.select(after, size if self.plan.key else None)
@@ -268,11 +385,10 @@ class RangeCopier:
 
         if self.job.key_bounds is not None:
             return self._value_range(conn, after, size)
-        sql, params = self.sql.boundary(after, size)
-        row = conn.execute(sql, params).fetchone()
-        if row is None or not row[-1]:
+        found = self.sql.boundary(conn, after, size)
+        if found is None:
             return Batch(after, 0, True)
-        last, count = tuple(row[:-1]), int(row[-1])
+        last, count = found
         sql, params = self.sql.between(after, last, self.sql.cast_columns())
         select = ClientCursor(conn).mogrify(sql, params)
         return Batch(last, count, count < size, stream_sql=select, source_conn=conn, bound=last)
@@ -282,6 +398,8 @@ class RangeCopier:
     def write(self, conn: Any, batch: Batch, after: tuple[Any, ...] | None) -> int:
         """Write a batch and its checkpoint in one transaction; returns the rows written."""
         job, target = self.job, self.job.target
+        if batch.attached_select is not None:
+            self._attach(conn)
         target.begin(conn)
         cursor = conn.cursor()
         written = 0
@@ -290,7 +408,21 @@ class RangeCopier:
         if batch.count or batch.stream_sql is not None:
             cursor.execute("SAVEPOINT ms_batch")
             try:
-                if batch.stream_sql is not None:
+                if batch.attached_select is not None:
+                    written = self._insert_select(cursor, *batch.attached_select)
+                elif batch.text is not None:
+                    csv = self.plan.csv
+                    assert csv is not None
+                    target.write_csv(
+                        conn,
+                        self.plan.target,
+                        self.plan.target_columns,
+                        csv.loads,
+                        batch.text,
+                        batch.count,
+                    )
+                    written = batch.count
+                elif batch.stream_sql is not None:
                     written, batch.read_while_writing = target.copy_from(
                         self.job.source,
                         batch.source_conn,
@@ -313,6 +445,11 @@ class RangeCopier:
                 if isinstance(target.translate(exc), TransientError):
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
+                if batch.text is not None:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    log.info(
+                        "%s: a batch as CSV was refused (%s); rows instead", job.plan.target, first
+                    )
                 rows = batch.rows if batch.rows is not None else self._reread(after, batch.bound)
                 bad = self._isolate(cursor, rows)
                 job.on_bad_rows([self._bad(row, msg) for row, msg in bad])
@@ -333,6 +470,12 @@ class RangeCopier:
             raise Aborted()
         conn.commit()
         return written
+
+    def _insert_select(self, cursor: Any, select: str, params: list[Any]) -> int:
+        target, plan = self.job.target, self.plan
+        names = ", ".join(target.quote(c) for c in plan.target_columns)
+        cursor.execute(f"INSERT INTO main.{target.quote(plan.target)} ({names}) {select}", params)
+        return int(cursor.rowcount)
 
     def _insert(self, cursor: Any, rows: Sequence[Any]) -> None:
         target, plan = self.job.target, self.plan
@@ -369,7 +512,9 @@ class RangeCopier:
             self._fallback_source = self.job.source.connect()
         conn = self._fallback_source
         sql, params = self.sql.between(after, bound, self.sql.columns)
-        rows = conn.execute(sql, params).fetchall()
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
         conn.rollback()
         return convert_rows(rows, self.plan.converters)
 

@@ -33,8 +33,8 @@ class CheckpointMoved(Exception):
 class RangeState:
     table: str
     range_id: int
-    lo: str | None  # first key column, exclusive (encoded); None from the start
-    hi: str | None  # first key column, inclusive (encoded); None to the end
+    lo: str | None  # a key tuple or its first column, exclusive (encoded); None: from the start
+    hi: str | None  # a key tuple or its first column, inclusive (encoded); None: to the end
     last_key: str | None  # the last key committed (encoded)
     rows_done: int
     done: bool

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from moonshift.clock import beating
 from moonshift.connectors.base import Connector, classified
-from moonshift.copy import keys
+from moonshift.copy import boundaries, keys
 from moonshift.copy.batches import (
     Aborted,
     BadRow,
@@ -242,7 +242,7 @@ class CopyRunner:
             )
         ]
         splittable = (
-            table.first_key_is_int
+            bool(table.key)
             and not table.cursor
             and self.target.capabilities.parallel_writes
             and self.spec.parallel > 1
@@ -250,18 +250,29 @@ class CopyRunner:
         )
         if not splittable:
             return whole
-        low, high = self._bounds(table)
-        if low is None or high is None or high - low < 2:
-            return whole
         count = min(self.spec.parallel * 2, max(1, table.rows // self.spec.batch_size))
-        step = (high - low) // count + 1
-        edges = [low - 1 + step * i for i in range(count)] + [None]
-        found = []
-        for i in range(count):
-            lo = keys.encode([edges[i]]) if i else None
-            hi = keys.encode([edges[i + 1]]) if edges[i + 1] is not None else None
-            found.append(RangeState(table.target, i, lo, hi, None, 0, False))
-        return found
+        found = self._boundaries(table, count)
+        if not found:
+            return whole
+        return [
+            RangeState(table.target, i, lo, hi, None, 0, False)
+            for i, (lo, hi) in enumerate(boundaries.ranges(found))
+        ]
+
+    def _boundaries(self, table: TablePlan, count: int) -> list[tuple[Any, ...]]:
+        """Where the table's ranges split: evenly spaced values of a single integer key,
+        an ordered sample's key tuples for any other key."""
+        if table.first_key_is_int and len(table.key) == 1:
+            low, high = self._bounds(table)
+            if low is None or high is None or high - low < 2:
+                return []
+            return boundaries.even(low, high, count)
+        conn = _connect(self.source, "source")
+        try:
+            with _side(self.source, "source"):
+                return boundaries.sampled(self.source, conn, table, count)
+        finally:
+            _close(conn)
 
     def _bounds(self, table: TablePlan) -> tuple[int | None, int | None]:
         q = self.source.quote
@@ -373,7 +384,8 @@ class CopyRunner:
     def _value_batches(self, table: TablePlan) -> tuple[int, int, int] | None:
         """For a streamed table with one integer key: its (min, max, rows), so that batches
         can be ranges of key values and need no look-ahead query."""
-        streamed = table.binary and table.first_key_is_int and len(table.key) == 1
+        by_values = table.binary or table.csv is not None
+        streamed = by_values and table.first_key_is_int and len(table.key) == 1
         if not streamed or table.cursor or self.spec.mode is Mode.INCREMENTAL:
             return None
         low, high = self._bounds(table)

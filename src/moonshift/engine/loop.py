@@ -236,7 +236,7 @@ class Engine:
             )
             return
         behavior = spec.behavior()
-        if gates.window_closed(spec, now):
+        if gates.window_closed(run, spec, now):
             action = Action.PAUSE if behavior.outside_window is OutsideWindow.PAUSE else Action.FAIL
             self.store.request_control(
                 run.id, ControlRequest(action=action, reason="window_closed"), now=now
@@ -244,7 +244,7 @@ class Engine:
             return
         windows = spec.window_set()
         closes = windows.closes_at(now) if windows else None
-        if closes is not None and behavior.outside_window is not OutsideWindow.CONTINUE:
+        if closes is not None and not gates.watches_no_window(run, spec):
             warn_at = closes - behavior.ending_warning
             if now >= warn_at and run.warned_at is None:
                 self.store.record_event(
@@ -425,7 +425,7 @@ class Engine:
             gate = check()
             if gate.verdict is not gates.Verdict.GO:
                 return gate
-        return gates.window_gate(spec, now)
+        return gates.window_gate(run, spec, now)
 
     def _slot_gate(self, spec: MigrationSpec, slots: int, pool_use: dict[str, int]) -> gates.Gate:
         if slots <= 0:

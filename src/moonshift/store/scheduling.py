@@ -63,6 +63,7 @@ class NewRun:
     retry_of: int | None = None
     reason: str | None = None
     backfill_id: int | None = None
+    ignore_windows: bool = False  # a manual run started outside its windows on purpose
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,7 @@ class SchedulingStore(StoreCore):
                 pool=migration.spec.get("pool"),
                 not_before=new.not_before,
                 backfill_id=new.backfill_id,
+                ignore_windows=new.ignore_windows,
             )
             .on_conflict_do_nothing()
             .returning(t.runs.c.id)
