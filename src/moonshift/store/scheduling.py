@@ -210,6 +210,7 @@ class DueBatch:
             "pool": migration.spec.get("pool"),
             "not_before": new.not_before,
             "backfill_id": new.backfill_id,
+            "ignore_windows": new.ignore_windows,
         }
 
 
