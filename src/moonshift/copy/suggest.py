@@ -135,7 +135,11 @@ class Suggester:
                 mapped.add(name)
             else:
                 unmapped.append(column.name)
-        free = [c.name for c in pair.target.columns if c.name not in mapped]
+        free = [
+            c.name
+            for c in pair.target.columns
+            if c.name not in mapped and c.generated is None  # the target computes those
+        ]
         if not unmapped or not free:
             return []
         sources = self._sampled(self.source, pair.source, unmapped)
