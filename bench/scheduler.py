@@ -343,7 +343,7 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--due", type=int, default=10_000, help="migrations due at once (a)")
-    parser.add_argument("--runs", type=int, default=3, help="times to run (a); median shown")
+    parser.add_argument("--runs", type=int, default=1, help="times to run (a); median shown")
     parser.add_argument("--idle", type=float, default=60, help="seconds of idling to measure (b)")
     parser.add_argument("--idle-schedules", type=int, default=100_000)
     parser.add_argument(
