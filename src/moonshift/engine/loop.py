@@ -38,6 +38,7 @@ from moonshift.timing import Event, OutsideWindow
 
 FULL_RELOAD_SECONDS = 300.0
 log = logging.getLogger("moonshift.scheduler")
+HELP_SECONDS = 1.0  # how often to look for key ranges of other daemons' copies
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Engine:
         self._backfill_parallel: dict[int, int] = {}
         self._exclusion_cache: tuple[datetime | None, dict[str, dict[str, str]]] | None = None
         self._full_reload = time.monotonic()
+        self._helped_at = 0.0
         self.preflight = Preflight(store, clock, environ or {})
 
     # -- the loop body --------------------------------------------------------------------
@@ -85,6 +87,7 @@ class Engine:
             self.plan(now)
         self.supervise(now)
         self.dispatch(now)
+        self.help_copies(now)
         self._wake_hints += self.preflight.tick(now, self._specs_of)
         later = self.store.next_not_before(now)
         if later is not None:
@@ -303,6 +306,25 @@ class Engine:
             kind = "resume" if run.state is State.PAUSED else run.trigger.value
             log.info("started run %d of %s (%s, worker pid %d)", run.id, migration.id, kind, pid)
             self._wake_hints += self._deadlines(spec, now)
+
+    def help_copies(self, now: datetime) -> None:
+        """Spare workers copy key ranges of copies that other daemons run (daemons sharing
+        a PostgreSQL store), at most once a second."""
+        if time.monotonic() - self._helped_at < HELP_SECONDS:
+            return
+        self._helped_at = time.monotonic()
+        busy = self.launcher.running()
+        slots = self.config.max_concurrent_runs - len(busy)
+        if slots <= 0:
+            return
+        for run_id in self.store.runs_to_help(daemon_id=self.daemon_id, now=now):
+            if run_id in busy:
+                continue
+            pid = self.launcher.launch_helper(run_id, self.daemon_id)
+            log.info("helping run %d with its key ranges (worker pid %d)", run_id, pid)
+            slots -= 1
+            if not slots:
+                return
 
     def _wait(self, run: RunRecord, gate: gates.Gate, now: datetime) -> None:
         if gate.reason != run.waiting_for or gate.not_before != run.not_before:
