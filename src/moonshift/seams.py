@@ -52,7 +52,7 @@ from moonshift.store.records import (
     ValidationRecord,
     WebSessionRecord,
 )
-from moonshift.store.scheduling import DueBatch, NewRun
+from moonshift.store.scheduling import DueBatch, NewRun, Waiting
 
 __all__ = [
     "OWNERSHIP_LOST",
@@ -472,6 +472,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
 
     def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]: ...
 
+    def migration_headers(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> list[MigrationHeader]: ...
+
     def migrations_changed_at(self) -> datetime | None: ...
 
     def schedule_times(
@@ -492,12 +496,24 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
         ...
 
     def runnable(
-        self, now: datetime, *, limit: int = 1000
+        self,
+        now: datetime,
+        *,
+        limit: int = 1000,
+        after: tuple[datetime, int] | None = None,
+        besides: Sequence[int] = (),
     ) -> list[tuple[RunRecord, MigrationRecord]]:
-        """Queued runs whose time has come, and paused runs, oldest fire first."""
+        """Queued runs whose time has come, and paused runs, oldest fire first; ``after``:
+        the (nominal time, id) of the previous page's last; ``besides``: runs the caller
+        holds already."""
         ...
 
-    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]: ...
+    def active_runs(
+        self, migration_ids: Sequence[str] | None = None, *, besides: Sequence[int] = ()
+    ) -> list[RunRecord]:
+        """Runs started and not ended, paused or queued (of these migrations), but for the
+        runs ``besides`` (those the caller holds already)."""
+        ...
 
     def working_runs(self) -> list[RunRecord]:
         """Runs a worker holds (from analyzing to running), and those claimed for a worker
@@ -535,9 +551,9 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
         (owner, expiry) it was lost with: False when the run has moved on or is held anew."""
         ...
 
-    def set_waiting(
-        self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
-    ) -> None: ...
+    def set_waiting(self, waits: Sequence[Waiting], *, now: datetime) -> None:
+        """Record why each of these queued runs waits, in one transaction."""
+        ...
 
     def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
         """Ask the run's worker to pause, fail or stop at its next check."""
@@ -623,11 +639,13 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
         logical_date: datetime | None = None,
         reason: str | None = None,
         alone: bool = False,
+        ignore_windows: bool = False,
     ) -> RunRecord:
         """Create a run in state ``created``; DuplicateRunError when its identity exists.
         ``alone``: only while no other run of the migration has started and not ended and
         no other manual run waits, checked and inserted in one transaction that holds the
-        migration (RunActiveError naming the run found)."""
+        migration (RunActiveError naming the run found). ``ignore_windows``: no window
+        holds, pauses, fails or warns the run (nor its retries)."""
         ...
 
     def list_runs(

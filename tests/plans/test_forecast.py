@@ -35,6 +35,7 @@ def test_a_run_needing_three_windows_finishes_in_the_third(
     assert plan.forecast is not None
     assert plan.forecast["text"] == "needs 3 windows; finishes Tue 2026-12-01 01:30 EST"
     engine, launcher = make_engine(app.store, clock, tmp_path)
+    clock.current = SATURDAY + timedelta(hours=18)  # Sunday 01:00, as the first window opens
     run = app.runs.run_now("nightly", actor="user:test")
     simulate(engine, launcher, clock, SATURDAY + timedelta(days=5))
     done = app.runs.get(run.id)

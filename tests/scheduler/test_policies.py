@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from moonshift.app import Moonshift
+from moonshift.app.runs import WindowsClosed
 from moonshift.domain.lifecycle import State
 from moonshift.errors import InvalidInput
 from moonshift.specfile import load_text
@@ -244,3 +245,63 @@ def test_a_pool_limits_runs_across_migrations(
         for r in app.runs.list(f"p{i}")
     )
     assert begun == [0, 0, 10]
+
+
+def windowed(outside_window: str, extra: str = "") -> str:
+    """Steps run in New York's 08:00-09:00 window; T0 is 07:00 there, outside it."""
+    return (
+        "id: w\nkind: steps\nsteps: {count: 150, every: 1m}\n"
+        "schedule: {cron: '0 8 1 1 *', timezone: America/New_York}\n"
+        "windows: [{name: morning, start: '08:00', end: '09:00'}]\n"
+        f"window_behavior: {{outside_window: {outside_window}}}\n{extra}"
+    )
+
+
+@pytest.mark.parametrize("outside_window", ["pause", "fail"])
+def test_a_manual_run_outside_every_window_is_refused_naming_the_next_opening(
+    app: Moonshift, clock: FakeClock, outside_window: str
+) -> None:
+    apply(app, clock, windowed(outside_window))
+    with pytest.raises(WindowsClosed) as refused:
+        app.runs.run_now("w", actor="user:test")
+    assert str(refused.value) == (
+        '"w" is outside every window at 2026-02-02 07:00 EST (12:00 UTC): the next, morning, '
+        "opens at 2026-02-02 08:00 EST (13:00 UTC); start it then, or ignore its windows to "
+        "run it now (no window then pauses, fails or warns it)"
+    )
+    assert app.runs.list("w") == []
+    clock.current = T0 + timedelta(hours=1)  # 08:00 in New York: the window is open
+    assert app.runs.run_now("w", actor="user:test").ignore_windows is False
+
+
+def test_advisory_windows_refuse_no_manual_run(app: Moonshift, clock: FakeClock) -> None:
+    apply(app, clock, windowed("continue"))
+    assert app.runs.run_now("w", actor="user:test").state is State.CREATED
+
+
+@pytest.mark.parametrize("outside_window", ["pause", "fail"])
+def test_a_run_that_ignores_its_windows_starts_at_once_and_runs_through_a_close(
+    app: Moonshift, clock: FakeClock, tmp_path: Path, outside_window: str
+) -> None:
+    apply(app, clock, windowed(outside_window))
+    run = app.runs.run_now("w", actor="user:test", ignore_windows=True)
+    play(app, clock, tmp_path, 300)  # the window opens at minute 60 and closes at 120
+    done = app.runs.get(run.id)
+    assert (done.state, done.ignore_windows, done.warned_at) == (State.COMPLETED, True, None)
+    assert (done.started_at, done.ended_at) == (T0, T0 + timedelta(minutes=150))
+    steps = [e.action for e in app.runs.history("w", limit=1000)]
+    assert not [s for s in steps if "window" in s or "pause" in s], steps
+
+
+def test_the_retries_of_a_run_that_ignores_its_windows_ignore_them_too(
+    app: Moonshift, clock: FakeClock, tmp_path: Path
+) -> None:
+    apply(app, clock, windowed("pause", "max_duration: 20m\nretries: {max: 1, backoff: 5m}\n"))
+    app.runs.run_now("w", actor="user:test", ignore_windows=True)
+    play(app, clock, tmp_path, 55)  # both attempts end before the window opens at 60
+    runs = sorted(app.runs.list("w"), key=lambda r: r.id)
+    assert [(r.attempt, r.state.value, r.ignore_windows) for r in runs] == [
+        (1, "failed", True),
+        (2, "failed", True),
+    ]
+    assert [r.started_at for r in runs] == [T0, T0 + timedelta(minutes=25)]

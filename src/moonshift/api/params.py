@@ -20,6 +20,9 @@ MigrationId = Annotated[
 ConnectionId = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=63)]
 RunId = Annotated[int, Path(ge=1, le=2**53)]
 ErrorId = Annotated[int, Path(ge=1, le=2**53)]
+SuggestionId = Annotated[
+    str, Path(pattern="^[0-9a-f]{1,64}$", description="A suggestion's id, as a plan lists it")
+]
 
 
 def as_json(view: BaseModel, headers: dict[str, str] | None = None) -> Response:

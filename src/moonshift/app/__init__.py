@@ -29,6 +29,7 @@ from moonshift.app.plans import Plans
 from moonshift.app.runs import Runs
 from moonshift.app.schedules import Schedules
 from moonshift.app.settings import Settings, current_user
+from moonshift.app.suggestions import Suggestions
 from moonshift.app.validation import Validations
 from moonshift.app.webhooks import Webhooks
 from moonshift.seams import Clock
@@ -70,6 +71,7 @@ class Moonshift:
         self.daemons = Daemons(self.ctx)
         self.copies = Copies(self.ctx, self.runs)
         self.plans = Plans(self.ctx, self.copies)
+        self.suggestions = Suggestions(self.ctx, self.plans)
         self.keys = Keys(self.ctx)
         self.idempotency = Idempotency(self.ctx)
         self.webhooks = Webhooks(self.ctx, self.runs)

@@ -275,13 +275,20 @@ class Copies(Family):
 
     # -- incremental ----------------------------------------------------------------------
 
-    def sync(self, migration_id: str, *, actor: str, require_daemon: bool = False) -> views.Run:
-        """An incremental pass now (the cutover's final sync); ``require_daemon``: for a
-        daemon to run (Unavailable when none runs)."""
+    def sync(
+        self,
+        migration_id: str,
+        *,
+        actor: str,
+        require_daemon: bool = False,
+        ignore_windows: bool = False,
+    ) -> views.Run:
+        """An incremental pass now (the cutover's final sync), a manual run as ``run_now``
+        records it; ``require_daemon``: for a daemon to run (Unavailable when none runs)."""
         self._incremental(self.spec(migration_id))
         if require_daemon:
             self.ctx.require_daemon("run the pass")
-        run = self.runs.run_now(migration_id, actor=actor)
+        run = self.runs.run_now(migration_id, actor=actor, ignore_windows=ignore_windows)
         self.store.announce()
         return run
 

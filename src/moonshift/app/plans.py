@@ -101,6 +101,7 @@ class Plans(Family):
                 "unavailable": content.get("unavailable"),
                 "approvals_needed": needed,
                 "risks": content.get("risks") or [],
+                "suggestions": content.get("suggestions") or [],
                 "profile": content.get("profile") or {},
                 "estimate": content.get("estimate"),
                 "forecast": content.get("forecast"),

@@ -7,13 +7,14 @@ import builtins
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from moonshift.app import views
 from moonshift.app.context import Family
 from moonshift.domain.lifecycle import State
 from moonshift.domain.policies import Overlap
+from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import Conflict, NotFound
 from moonshift.files import open_private
 from moonshift.jobs.command import log_paths
@@ -21,6 +22,8 @@ from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import RunContext, log_dir
 from moonshift.store.records import AuditEntry, RunRecord, Trigger
 from moonshift.store.store import DuplicateRunError, RunActiveError
+from moonshift.timing import closed_now, get_zone
+from moonshift.timing.zones import describe
 from moonshift.worker.execute import claim_and_execute
 from moonshift.worker.process import worker_actor
 
@@ -38,8 +41,14 @@ class Runs(Family):
         actor: str,
         trigger: Trigger = Trigger.MANUAL,
         reason: str | None = None,
+        ignore_windows: bool = False,
     ) -> views.Run:
         """Record a MANUAL run of a migration; ``execute`` or a worker runs it.
+
+        A manual run starts at once, so outside every window of the migration it is refused
+        (WindowsClosed, naming the next opening in the migration's zone), unless its windows
+        are advisory (``outside_window: continue``) or ``ignore_windows``: then no window
+        pauses, fails or warns the run, to its end.
 
         A manual run runs alone: while a run of the migration has started and not ended
         (preparing, running, paused, validating), or another manual run waits to start, it is
@@ -48,9 +57,11 @@ class Runs(Family):
         checks and inserts in one transaction, so of two requests at the same instant, from
         any face or process, one is refused."""
         now = self.ctx.clock.now()
-        alone = trigger is Trigger.MANUAL and self.ctx.spec_of(migration_id).overlap is not (
-            Overlap.ALLOW
-        )
+        spec = self.ctx.spec_of(migration_id)
+        manual = trigger is Trigger.MANUAL
+        if manual and not ignore_windows:
+            _refuse_outside_windows(spec, now)
+        alone = manual and spec.overlap is not Overlap.ALLOW
         # A manual run's nominal time is only its request time: two requests in the same
         # microsecond are two runs, so step past an instant already taken.
         for step in range(100):
@@ -61,8 +72,10 @@ class Runs(Family):
                     nominal_time=now + timedelta(microseconds=step),
                     actor=actor,
                     now=now,
-                    reason=reason or f"run-now by {actor}",
+                    reason=(reason or f"run-now by {actor}")
+                    + (", its windows ignored" if ignore_windows else ""),
                     alone=alone,
+                    ignore_windows=manual and ignore_windows,
                 )
                 return views.Run.model_validate(run)
             except DuplicateRunError:
@@ -71,12 +84,18 @@ class Runs(Family):
                 raise Conflict(_busy(exc.run)) from None
         raise Conflict(f'too many manual runs of "{migration_id}" at {now.isoformat()}')
 
-    def start(self, migration_id: str, *, actor: str) -> views.Run:
-        """Record a MANUAL run for a daemon to start at once (it still waits for its windows,
-        dependencies and exclusions). Unavailable without a running daemon."""
+    def start(self, migration_id: str, *, actor: str, ignore_windows: bool = False) -> views.Run:
+        """Record a MANUAL run for a daemon to start at once: refused outside every window
+        as ``run_now`` is (unless ``ignore_windows``); it still waits for its dependencies
+        and exclusions. Unavailable without a running daemon."""
         self.store.get_migration(migration_id)
         self.ctx.require_daemon("start it")
-        run = self.run_now(migration_id, actor=actor, reason=f"start by {actor}")
+        run = self.run_now(
+            migration_id,
+            actor=actor,
+            reason=f"start by {actor}",
+            ignore_windows=ignore_windows,
+        )
         self.store.announce()
         return run
 
@@ -209,6 +228,30 @@ class Runs(Family):
         ]
         merged = sorted(entries + events, key=lambda e: (e.at, e.id), reverse=True)[:limit]
         return [views.AuditEntry.model_validate(e) for e in merged]
+
+
+class WindowsClosed(Conflict):
+    """A manual run asked for outside every window of its migration. ``closed`` says when
+    the next opens; ``advice`` how to go on (a face may name its own option instead)."""
+
+    LEFT_ALONE = "no window then pauses, fails or warns it"
+
+    def __init__(self, closed: str) -> None:
+        self.closed = closed
+        self.advice = f"start it then, or ignore its windows to run it now ({self.LEFT_ALONE})"
+        super().__init__(f"{closed}; {self.advice}")
+
+
+def _refuse_outside_windows(spec: MigrationSpec, now: datetime) -> None:
+    closed = closed_now(now, spec.window_set(), spec.behavior())
+    if closed is None:
+        return
+    zone = get_zone(spec.timezone)
+    if closed.opens_at is None:
+        when = "and none of its windows opens again"
+    else:
+        when = f"the next, {closed.window}, opens at {describe(closed.opens_at, zone)}"
+    raise WindowsClosed(f'"{spec.id}" is outside every window at {describe(now, zone)}: {when}')
 
 
 def _busy(run: RunRecord) -> str:

@@ -196,6 +196,7 @@ class Run(View):
     warned_at: Instant | None
     backfill_id: int | None
     overrides: dict[str, Any] | None = None
+    ignore_windows: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -469,6 +470,30 @@ class RiskFinding(View):
     remediation: str
 
 
+class Suggestion(View):
+    """A likely mapping the target's existing tables suggest: a source table (column
+    None) or column to a target table or column, scored from names, types and values."""
+
+    sid: str  # stable: the same mapping has the same id in every plan
+    source_table: str
+    source_column: str | None  # None: the table itself
+    target_table: str
+    target_column: str | None
+    score: float  # in [0, 1]
+    review: bool  # scored below 0.8: look before accepting
+    reasons: list[str]
+    candidates: list[tuple[str, float]]  # the best targets for it (up to 3), best first
+
+    @property
+    def source(self) -> str:
+        """``table`` or ``table.column``."""
+        return self.source_table + (f".{self.source_column}" if self.source_column else "")
+
+    @property
+    def target(self) -> str:
+        return self.target_table + (f".{self.target_column}" if self.target_column else "")
+
+
 class StoredPlan(CopyPlan):
     """A stored plan: its version and digest, both schemas as analysed, the mappings (the
     copy plan's fields, empty for other kinds), the DAG, and the approvals of its run."""
@@ -485,6 +510,7 @@ class StoredPlan(CopyPlan):
     dag: dict[str, Any]  # {"tables": load order, "edges": [child, parent], "after": [...]}
     unavailable: str | None = None  # a side could not be reached: nothing was analysed
     risks: list[RiskFinding] = []  # most severe first
+    suggestions: list[Suggestion] = []  # tables first; accept one to write it in the spec
     # per table, per column, from a sample: null_fraction, distinct_estimate, min, max,
     # length {min, median, p95, max}, top [[value, count]]
     profile: dict[str, Any] = {}
@@ -496,6 +522,13 @@ class StoredPlan(CopyPlan):
     approvals_needed: int = 0
     approvals: list[Approval] = []
     notes: list[str] = []  # what storing it did to runs awaiting approval
+
+
+class Accepted(View):
+    """A suggestion written into the migration's mapping: its new spec version."""
+
+    suggestion: Suggestion
+    applied: Applied
 
 
 class Decision(View):

@@ -13,7 +13,15 @@ from rich.progress import Progress
 
 from moonshift.app import STATUSES, Moonshift, current_user, views
 from moonshift.cli import output as o
-from moonshift.cli.core import cli, command, fail, finish, json_option, warn
+from moonshift.cli.core import (
+    cli,
+    command,
+    fail,
+    finish,
+    ignore_windows_option,
+    json_option,
+    warn,
+)
 from moonshift.cli.logs import setup_logging
 from moonshift.cli.progress import follow
 from moonshift.cli.timing import timing_lines
@@ -240,18 +248,22 @@ def _print_enabled(m: views.Enabled, as_json: bool) -> None:
 @click.option(
     "--wait", is_flag=True, help="Run in the foreground and wait for the end; exit 1 if it fails."
 )
+@ignore_windows_option
 @json_option
 @command
-def run_now(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
+def run_now(
+    app: Moonshift, migration_id: str, wait: bool, ignore_windows: bool, as_json: bool
+) -> None:
     """Run a migration once, now, whatever its schedule.
 
-    Without --wait the run goes to a background worker and its id is printed.
+    Without --wait the run goes to a background worker and its id is printed. Outside
+    every window it is refused, naming the next opening, unless --ignore-windows.
 
     \b
     Example:
       moonshift run-now nightly-users --wait
     """
-    run = app.runs.run_now(migration_id, actor=current_user())
+    run = app.runs.run_now(migration_id, actor=current_user(), ignore_windows=ignore_windows)
     if not wait:
         started = app.runs.start_worker(run.id)
         if as_json:
@@ -572,21 +584,25 @@ def daemon_stop(app: Moonshift, as_json: bool) -> None:
 @cli.command()
 @click.argument("migration_id")
 @click.option("--wait", is_flag=True, help="Follow the run until it ends; exit 1 if it fails.")
+@ignore_windows_option
 @json_option
 @command
-def start(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
+def start(
+    app: Moonshift, migration_id: str, wait: bool, ignore_windows: bool, as_json: bool
+) -> None:
     """Start a migration now through the daemon (a MANUAL run), and print its run id.
 
-    It still waits for its windows, dependencies and exclusions. Without a running daemon
-    it says so; `moonshift run-now ID --wait` runs it in the foreground instead. To let a
-    disabled migration's schedule start runs again, `moonshift enable ID`.
+    Outside every window it is refused, naming the next opening, unless --ignore-windows;
+    it still waits for its dependencies and exclusions. Without a running daemon it says
+    so; `moonshift run-now ID --wait` runs it in the foreground instead. To let a disabled
+    migration's schedule start runs again, `moonshift enable ID`.
 
     \b
     Example:
       moonshift start nightly-users --wait
     """
     try:
-        run = app.runs.start(migration_id, actor=current_user())
+        run = app.runs.start(migration_id, actor=current_user(), ignore_windows=ignore_windows)
     except Unavailable as exc:
         raise Unavailable(
             f"{exc}: start one with `moonshift daemon --detach`, "

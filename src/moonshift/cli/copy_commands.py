@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from moonshift.app import Moonshift, current_user, views
 from moonshift.cli import output as o
-from moonshift.cli.core import cli, command, finish, json_option
+from moonshift.cli.core import cli, command, finish, ignore_windows_option, json_option
 from moonshift.cli.progress import TableBars, bars, follow
 from moonshift.domain import lifecycle
 from moonshift.errors import Conflict, InvalidInput
@@ -22,7 +22,7 @@ def run_copy_here(app: Moonshift, run_id: int) -> views.Run:
     return follow(lambda: app.runs.get(run_id).progress, lambda: app.runs.execute(run_id))
 
 
-class _DefaultGroup(click.Group):
+class DefaultGroup(click.Group):
     """A group whose first argument, when it names no subcommand, goes to ``default``."""
 
     default = ""
@@ -34,11 +34,11 @@ class _DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-class ErrorsGroup(_DefaultGroup):
+class ErrorsGroup(DefaultGroup):
     default = "list"
 
 
-class RollbackGroup(_DefaultGroup):
+class RollbackGroup(DefaultGroup):
     default = "run"
 
 
@@ -368,16 +368,20 @@ def errors_retry(app: Moonshift, ids: tuple[str, ...], retry_all: bool, as_json:
 @click.option(
     "--wait", is_flag=True, help="Run the pass here with progress bars; exit 1 if it fails."
 )
+@ignore_windows_option
 @json_option
 @command
-def sync(app: Moonshift, migration_id: str, wait: bool, as_json: bool) -> None:
-    """Run an incremental pass now (the cutover's final sync).
+def sync(
+    app: Moonshift, migration_id: str, wait: bool, ignore_windows: bool, as_json: bool
+) -> None:
+    """Run an incremental pass now (the cutover's final sync); outside every window it is
+    refused, as run-now is, unless --ignore-windows.
 
     \b
     Example:
       moonshift sync orders-cdc --wait
     """
-    run = app.copies.sync(migration_id, actor=current_user())
+    run = app.copies.sync(migration_id, actor=current_user(), ignore_windows=ignore_windows)
     if not wait:
         started = app.runs.start_worker(run.id)
         _said(run, as_json, f"started in the background (worker pid {started.worker_pid})")

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from moonshift import __version__
 from moonshift.app import Moonshift, Settings, views
+from moonshift.app.runs import WindowsClosed
 from moonshift.cli import output as o
 from moonshift.errors import (
     Conflict,
@@ -97,7 +98,18 @@ def said(exc: MoonshiftError, flags: Mapping[str, str] | None) -> str:
     """The error's message, its field named as the option that carries it."""
     if isinstance(exc, InvalidInput) and exc.field and flags and exc.field in flags:
         return f"{flags[exc.field]}: {exc.reason}"
+    if isinstance(exc, WindowsClosed):
+        return f"{exc.closed}; start it then, or now with --ignore-windows ({exc.LEFT_ALONE})"
     return str(exc)
+
+
+def ignore_windows_option(func: F) -> F:
+    return click.option(
+        "--ignore-windows",
+        is_flag=True,
+        help="Run now even outside every window; no window then pauses, fails or warns the "
+        "run, to its end.",
+    )(func)
 
 
 @click.group(context_settings=CONTEXT)

@@ -14,6 +14,7 @@ from moonshift.cli import (
     notify_commands,
     plan_commands,
     server_commands,
+    suggestion_commands,
     validation_commands,
 )
 from moonshift.cli import output as o
@@ -28,6 +29,7 @@ __all__ = [
     "notify_commands",
     "plan_commands",
     "server_commands",
+    "suggestion_commands",
     "validation_commands",
 ]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from moonshift.connectors.base import Connector, Schema, Table, UserType, connect
+from moonshift.connectors.textcopy import CsvColumn, CsvPlan, csv_plan
 from moonshift.connectors.types import Family
 from moonshift.connectors.values import Convert, converter, decoder, encoder, transform
 from moonshift.copy.columns import ColumnMapper, ColumnPlan
@@ -47,6 +48,7 @@ class TablePlan:
     cursor: str | None = None
     first_key_is_int: bool = False
     converters: tuple[Convert | None, ...] = ()  # per written column
+    csv: CsvPlan | None = None  # between engines: batches as CSV the servers spell and read
     objects: tuple[Step, ...] = ()  # what is created for it
     notes: tuple[str, ...] = ()  # what is not recreated, and why
 
@@ -139,6 +141,7 @@ class Planner:
             replace(
                 t,
                 converters=self._converters(t),
+                csv=self._csv(t),
                 objects=objects.get(t.target, ()),
                 notes=notes.get(t.target, ()),
             )
@@ -275,6 +278,13 @@ class Planner:
                 )
             )
         return tuple(found)
+
+    def _csv(self, table: TablePlan) -> CsvPlan | None:
+        """The text path, for a table copied by key in plain batches (not upserts)."""
+        if table.binary or not table.key or self.spec.mode is Mode.INCREMENTAL:
+            return None
+        columns = [CsvColumn(c.read, c.source_type, c.target_type, c.blank) for c in table.written]
+        return csv_plan(self.source.engine, self.target.engine, columns)
 
     def _count(self, conn: Any, source_from: str, where: str | None, name: str) -> int:
         sql = f"SELECT COUNT(*) FROM {source_from}" + (f" WHERE {where}" if where else "")

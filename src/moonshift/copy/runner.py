@@ -430,7 +430,8 @@ class CopyRunner:
     def _value_batches(self, table: TablePlan) -> tuple[int, int, int] | None:
         """For a streamed table with one integer key: its (min, max, rows), so that batches
         can be ranges of key values and need no look-ahead query."""
-        streamed = table.binary and table.first_key_is_int and len(table.key) == 1
+        by_values = table.binary or table.csv is not None
+        streamed = by_values and table.first_key_is_int and len(table.key) == 1
         if not streamed or table.cursor or self.spec.mode is Mode.INCREMENTAL:
             return None
         low, high = self._bounds(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -122,6 +122,18 @@ class TableOptions(SpecModel):
     def column(self, name: str) -> ColumnSpec:
         return (self.columns or {}).get(name) or ColumnSpec()
 
+    def mapped(
+        self, source: str, target: str, column: str | None, target_column: str | None
+    ) -> Self:
+        """These options with the table written to ``target`` and, given a column, that
+        column to ``target_column`` (a name equal to the source's is no rename)."""
+        update: dict[str, Any] = {"target": None if target == source else target}
+        if column is not None:
+            rename = None if target_column in (None, column) else target_column
+            option = self.column(column).model_copy(update={"rename": rename})
+            update["columns"] = {**(self.columns or {}), column: option}
+        return self.model_copy(update=update)
+
 
 class TableSpec(TableOptions):
     """One table to copy: a name, or a mapping that renames it, sets its key, filters its
@@ -237,6 +249,27 @@ class CopySpec(SpecModel):
             else list(self.tables)
         )
         return [t for t in chosen if t.source not in self.exclude]
+
+    def with_mapping(
+        self, source: str, target: str, column: str | None = None, target_column: str | None = None
+    ) -> CopySpec:
+        """This spec with source table ``source`` written to table ``target`` and, given a
+        column, that column to ``target_column``: in its entry of ``tables``, or (every
+        table chosen by "*") in ``overrides``."""
+        if self.tables is None:
+            options = self.overrides.get(source) or TableOptions()
+            overrides = {
+                **self.overrides,
+                source: options.mapped(source, target, column, target_column),
+            }
+            return self.model_copy(update={"overrides": overrides})
+        if not any(t.source == source for t in self.tables):
+            raise FieldProblem("copy.tables", f'no table "{source}" is copied')
+        tables = tuple(
+            t.mapped(source, target, column, target_column) if t.source == source else t
+            for t in self.tables
+        )
+        return self.model_copy(update={"tables": tables})
 
     def lossy_allowed(self, table: str, column: str) -> bool:
         if isinstance(self.allow_lossy, bool):

@@ -128,7 +128,9 @@ def dependency_gate(
     return Gate.go()
 
 
-def window_gate(spec: MigrationSpec, now: datetime) -> Gate:
+def window_gate(run: RunRecord, spec: MigrationSpec, now: datetime) -> Gate:
+    if run.ignore_windows:
+        return Gate.go()
     decision = decide_start(now, spec.window_set(), spec.behavior())
     if decision.action is StartAction.FAIL:
         return Gate(Verdict.FAIL, f"window: {decision.reason}")
@@ -138,9 +140,15 @@ def window_gate(spec: MigrationSpec, now: datetime) -> Gate:
     return Gate.go()
 
 
-def window_closed(spec: MigrationSpec, now: datetime) -> bool:
-    """True when a running run of this migration is outside its windows and must stop."""
+def window_closed(run: RunRecord, spec: MigrationSpec, now: datetime) -> bool:
+    """True when a running run is outside its migration's windows and must stop; a run
+    started with its windows ignored never must."""
     windows = spec.window_set()
-    if windows is None or spec.behavior().outside_window is OutsideWindow.CONTINUE:
+    if windows is None or watches_no_window(run, spec):
         return False
     return not windows.is_open(now)
+
+
+def watches_no_window(run: RunRecord, spec: MigrationSpec) -> bool:
+    """No window pauses, fails or warns this run: it ignores them, or they are advisory."""
+    return run.ignore_windows or spec.behavior().outside_window is OutsideWindow.CONTINUE

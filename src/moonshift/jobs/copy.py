@@ -18,6 +18,7 @@ from moonshift.copy.estimate import measure
 from moonshift.copy.plan import CopyPlan, Planner
 from moonshift.copy.risks import gather
 from moonshift.copy.runner import Controls, CopyRunner
+from moonshift.copy.suggest import Suggester
 from moonshift.domain.secrets import MissingVariableError
 from moonshift.domain.spec import MigrationSpec
 from moonshift.errors import InvalidInput, TerminalError, TransientError
@@ -47,6 +48,8 @@ def analyse(
     planner = Planner(spec.copy_spec, source, target)
     plan = planner.plan()
     described = describe(plan, planner.source_schema, planner.target_schema)
+    schemas = (planner.source_schema, planner.target_schema)
+    described["suggestions"] = Suggester(spec.copy_spec, schemas, (source, target)).suggestions()
     described["risk_facts"] = gather(
         spec.copy_spec, plan, planner.source_schema, source, target, spec.risk.long_transaction
     )

@@ -101,6 +101,7 @@ def queue_retry(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> RunReco
         retry_of=run.id,
         not_before=now + spec.retries.delay(run.attempt),
         reason=f"retry {run.attempt} of {spec.retries.max} after run {run.id} failed",
+        ignore_windows=run.ignore_windows,
     )
     created = ctx.store.add_runs(run.migration_id, [new], actor=ctx.actor, now=now)
     return created[0] if created else None

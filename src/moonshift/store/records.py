@@ -108,6 +108,7 @@ class RunRecord:
     warned_at: datetime | None
     backfill_id: int | None
     overrides: dict[str, Any] | None = None
+    ignore_windows: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

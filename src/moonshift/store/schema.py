@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from moonshift.store.types import UTCDateTime
@@ -89,6 +90,8 @@ runs = Table(
     Column("backfill_id", Integer),
     # Live settings an operator gave a running copy (batch_size, parallel).
     Column("overrides", JSON),
+    # A manual run started outside its windows on purpose: no window pauses or fails it.
+    Column("ignore_windows", Boolean, nullable=False, server_default=false()),
     # Retries and re-processed backfills are new attempts of the same fire.
     UniqueConstraint("migration_id", "nominal_time", "attempt"),
     Index(None, "state"),

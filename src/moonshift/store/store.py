@@ -294,8 +294,15 @@ class StateStore(
         logical_date: datetime | None = None,
         reason: str | None = None,
         alone: bool = False,
+        ignore_windows: bool = False,
     ) -> RunRecord:
-        new = NewRun(nominal_time, trigger, logical_date=logical_date, reason=reason)
+        new = NewRun(
+            nominal_time,
+            trigger,
+            logical_date=logical_date,
+            reason=reason,
+            ignore_windows=ignore_windows,
+        )
         with self._write() as conn:
             # SQLite's write transaction starts with the write lock (BEGIN IMMEDIATE), and on
             # PostgreSQL the migration's row stays locked until the run is in: two requests

@@ -5,10 +5,12 @@ Pure: no I/O and no clock reads; every function that needs "now" takes it.
 
 from moonshift.timing.cronexpr import CronError
 from moonshift.timing.decisions import (
+    ClosedNow,
     OutsideWindow,
     StartAction,
     StartDecision,
     WindowBehavior,
+    closed_now,
     decide_start,
     plan_next,
 )
@@ -17,6 +19,7 @@ from moonshift.timing.windows import Window, WindowSet, WindowSpan
 from moonshift.timing.zones import UnknownZoneError, WallKind, get_zone, resolve
 
 __all__ = [
+    "ClosedNow",
     "Cron",
     "CronError",
     "Event",
@@ -32,6 +35,7 @@ __all__ = [
     "WindowBehavior",
     "WindowSet",
     "WindowSpan",
+    "closed_now",
     "decide_start",
     "get_zone",
     "plan_next",

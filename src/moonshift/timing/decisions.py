@@ -84,6 +84,29 @@ def decide_start(
     return _inside(due, opening, span, behavior, f"waits for window {span.name}")
 
 
+@dataclass(frozen=True)
+class ClosedNow:
+    """Every window is closed on a run asked to start at once; the next opens then."""
+
+    opens_at: datetime | None  # None: none opens again
+    window: str | None
+
+
+def closed_now(
+    now: datetime, windows: WindowSet | None, behavior: WindowBehavior
+) -> ClosedNow | None:
+    """The rule for a run asked to start at once (a manual run): it cannot wait for a window
+    as a due run does, so outside every window it may not start, unless the windows are
+    advisory (``continue``). None when it may start now."""
+    decision = decide_start(now, windows, behavior)
+    if decision.action is StartAction.START and not decision.delayed:
+        return None
+    assert windows is not None
+    opening = windows.next_open(now)
+    span = windows.current(opening) if opening else None
+    return ClosedNow(opening, span.name if span else None)
+
+
 def plan_next(
     trigger: Trigger, windows: WindowSet | None, behavior: WindowBehavior, after: datetime
 ) -> StartDecision | None:

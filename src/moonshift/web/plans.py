@@ -1,6 +1,7 @@
 """Plan review: the plan a run waits for approval with (or the migration's current plan):
-its mappings column by column, its problems, the rows to copy; approve with a note or reject
-with a reason; plan again. And notes in a migration's history."""
+its mappings column by column, its problems, the rows to copy, its mapping suggestions
+(accept one); approve with a note or reject with a reason; plan again. And notes in a
+migration's history."""
 
 from __future__ import annotations
 
@@ -79,6 +80,17 @@ def refresh(migration_id: str, app: App, who: Operating) -> Response:
     def do() -> str:
         found = app.plans.plan(migration_id, actor=who.actor, refresh=True)
         return "; ".join([f"plan {found.version} ({found.digest[:12]}) stored", *found.notes])
+
+    return act(_back(migration_id), do)
+
+
+@router.post("/migrations/{migration_id}/suggestions/{sid}/accept")
+def accept(migration_id: str, sid: str, app: App, who: Operating) -> Response:
+    def do() -> str:
+        found = app.suggestions.accept(migration_id, sid, actor=who.actor)
+        s = found.suggestion
+        said = f"accepted {s.sid}: {s.source} -> {s.target}; spec version {found.applied.version}"
+        return "; ".join([said, *found.applied.notes])
 
     return act(_back(migration_id), do)
 

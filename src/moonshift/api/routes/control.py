@@ -21,12 +21,24 @@ class Reason(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+IgnoreWindows = Annotated[
+    bool,
+    Query(
+        description="Run now even outside every window; no window then pauses, fails or "
+        "warns the run, to its end"
+    ),
+]
+
+
 @router.post("/start", status_code=202)
-def start(migration_id: MigrationId, app: App, who: Operator) -> views.Run:
-    """Queue a run for the daemon (it still waits for its windows and dependencies); 503
-    when no daemon runs, 409 naming the run while another run of the migration is under way
-    (unless its overlap is allow)."""
-    return app.runs.start(migration_id, actor=who.actor)
+def start(
+    migration_id: MigrationId, app: App, who: Operator, ignore_windows: IgnoreWindows = False
+) -> views.Run:
+    """Queue a run for the daemon to start at once (it still waits for its dependencies);
+    503 when no daemon runs; 409 outside every window, naming the next opening (unless
+    `ignore_windows`), and 409 naming the run while another run of the migration is under
+    way (unless its overlap is allow)."""
+    return app.runs.start(migration_id, actor=who.actor, ignore_windows=ignore_windows)
 
 
 @router.post("/pause")
@@ -59,9 +71,14 @@ def stop(
 
 
 @router.post("/sync", status_code=202)
-def sync(migration_id: MigrationId, app: App, who: Operator) -> views.Run:
-    """An incremental pass now, for the daemon to run (the cutover's final sync)."""
-    return app.copies.sync(migration_id, actor=who.actor, require_daemon=True)
+def sync(
+    migration_id: MigrationId, app: App, who: Operator, ignore_windows: IgnoreWindows = False
+) -> views.Run:
+    """An incremental pass now, for the daemon to run (the cutover's final sync); 409
+    outside every window, as for `start`."""
+    return app.copies.sync(
+        migration_id, actor=who.actor, require_daemon=True, ignore_windows=ignore_windows
+    )
 
 
 class SourceSettings(BaseModel):

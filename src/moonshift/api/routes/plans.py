@@ -1,4 +1,5 @@
-"""A migration's stored plan, approving or rejecting a run's plan, and notes."""
+"""A migration's stored plan, its mapping suggestions, approving or rejecting a run's plan,
+and notes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from moonshift.api.auth import App, Operator, Reader
-from moonshift.api.params import MigrationId
+from moonshift.api.params import MigrationId, SuggestionId
 from moonshift.app import views
 
 router = APIRouter(prefix="/v1/migrations/{migration_id}", tags=["plans"])
@@ -44,6 +45,24 @@ def refresh_plan(migration_id: MigrationId, app: App, who: Operator) -> views.St
     """Read both schemas again and store a new plan version; runs waiting for approval of
     a plan with another digest plan again."""
     return app.plans.plan(migration_id, actor=who.actor, refresh=True)
+
+
+@router.get("/suggestions")
+def suggestions(migration_id: MigrationId, app: App, who: Reader) -> views.Page[views.Suggestion]:
+    """The current plan's mapping suggestions, tables first: source table or column, the
+    target's likely counterpart, a score in [0, 1], whether to review it (below 0.8), the
+    reasons and the best candidates."""
+    return views.Page(items=app.suggestions.list(migration_id, actor=who.actor))
+
+
+@router.post("/suggestions/{sid}/accept")
+def accept_suggestion(
+    migration_id: MigrationId, sid: SuggestionId, app: App, who: Operator
+) -> views.Accepted:
+    """Write the suggestion into the spec's mapping: a new spec version, so runs waiting
+    for approval plan again. 404, changing nothing, for a suggestion the current plan does
+    not hold (unknown, or made for an older spec version)."""
+    return app.suggestions.accept(migration_id, sid, actor=who.actor)
 
 
 @router.post("/approve")
