@@ -56,6 +56,9 @@ class MysqlConnector(SqlConnector):
             connect_timeout=10,
             local_infile=True,  # batches from PostgreSQL load as CSV (write_csv)
         )
+        # The server may ask for any client file once LOCAL is on: PyMySQL answers only
+        # while write_csv loads its own file (it checks this flag at the server's request).
+        conn._local_infile = False
         with conn.cursor() as cursor:
             cursor.execute(SESSION)
             # a batch read as CSV is one GROUP_CONCAT value, as long as a packet allows
@@ -105,7 +108,11 @@ class MysqlConnector(SqlConnector):
                 + (f" SET {', '.join(sets)}" if sets else "")
             )
             with conn.cursor() as cursor:
-                loaded = cursor.execute(sql, (file.name,))
+                conn._local_infile = True
+                try:
+                    loaded = cursor.execute(sql, (file.name,))
+                finally:
+                    conn._local_infile = False
                 if cursor.warning_count or loaded != rows:
                     cursor.execute("SHOW WARNINGS LIMIT 1")
                     found = cursor.fetchone()
