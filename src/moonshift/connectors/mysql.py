@@ -78,6 +78,14 @@ class MysqlConnector(SqlConnector):
                 return None, int(count)
         return (text.encode() if isinstance(text, str) else text or b""), int(count)
 
+    def loads_csv(self, conn: Any) -> bool:
+        # LOAD DATA LOCAL needs the server's local_infile (MySQL 8 has it off by default)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@GLOBAL.local_infile")
+            (allowed,) = cursor.fetchone()
+        conn.rollback()
+        return bool(int(allowed))
+
     def write_csv(
         self,
         conn: Any,
