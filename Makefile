@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.moonshift-installed
 # The dashboard's JavaScript (package.json pins it) and the browser its tests drive.
 ASSETS := node_modules/.moonshift-installed
 CHROMIUM := /usr/bin/chromium
+# bench/copy_throughput.py's reference for MariaDB and PostgreSQL to PostgreSQL.
+PGLOADER := /usr/bin/pgloader
 
 .PHONY: demo test lint bench clean lock assets
 
@@ -24,6 +26,9 @@ $(ASSETS): package.json package-lock.json
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+$(PGLOADER):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgloader
+
 assets: $(ASSETS)
 
 demo: $(STAMP)
@@ -38,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP) $(ASSETS) $(CHROMIUM)
+bench: $(STAMP) $(ASSETS) $(CHROMIUM) $(PGLOADER)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Re-pin every dependency after editing pyproject.toml.

@@ -1,243 +1,360 @@
-"""Copy throughput against the physical limit, measured in the same run.
+"""Copy throughput per ordered pair of engines, against what a user gets elsewhere, measured
+in the same run.
 
-PostgreSQL to PostgreSQL: moonshift's checkpointed copy (COPY BINARY in key-range batches,
-each committed with its checkpoint) beside a raw pipe between two psql processes,
-``COPY ... TO STDOUT (FORMAT binary) | COPY ... FROM STDIN (FORMAT binary)``, into the same
-kind of table. Prints the ratio (goal: at least 0.8) and moonshift's peak memory. Then rows
-per second for MariaDB to PostgreSQL; SQLite to SQLite beside one ``ATTACH`` and
-``INSERT ... SELECT`` in one transaction.
+One table: a row per pair, with moonshift's rows per second, the reference's (the raw pipe
+for that pair; pgloader for MariaDB to PostgreSQL and PostgreSQL to PostgreSQL when it is
+installed), the ratio, and moonshift's peak memory (the max RSS of the process that ran the
+copy). Every side copies the same 6-column table with a primary key into an empty database;
+moonshift runs in a process of its own, start-up, planning and the keys built after the
+rows included, as a user would run it.
 
-    .venv/bin/python bench/copy_throughput.py [--rows 5000000] [--cross-rows 500000]
+    .venv/bin/python bench/copy_throughput.py [--rows 5000000] [--cross-rows 1000000]
+        [--repeat 1] [--pairs pg-pg,my-pg,pg-my,sq-sq]
+
+Each pair is a function returning ``Pair``; add a pair by adding one to ``PAIRS``.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
+import shutil
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pymysql
 
-from moonshift.app import Moonshift, Settings
-from moonshift.domain.lifecycle import State
-from moonshift.domain.spec import MigrationSpec
-
 PG = "postgresql://postgres@127.0.0.1:5432"
-DDL = "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), note TEXT)"
-FILL = "INSERT INTO big SELECT g, g % 97, (g % 100000) / 7.0, md5(g::text) FROM generate_series(1, {n}) g"
+MY = "mysql://root@127.0.0.1:3306"
+PG_DDL = (
+    "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), "
+    "note TEXT, created TIMESTAMP(6), flag BOOLEAN)"
+)
+PG_FILL = (
+    "INSERT INTO big SELECT g, g % 97, (g % 100000) / 7.0, md5(g::text), "
+    "timestamp '2020-01-01' + g * interval '1.000001 second', g % 3 = 0 "
+    "FROM generate_series(1, {n}) g"
+)
+MY_DDL = (
+    "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), "
+    "note TEXT, created DATETIME(6), flag TINYINT(1))"
+)
+MY_FILL = (
+    "INSERT INTO big SELECT seq, seq % 97, (seq % 100000) / 7, md5(seq), "
+    "TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq * 1000001 MICROSECOND, seq % 3 = 0 "
+    "FROM seq_1_to_{n}"
+)
+SQ_DDL = (
+    "CREATE TABLE big (id INTEGER PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), "
+    "note TEXT, created TIMESTAMP, flag BOOLEAN)"
+)
+SQ_FILL = (
+    "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {n}) "
+    "INSERT INTO big SELECT n, n % 97, round((n % 100000) / 7.0, 2), hex(randomblob(16)), "
+    "datetime(1577836800 + n, 'unixepoch'), n % 3 = 0 FROM g"
+)
 
 
-def pg_db(name: str, *, fill: int = 0) -> str:
+@dataclass
+class Pair:
+    name: str
+    rows: int
+    ours: list[float] = field(default_factory=list)  # seconds, one per repeat
+    peak_mb: float = 0.0
+    references: dict[str, list[float]] = field(default_factory=dict)  # name -> seconds
+    notes: list[str] = field(default_factory=list)
+
+    def rate(self, seconds: list[float]) -> float:
+        return self.rows / min(seconds)
+
+
+# -- databases -------------------------------------------------------------------------------
+
+
+def pg_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
-    if fill:
+    if fill or ddl:
         with psycopg.connect(f"{PG}/{name}") as conn:
-            conn.execute(DDL)
-            conn.execute(FILL.format(n=fill))
-            conn.execute("ANALYZE big")
+            conn.execute(PG_DDL)
+            if fill:
+                conn.execute(PG_FILL.format(n=fill))
+        if fill:
+            with psycopg.connect(f"{PG}/{name}", autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE big")
     return f"{PG}/{name}"
 
 
-def drop(*names: str) -> None:
+def my_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(f"USE {name}")
+        if fill or ddl:
+            cur.execute(MY_DDL)
+        if fill:
+            cur.execute(MY_FILL.format(n=fill))
+            cur.execute("ANALYZE TABLE big")
+    conn.close()
+    return f"{MY}/{name}"
+
+
+def sq_db(path: Path, *, fill: int = 0, ddl: bool = False) -> str:
+    path.unlink(missing_ok=True)
+    if fill or ddl:
+        with sqlite3.connect(path) as conn:
+            conn.execute(SQ_DDL)
+            if fill:
+                conn.execute(SQ_FILL.format(n=fill))
+    return f"sqlite:///{path}"
+
+
+def drop_all(tag: str) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
-        for name in names:
+        names = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"msb_%_{tag}",)
+        ).fetchall()
+        for (name,) in names:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (f"msb\\_%\\_{tag}",))
+        for (name,) in cur.fetchall():
+            cur.execute(f"DROP DATABASE {name}")
+    conn.close()
 
 
-def psql_pipe(source: str, target: str) -> float:
-    with psycopg.connect(target) as conn:
-        conn.execute(DDL)
-    started = time.perf_counter()
-    out = subprocess.Popen(
-        ["psql", "-qX", source, "-c", "COPY big TO STDOUT (FORMAT binary)"], stdout=subprocess.PIPE
-    )
-    into = subprocess.run(
-        ["psql", "-qX", target, "-c", "COPY big FROM STDIN (FORMAT binary)"],
-        stdin=out.stdout,
-        check=True,
-    )
-    assert out.wait() == 0 and into.returncode == 0
-    return time.perf_counter() - started
+# -- moonshift, in a process of its own ------------------------------------------------------
 
 
-def moonshift_copy(source: str, target: str, home: Path, mid: str, **copy: object) -> float:
-    home.mkdir(parents=True, exist_ok=True)
-    app = Moonshift(Settings(state_url=f"sqlite:///{home / 'state.db'}", home=home))
+def child(source: str, target: str, home: str, copy: dict[str, object]) -> None:
+    """In the child process: apply the copy and run it to the end."""
+    from moonshift.app import Moonshift, Settings
+    from moonshift.domain.lifecycle import State
+    from moonshift.domain.spec import MigrationSpec
+
+    app = Moonshift(Settings(state_url=f"sqlite:///{home}/state.db", home=Path(home)))
     spec = {
-        "id": mid,
+        "id": "bench",
         "kind": "copy",
         "source": {"url": source},
         "target": {"url": target},
         "copy": copy,
     }
     app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
-    run = app.runs.run_now(mid, actor="bench")
-    started = time.perf_counter()
-    run = app.runs.execute(run.id)
-    took = time.perf_counter() - started
+    run = app.runs.execute(app.runs.run_now("bench", actor="bench").id)
     app.close()
-    assert run.state is State.COMPLETED, run.reason
-    return took
+    if run.state is not State.COMPLETED:
+        sys.exit(f"the copy did not complete: {run.state} {run.reason}")
 
 
-def mariadb_source(rows: int) -> str:
-    name = f"msbench_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-        cur.execute(f"USE {name}")
-        cur.execute(
-            "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), note TEXT)"
-        )
-        step = 50_000
-        for start in range(0, rows, step):
-            values = ",".join(
-                f"({i},{i % 97},{(i % 100000) / 7:.2f},'{uuid.UUID(int=i).hex}')"
-                for i in range(start + 1, min(rows, start + step) + 1)
-            )
-            cur.execute(f"INSERT INTO big VALUES {values}")
-    conn.close()
-    return f"mysql://root@127.0.0.1:3306/{name}"
+def moonshift(source: str, target: str, **copy: object) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of a copy run by moonshift in a new process."""
+    with tempfile.TemporaryDirectory() as home:
+        given = json.dumps([source, target, home, copy])
+        args = [sys.executable, __file__, "--child", given]
+        started = time.perf_counter()
+        proc = subprocess.Popen(args)
+        _, status, usage = os.wait4(proc.pid, 0)
+        took = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"moonshift's copy failed ({proc.returncode})")
+    return took, usage.ru_maxrss / 1024
 
 
-def pg_to_pg(rows: int, repeat: int, home: Path, tag: str) -> None:
-    """Pipe and moonshift in turn, ``repeat`` times each: the best of each is compared."""
-    src = f"msb_src_{tag}"
-    pipes, ours = [], []
-    try:
-        source = pg_db(src, fill=rows)
-        for attempt in range(repeat):
-            pipes.append(psql_pipe(source, pg_db(f"msb_pipe_{tag}")))
-            target = pg_db(f"msb_ours_{tag}")
-            ours.append(
-                moonshift_copy(
-                    source, target, home / str(attempt), "pg", batch_size=50_000, parallel=1
-                )
-            )
-    finally:
-        drop(src, f"msb_pipe_{tag}", f"msb_ours_{tag}")
-    pipe_s, ours_s = min(pipes), min(ours)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"PostgreSQL -> PostgreSQL, {rows:,} rows, best of {repeat} (all: pipe "
-        + ", ".join(f"{t:.2f}" for t in pipes)
-        + "; moonshift "
-        + ", ".join(f"{t:.2f}" for t in ours)
-        + ")"
-    )
-    print(f"  psql binary pipe : {pipe_s:6.2f} s  {rows / pipe_s:12,.0f} rows/s")
-    print(
-        f"  moonshift        : {ours_s:6.2f} s  {rows / ours_s:12,.0f} rows/s  (batches of 50,000, each committed with its checkpoint)"
-    )
-    print(f"  ratio (moonshift rate / pipe rate): {pipe_s / ours_s:.2f}   (goal >= 0.8)")
-    print(f"  moonshift peak memory (this process, RSS): {peak_mb:,.0f} MiB")
+# -- references -------------------------------------------------------------------------------
 
 
-SQLITE_DDL = (
-    "CREATE TABLE big (id INTEGER PRIMARY KEY, grp INTEGER NOT NULL, amount NUMERIC(12,2), "
-    "note TEXT)"
-)
-
-
-def sqlite_source(path: Path, rows: int) -> None:
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    conn.execute(SQLITE_DDL)
-    conn.execute(
-        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
-        "INSERT INTO big SELECT n, n % 97, (n % 100000) / 7.0, hex(randomblob(16)) FROM g",
-        (rows,),
-    )
-    conn.commit()
-    conn.close()
-
-
-def sqlite_attach(source: Path, target: Path) -> float:
-    """The reference: one ATTACH and one INSERT ... SELECT in one transaction, WAL."""
-    import sqlite3
-
-    conn = sqlite3.connect(target, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(SQLITE_DDL)
+def timed(*commands: list[str] | str, env: dict[str, str] | None = None) -> float:
+    """Seconds for a shell pipeline (a str) or commands in turn."""
     started = time.perf_counter()
-    conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO main.big SELECT * FROM src.big")
-    conn.execute("COMMIT")
-    took = time.perf_counter() - started
-    conn.close()
-    return took
+    for command in commands:
+        shell = isinstance(command, str)
+        subprocess.run(command, shell=shell, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
-def sqlite_to_sqlite(rows: int, home: Path, repeat: int) -> tuple[list[float], list[float]]:
-    """SQLite to SQLite: (moonshift's seconds, the reference's), ``repeat`` runs each in turn."""
-    folder = home / "sqlite"
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "source.db"
-    sqlite_source(source, rows)
-    ours, reference = [], []
-    for attempt in range(repeat):
-        reference.append(sqlite_attach(source, folder / f"attach{attempt}.db"))
-        ours.append(
-            moonshift_copy(
-                f"sqlite:///{source}",
-                f"sqlite:///{folder / f'ours{attempt}.db'}",
-                folder / str(attempt),
-                "sq",
-                batch_size=100_000,
-            )
+def pgloader(pair: Pair, source: str, target: str) -> None:
+    """pgloader's seconds, kept only when it copied every row (it may exit 0 having copied
+    nothing: 3.6 does not read PostgreSQL 15's catalog)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        took = timed(["pgloader", "--no-ssl-cert-verification", "--root-dir", tmp, source, target])
+    with psycopg.connect(target) as conn:
+        found = conn.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'big'"
+        ).fetchone()
+        copied = (
+            conn.execute(f'SELECT count(*) FROM "{found[0]}".big').fetchone()[0] if found else 0
         )
-    return ours, reference
+    if copied == pair.rows:
+        pair.references.setdefault("pgloader", []).append(took)
+    else:
+        pair.notes.append(f"pgloader exited after {took:.2f} s having copied {copied:,} rows")
 
 
-def print_pair(name: str, rows: int, ours: list[float], reference: list[float], ref: str) -> None:
-    best, ref_best = min(ours), min(reference)
-    print(
-        f"{name}, {rows:,} rows, best of {len(ours)} (all: {ref} "
-        + ", ".join(f"{t:.2f}" for t in reference)
-        + "; moonshift "
-        + ", ".join(f"{t:.2f}" for t in ours)
-        + ")"
-    )
-    print(f"  {ref:<17}: {ref_best:6.2f} s  {rows / ref_best:12,.0f} rows/s")
-    print(f"  {'moonshift':<17}: {best:6.2f} s  {rows / best:12,.0f} rows/s")
-    print(f"  ratio: {ref_best / best:.2f}")
+def has(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+# -- the pairs --------------------------------------------------------------------------------
+
+
+def pg_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
+    pair = Pair("PostgreSQL -> PostgreSQL", rows)
+    source = pg_db(f"msb_src_{tag}", fill=rows)
+    for _ in range(repeat):
+        target = pg_db(f"msb_ref_{tag}", ddl=True)
+        pipe = (
+            f"psql -qX {source} -c 'COPY big TO STDOUT (FORMAT binary)' | "
+            f"psql -qX {target} -c 'COPY big FROM STDIN (FORMAT binary)'"
+        )
+        pair.references.setdefault("psql binary pipe", []).append(timed(pipe))
+        if has("pgloader"):
+            target = pg_db(f"msb_ref_{tag}")
+            pgloader(pair, source, target)
+        took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
+        pair.ours.append(took)
+        pair.peak_mb = max(pair.peak_mb, peak)
+    return pair
+
+
+def mariadb_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
+    pair = Pair("MariaDB -> PostgreSQL", rows)
+    source = my_db(f"msb_src_{tag}", fill=rows)
+    database = source.rsplit("/", 1)[1]
+    for _ in range(repeat):
+        target = pg_db(f"msb_ref_{tag}", ddl=True)
+        pipe = (
+            f"mariadb -h127.0.0.1 -uroot --batch --quick -N {database} "
+            "-e 'SELECT id, grp, amount, note, created, flag = 1 FROM big' | "
+            f"psql -qX {target} -c 'COPY big FROM STDIN'"
+        )
+        pair.references.setdefault("mariadb --batch piped to psql COPY", []).append(timed(pipe))
+        if has("pgloader"):
+            target = pg_db(f"msb_ref_{tag}")
+            pgloader(pair, source, target)
+        took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
+        pair.ours.append(took)
+        pair.peak_mb = max(pair.peak_mb, peak)
+    return pair
+
+
+def pg_to_mariadb(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
+    pair = Pair("PostgreSQL -> MariaDB", rows)
+    source = pg_db(f"msb_src_{tag}", fill=rows)
+    file = tmp / "big.tsv"
+    for _ in range(repeat):
+        target = my_db(f"msb_ref_{tag}", ddl=True).rsplit("/", 1)[1]
+        dump = (
+            f"psql -qX {source} -c 'COPY (SELECT id, grp, amount, note, created, flag::int "
+            f"FROM big) TO STDOUT' > {file}"
+        )
+        load = (
+            f"mariadb -h127.0.0.1 -uroot --local-infile=1 {target} "
+            f"-e \"LOAD DATA LOCAL INFILE '{file}' INTO TABLE big\""
+        )
+        pair.references.setdefault("COPY TO file + LOAD DATA", []).append(timed(dump, load))
+        took, peak = moonshift(source, my_db(f"msb_ours_{tag}"))
+        pair.ours.append(took)
+        pair.peak_mb = max(pair.peak_mb, peak)
+    return pair
+
+
+def sqlite_to_sqlite(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
+    pair = Pair("SQLite -> SQLite", rows)
+    source = tmp / "source.db"
+    sq_db(source, fill=rows)
+    for _ in range(repeat):
+        target = tmp / "ref.db"
+        sq_db(target, ddl=True)
+        conn = sqlite3.connect(target, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        started = time.perf_counter()
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO main.big SELECT * FROM src.big")
+        conn.execute("COMMIT")
+        pair.references.setdefault("ATTACH + INSERT ... SELECT", []).append(
+            time.perf_counter() - started
+        )
+        conn.close()
+        took, peak = moonshift(f"sqlite:///{source}", sq_db(tmp / "ours.db"), batch_size=100_000)
+        pair.ours.append(took)
+        pair.peak_mb = max(pair.peak_mb, peak)
+    return pair
+
+
+Runner = Callable[[int, int, str, Path], Pair]
+PAIRS: dict[str, tuple[Runner, bool]] = {  # key -> (function, uses the cross-pair row count)
+    "pg-pg": (pg_to_pg, False),
+    "my-pg": (mariadb_to_pg, True),
+    "pg-my": (pg_to_mariadb, True),
+    "sq-sq": (sqlite_to_sqlite, True),
+}
+
+
+def report(pairs: list[Pair]) -> None:
+    print()
+    print("| pair | rows | moonshift rows/s | reference | reference rows/s | ratio | peak MiB |")
+    print("|---|---:|---:|---|---:|---:|---:|")
+    for p in pairs:
+        ours = p.rate(p.ours)
+        for name, seconds in p.references.items():
+            ref = p.rate(seconds)
+            print(
+                f"| {p.name} | {p.rows:,} | {ours:,.0f} | {name} | {ref:,.0f} | "
+                f"{ours / ref:.2f} | {p.peak_mb:,.0f} |"
+            )
+    print()
+    for p in pairs:
+        runs = "; ".join(
+            f"{name} " + ", ".join(f"{t:.2f}" for t in seconds)
+            for name, seconds in [("moonshift", p.ours), *p.references.items()]
+        )
+        print(f"{p.name} seconds per run: {runs}")
+        for note in p.notes:
+            print(f"{p.name}: {note}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end: {load} ({os.cpu_count()} cores)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--rows", type=int, default=5_000_000, help="rows for PostgreSQL to PostgreSQL"
-    )
-    parser.add_argument("--cross-rows", type=int, default=500_000, help="rows for the other pairs")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each, the best is kept")
+    parser.add_argument("--rows", type=int, default=5_000_000, help="PostgreSQL -> PostgreSQL")
+    parser.add_argument("--cross-rows", type=int, default=1_000_000, help="the other pairs")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
+    parser.add_argument("--pairs", default=",".join(PAIRS), help="which pairs, by key")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(*json.loads(args.child))
+        return
     tag = uuid.uuid4().hex[:6]
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        pg_to_pg(args.rows, args.repeat, home, tag)
-        n = args.cross_rows
-        my = mariadb_source(n)
-        target = pg_db(f"msb_x_{tag}")
-        try:
-            took = moonshift_copy(my, target, home, "my-pg", batch_size=20_000)
-            print(f"MariaDB -> PostgreSQL, {n:,} rows: {took:.2f} s, {n / took:,.0f} rows/s")
-        finally:
-            drop(f"msb_x_{tag}")
-            conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
-            conn.cursor().execute(f"DROP DATABASE {my.rsplit('/', 1)[1]}")
-            conn.close()
-        ours, reference = sqlite_to_sqlite(n, home, args.repeat)
-        print_pair("SQLite -> SQLite", n, ours, reference, "ATTACH + INSERT")
+    done = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for key in args.pairs.split(","):
+                run, cross = PAIRS[key]
+                rows = args.cross_rows if cross else args.rows
+                done.append(run(rows, args.repeat, tag, Path(tmp)))
+                drop_all(tag)
+    finally:
+        drop_all(tag)
+    report(done)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,25 @@
-"""Scheduler throughput and lateness, against APScheduler 3 in the same run.
+"""Scheduler throughput and idle cost, against APScheduler 3 in the same run.
 
-(a) 10,000 migrations due at one instant: seconds until every one has a started run (handed
-    to a worker), on SQLite and PostgreSQL, beside APScheduler 3 with its SQLAlchemy job store
-    on SQLite starting 10,000 due jobs. Both measure the scheduler, not the work: our runs go
-    to a launcher that only records them, APScheduler's jobs to a function that only counts.
-(b) 100,000 enabled schedules with nothing due: the engine's CPU seconds over --idle seconds.
+(a) 10,000 migrations due at one instant: seconds from that instant until every one has a
+    started run: created in the store (with its audit entry and outbox event), claimed for a
+    worker by a lease, and handed to the launcher. On SQLite and on PostgreSQL, each beside
+    APScheduler 3 with its durable SQLAlchemy job store on the same database starting 10,000
+    due jobs. Both measure the scheduler, not the work: our launcher only records the hand-over,
+    APScheduler's job only counts. Repeated --runs times; the median is shown.
+(b) 100,000 enabled schedules with nothing due: CPU of a real `moonshift daemon` process over
+    --idle seconds (from /proc), on each store.
 (c) start lateness (start minus nominal time) p50 and p99 under a steady 1,000 fires a minute.
 
-    make bench        # or: .venv/bin/python bench/scheduler.py [--due 10000] [--idle 60]
+    make bench        # or: .venv/bin/python bench/scheduler.py [--due 10000] [--runs 3] [--idle 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +40,7 @@ from moonshift.store import schema as t
 from moonshift.store.records import ScheduleStatus
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+STORES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
 class RecordingLauncher:
@@ -114,21 +121,31 @@ def seed(
             )
 
 
-def fresh_store(kind: str) -> tuple[StateStore, Any]:
+def fresh_url(kind: str) -> tuple[str, str | None]:
+    """A new empty database: its URL, and its name on PostgreSQL (to drop it after)."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="moonshift-bench-"))
-        return StateStore.open(f"sqlite:///{folder / 'state.db'}"), None
+        return f"sqlite:///{folder / 'state.db'}", None
     name = f"moonshift_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    return StateStore.open(f"postgresql://postgres@127.0.0.1:5432/{name}"), name
+    return f"postgresql://postgres@127.0.0.1:5432/{name}", name
+
+
+def fresh_store(kind: str) -> tuple[StateStore, Any]:
+    url, pg_name = fresh_url(kind)
+    return StateStore.open(url), pg_name
+
+
+def drop_database(pg_name: str | None) -> None:
+    if pg_name:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
 
 
 def drop(store: StateStore, pg_name: str | None) -> None:
     store.close()
-    if pg_name:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+    drop_database(pg_name)
 
 
 def engine_for(store: StateStore, launcher: RecordingLauncher, max_runs: int) -> Engine:
@@ -149,16 +166,17 @@ def loop(engine: Engine, stop: threading.Event, poll: float = 0.05) -> None:
 def burst_moonshift(kind: str, count: int) -> float:
     store, pg_name = fresh_store(kind)
     try:
-        due = datetime.now(UTC) + timedelta(seconds=2)
-        seed(
-            store,
-            count,
-            due,
-            {"kind": "steps", "steps": {"count": 1}, "schedule": {"interval": "1d"}},
-        )
+        spec = {"kind": "steps", "steps": {"count": 1}, "schedule": {"interval": "1d"}}
+        seed(store, count, datetime.now(UTC) + timedelta(days=1), spec)
         launcher = RecordingLauncher()
         engine = engine_for(store, launcher, count)
         engine.tick()  # loads the heap before the due instant, as a running daemon has
+        due = datetime.now(UTC) + timedelta(seconds=2)  # however long seeding took
+        with store.engine.begin() as conn:
+            conn.execute(
+                t.schedules.update().values(next_fire_at=due, updated_at=datetime.now(UTC))
+            )
+        engine.tick()  # sees the schedules move, as a running daemon would
         while datetime.now(UTC) < due:
             time.sleep(0.01)
         began = time.time()
@@ -178,21 +196,29 @@ def aps_job() -> None:
     _aps_done.append(time.time())
 
 
-def burst_apscheduler(count: int) -> float:
+def burst_apscheduler(kind: str, count: int) -> float:
+    url, pg_name = fresh_url(kind)
+    try:
+        return _burst_apscheduler(url.replace("postgresql://", "postgresql+psycopg://"), count)
+    finally:
+        drop_database(pg_name)
+
+
+def _burst_apscheduler(url: str, count: int) -> float:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    folder = Path(tempfile.mkdtemp(prefix="aps-bench-"))
+    store = SQLAlchemyJobStore(url=url)
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{folder / 'jobs.db'}")},
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(20)},
         job_defaults={"misfire_grace_time": 3600, "coalesce": False},
         timezone="UTC",
     )
     scheduler.start(paused=True)
     due = datetime.now(UTC) + timedelta(seconds=1)
-    for i in range(count):
+    for i in range(count):  # paused: those due while adding wait for the resume
         scheduler.add_job(aps_job, "date", run_date=due, id=f"j{i}")
     while datetime.now(UTC) < due:
         time.sleep(0.01)
@@ -205,34 +231,62 @@ def burst_apscheduler(count: int) -> float:
             raise RuntimeError(f"APScheduler ran only {len(_aps_done)} of {count} in 900 s")
     elapsed = max(_aps_done) - began
     scheduler.shutdown(wait=False)
+    store.engine.dispose()
     return elapsed
 
 
-def idle_cpu(count: int, seconds: float) -> tuple[float, float]:
-    """CPU seconds of an engine loop over ``seconds`` with ``count`` schedules, none due."""
-    store, pg_name = fresh_store("sqlite")
+def idle_daemon(kind: str, count: int, seconds: float) -> subprocess.Popen[bytes]:
+    """A `moonshift daemon` process on a new store of ``count`` schedules, none due for 30
+    days, once it has loaded them (its CPU has settled)."""
+    store, pg_name = fresh_store(kind)
+    spec = {"kind": "steps", "steps": {"count": 1}, "schedule": {"interval": "30d"}}
+    seed(store, count, datetime.now(UTC) + timedelta(days=30), spec)
+    url = store.url if pg_name is None else f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
+    store.close()
+    home = Path(tempfile.mkdtemp(prefix="moonshift-idle-"))
+    env = {**os.environ, "MOONSHIFT_STATE": url, "MOONSHIFT_HOME": str(home)}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "moonshift.cli", "daemon"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    daemon.pg_name = pg_name  # type: ignore[attr-defined]
+    return daemon
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settled(daemons: list[subprocess.Popen[bytes]], timeout: float = 600) -> None:
+    """Wait until each daemon has spent under 5% of a core for 3 s in a row (start-up done)."""
+    deadline = time.time() + timeout
+    for daemon in daemons:
+        while time.time() < deadline:
+            before = cpu_seconds(daemon.pid)
+            time.sleep(3)
+            if cpu_seconds(daemon.pid) - before < 0.15:
+                break
+
+
+def idle_cpu(count: int, seconds: float) -> dict[str, float]:
+    """Percent of a core each store's daemon spends over ``seconds``, ``count`` schedules."""
+    daemons = {kind: idle_daemon(kind, count, seconds) for kind in STORES}
     try:
-        seed(
-            store,
-            count,
-            datetime.now(UTC) + timedelta(days=30),
-            {"kind": "steps", "steps": {"count": 1}, "schedule": {"interval": "30d"}},
-        )
-        engine = engine_for(store, RecordingLauncher(), 4)
-        engine.config = SchedulerConfig(poll_seconds=1.0)
-        started = time.process_time()
-        engine.tick()
-        load = time.process_time() - started
-        stop = threading.Event()
-        thread = threading.Thread(target=loop, args=(engine, stop, 1.0))
-        cpu0 = time.process_time()
-        thread.start()
+        settled(list(daemons.values()))
+        before = {kind: cpu_seconds(d.pid) for kind, d in daemons.items()}
         time.sleep(seconds)
-        stop.set()
-        thread.join()
-        return load, time.process_time() - cpu0
+        return {
+            kind: 100 * (cpu_seconds(d.pid) - before[kind]) / seconds for kind, d in daemons.items()
+        }
     finally:
-        drop(store, pg_name)
+        for daemon in daemons.values():
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=120)
+            drop_database(daemon.pg_name)  # type: ignore[attr-defined]
 
 
 def lateness(fires_per_minute: int, minutes: float) -> tuple[float, float, int]:
@@ -282,33 +336,48 @@ def lateness(fires_per_minute: int, minutes: float) -> tuple[float, float, int]:
         drop(store, pg_name)
 
 
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--due", type=int, default=10_000, help="migrations due at once (a)")
+    parser.add_argument("--runs", type=int, default=3, help="times to run (a); median shown")
     parser.add_argument("--idle", type=float, default=60, help="seconds of idling to measure (b)")
     parser.add_argument("--idle-schedules", type=int, default=100_000)
     parser.add_argument(
-        "--steady-minutes", type=float, default=2.0, help="minutes of steady fires (c)"
+        "--steady-minutes", type=float, default=1.0, help="minutes of steady fires (c)"
     )
     args = parser.parse_args()
-    print(f"(a) {args.due:,} migrations due at one instant: seconds until every one started")
-    aps = burst_apscheduler(args.due)
-    ours_sqlite = burst_moonshift("sqlite", args.due)
-    ours_pg = burst_moonshift("postgres", args.due)
-    print(f"    APScheduler 3 (SQLAlchemy job store, SQLite)  {aps:8.2f} s")
-    for name, ours in (("SQLite", ours_sqlite), ("PostgreSQL", ours_pg)):
-        print(f"    moonshift, {name:<35}{ours:8.2f} s   APScheduler / moonshift: {aps / ours:.2f}")
-    load, cpu = idle_cpu(args.idle_schedules, args.idle)
-    share = 100 * cpu / args.idle
+    print(f"load average at the start: {load_average()} ({os.cpu_count()} cores)", flush=True)
+    ours: dict[str, list[float]] = {kind: [] for kind in STORES}
+    theirs: dict[str, list[float]] = {kind: [] for kind in STORES}
+    for _ in range(args.runs):
+        for kind in STORES:
+            ours[kind].append(burst_moonshift(kind, args.due))
+            theirs[kind].append(burst_apscheduler(kind, args.due))
+    idle = idle_cpu(args.idle_schedules, args.idle)
     print(
-        f"(b) {args.idle_schedules:,} schedules, none due: {cpu:.2f} CPU s over {args.idle:.0f} s "
-        f"({share:.2f}% of a core); loading them: {load:.2f} CPU s"
+        f"\n(a) {args.due:,} migrations due at one instant: seconds until every one started "
+        f"(median of {args.runs}); (b) a daemon's CPU with {args.idle_schedules:,} schedules, "
+        f"none due, over {args.idle:g} s\n"
     )
+    print("| state store | moonshift | APScheduler 3 (SQLAlchemyJobStore) | ratio | idle CPU |")
+    print("|---|---|---|---|---|")
+    for kind, name in STORES.items():
+        mine, aps = statistics.median(ours[kind]), statistics.median(theirs[kind])
+        spread = ", ".join(f"{x:.2f}" for x in ours[kind])
+        print(
+            f"| {name} | {mine:.2f} s ({spread}) | {aps:.2f} s | {aps / mine:.1f}x "
+            f"| {idle[kind]:.2f}% of a core |"
+        )
     p50, p99, n = lateness(1000, args.steady_minutes)
     print(
-        f"(c) 1,000 fires a minute for {args.steady_minutes:g} min ({n} starts): "
+        f"\n(c) 1,000 fires a minute for {args.steady_minutes:g} min ({n} starts), SQLite: "
         f"lateness p50 {p50:.0f} ms, p99 {p99:.0f} ms"
     )
+    print(f"load average at the end: {load_average()}")
     sys.stdout.flush()
 
 

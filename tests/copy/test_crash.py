@@ -165,3 +165,47 @@ def test_sigkill_during_an_attached_sqlite_copy_loses_and_duplicates_nothing(
     finally:
         moonshift(tmp_path, "daemon", "stop", env=env)
         app.close()
+
+
+FILL = {
+    "mariadb": (
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount DECIMAL(12,2), "
+        "note TEXT)",
+        "INSERT INTO big SELECT seq, seq % 97, (seq % 100000) / 7, md5(seq) FROM seq_1_to_{n}",
+    ),
+    "postgres": (
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, amount NUMERIC(12,2), "
+        "note TEXT)",
+        "INSERT INTO big SELECT g, g % 97, (g % 100000) / 7.0, md5(g::text) "
+        "FROM generate_series(1, {n}) g",
+    ),
+}
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("src", ["mariadb", "postgres"])
+def test_sigkill_on_the_csv_path_between_engines_loses_and_duplicates_nothing(
+    tmp_path: Path, mariadb_database: str, pg_database: str, src: str
+) -> None:
+    rows = 60_000
+    source, target = (
+        (mariadb_database, pg_database) if src == "mariadb" else (pg_database, mariadb_database)
+    )
+    conn = connector(source).connect()
+    execute(conn, *(sql.format(n=rows) for sql in FILL[src]))
+    conn.close()
+    spec = (
+        f"id: big\nkind: copy\nsource: {{url: '{source}'}}\n"
+        f"target: {{url: '{target}'}}\ncopy: {{batch_size: 1000, parallel: 2}}\n"
+    )
+    env = {"MOONSHIFT_LEASE_SECONDS": "5"}
+    app, run_id, kills = _kill_until_done(tmp_path, spec, "big", 3, 20261127, env)
+    try:
+        run = app.runs.get(run_id)
+        assert run.state is State.COMPLETED, run.reason
+        assert kills >= 1
+        assert count(target, "big") == rows
+        assert all(check.matches for check in app.copies.verify("big"))
+    finally:
+        moonshift(tmp_path, "daemon", "stop", env=env)
+        app.close()

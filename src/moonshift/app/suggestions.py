@@ -29,21 +29,23 @@ class Suggestions(Family):
         ``copy.overrides``: the table's target, the column's rename). NotFound, changing
         nothing, when the current plan has no such suggestion (unknown, or stale: made for
         another spec version)."""
+        record = self.store.get_migration(migration_id)
         found = self.plans.plan(migration_id, actor=actor)
         chosen = next((s for s in found.suggestions if s.sid == sid), None)
         if chosen is None:
             raise NotFound(
                 f'plan {found.version} of "{migration_id}" (spec version {found.spec_version}) '
-                f'has no suggestion "{sid}"; list them with `moonshift suggestions '
-                f"{migration_id}`"
+                f'has no suggestion "{sid}": it was never made, or for an older spec version; '
+                "list the current ones again"
             )
-        record = self.store.get_migration(migration_id)
         spec = MigrationSpec.model_validate(record.spec)
         copy = spec.copy_spec.with_mapping(
             chosen.source_table, chosen.target_table, chosen.source_column, chosen.target_column
         )
         data = {**record.spec, "copy": copy.model_dump(mode="json", exclude_defaults=True)}
-        applied = save_spec(self.ctx, validated(data), actor=actor)
+        # PreconditionFailed if another change came in since the plan was read
+        expect = (record.version, record.updated_at)
+        applied = save_spec(self.ctx, validated(data), actor=actor, expect=expect)
         self.store.add_note(
             migration_id,
             f"accepted suggestion {sid}: {chosen.source} -> {chosen.target} "

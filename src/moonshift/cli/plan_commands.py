@@ -44,6 +44,7 @@ def plan(app: Moonshift, migration_id: str, refresh: bool, as_json: bool) -> Non
         _print_plan(found)
         _print_estimate(found)
         _print_risks(found.risks)
+        _print_suggestions(found)
         warn(found.notes)
     if found.errors:
         sys.exit(1)
@@ -124,6 +125,19 @@ def _print_risks(risks: list[views.RiskFinding]) -> None:
             escape(r.remediation),
         )
     o.out.print(grid)
+
+
+def _print_suggestions(plan: views.StoredPlan) -> None:
+    if not plan.suggestions:
+        return
+    review = sum(s.review for s in plan.suggestions)
+    o.out.print(
+        f"\nsuggested mappings: {len(plan.suggestions)} ({review} to review); see "
+        f"moonshift suggestions {escape(plan.migration_id)}"
+    )
+    for s in plan.suggestions:
+        flag = " [yellow]review[/]" if s.review else ""
+        o.out.print(f"  {s.sid}  {escape(s.source)} -> {escape(s.target)}  {s.score:.2f}{flag}")
 
 
 @cli.command()

@@ -430,6 +430,34 @@ class Connector(ABC):
         the rows written."""
         raise NotImplementedError
 
+    # -- rows as CSV that the servers spell and read (``connectors.textcopy``) -------------
+
+    def csv_select(self, fields: Sequence[str]) -> str:
+        """The select list reading a batch's rows as CSV text, from each field's SQL."""
+        raise NotImplementedError
+
+    def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
+        """A batch's rows as CSV lines, and how many rows; None for the text when the
+        batch is too large to read in one piece (the caller reads fewer rows)."""
+        raise NotImplementedError
+
+    def loads_csv(self, conn: Any) -> bool:
+        """Whether this server, as a target, takes ``write_csv``'s bulk load."""
+        return True
+
+    def write_csv(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        loads: Sequence[str | None],
+        text: bytes,
+        rows: int,
+    ) -> None:
+        """Load a batch of CSV lines into a table inside the open transaction, all or none;
+        raises when any value did not go in as it is."""
+        raise NotImplementedError
+
 
 class Unreachable(Unavailable):
     """A database moonshift could not connect to: which side, and why (no secret in it)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +18,8 @@ from moonshift.errors import TerminalError, TransientError
 
 # 1205 lock wait timeout, 1213 deadlock, 2006 gone away, 2013 lost, 2003 cannot connect.
 _TRANSIENT_CODES = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053}
+# a batch's CSV file lives here while it loads: memory, where the system has it so
+_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
 SESSION = (
     "SET SESSION time_zone = '+00:00', "
     "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -50,10 +54,80 @@ class MysqlConnector(SqlConnector):
             charset="utf8mb4",
             autocommit=False,
             connect_timeout=10,
+            local_infile=True,  # batches from PostgreSQL load as CSV (write_csv)
         )
+        # The server may ask for any client file once LOCAL is on: PyMySQL answers only
+        # while write_csv loads its own file (it checks this flag at the server's request).
+        conn._local_infile = False
         with conn.cursor() as cursor:
             cursor.execute(SESSION)
+            # a batch read as CSV is one GROUP_CONCAT value, as long as a packet allows
+            cursor.execute("SET SESSION group_concat_max_len = @@max_allowed_packet")
         return conn
+
+    def csv_select(self, fields: Sequence[str]) -> str:
+        line = ", ',', ".join(fields)
+        return f"GROUP_CONCAT(CONCAT({line}) SEPARATOR '\\n'), COUNT(*)"
+
+    def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            text, count = cursor.fetchone()
+            # cut short (a warning) or over max_allowed_packet (NULL): too large
+            if cursor.warning_count or (count and text is None):
+                return None, int(count)
+        return (text.encode() if isinstance(text, str) else text or b""), int(count)
+
+    def loads_csv(self, conn: Any) -> bool:
+        # LOAD DATA LOCAL needs the server's local_infile (MySQL 8 has it off by default)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@GLOBAL.local_infile")
+            (allowed,) = cursor.fetchone()
+        conn.rollback()
+        return bool(int(allowed))
+
+    def write_csv(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        loads: Sequence[str | None],
+        text: bytes,
+        rows: int,
+    ) -> None:
+        # LOCAL loads turn refused values into warnings (the server cannot stop the client
+        # mid-file): any warning, or a row short, fails the batch, which the row path redoes.
+        names = [
+            self.quote(c) if load is None else f"@v{i}"
+            for i, (c, load) in enumerate(zip(columns, loads, strict=True))
+        ]
+        sets = [
+            f"{self.quote(c)} = {load.format(f'@v{i}')}"
+            for i, (c, load) in enumerate(zip(columns, loads, strict=True))
+            if load is not None
+        ]
+        with tempfile.NamedTemporaryFile(prefix="moonshift-", suffix=".csv", dir=_SCRATCH) as file:
+            file.write(text)
+            file.flush()
+            sql = (
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.quote(table)} CHARACTER SET utf8mb4 "
+                "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+                f"LINES TERMINATED BY '\\n' ({', '.join(names)})"
+                + (f" SET {', '.join(sets)}" if sets else "")
+            )
+            with conn.cursor() as cursor:
+                conn._local_infile = True
+                try:
+                    loaded = cursor.execute(sql, (file.name,))
+                finally:
+                    conn._local_infile = False
+                if cursor.warning_count or loaded != rows:
+                    cursor.execute("SHOW WARNINGS LIMIT 1")
+                    found = cursor.fetchone()
+                    said = f": {found[2]}" if found else ""
+                    raise pymysql.err.DataError(
+                        1265, f"LOAD DATA took {loaded} of {rows} rows as they are{said}"
+                    )
 
     def catalog(self, conn: Any) -> Schema:
         return mycatalog.read_schema(conn)

@@ -177,6 +177,30 @@ class PostgresConnector(SqlConnector):
             for row in rows:
                 copy.write_row(row)
 
+    def csv_select(self, fields: Sequence[str]) -> str:
+        return ", ".join(fields)
+
+    def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
+        # the target (MariaDB's LOAD DATA) reads a bare NULL as NULL, a quoted one as text
+        select = psycopg.ClientCursor(conn).mogrify(sql, params)
+        copy = f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE *, NULL 'NULL')"
+        lines = list(pgwire.copy_out(conn, copy))
+        return b"".join(lines), len(lines)
+
+    def write_csv(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[str],
+        loads: Sequence[str | None],
+        text: bytes,
+        rows: int,
+    ) -> None:
+        names = ", ".join(self.quote(c) for c in columns)
+        sql = f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT csv)"
+        with conn.cursor().copy(sql) as copy:
+            copy.write(text)
+
     def _copy_in_sql(self, table: str, columns: Sequence[str], copy_format: str = "binary") -> str:
         names = ", ".join(self.quote(c) for c in columns)
         return f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT {copy_format})"

@@ -8,6 +8,7 @@ the good rows and the checkpoint commit, the bad rows go to the error queue.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -21,6 +22,8 @@ from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping, RangeState
 from moonshift.copy.plan import TablePlan
 from moonshift.errors import TerminalError, TransientError
+
+log = logging.getLogger("moonshift.copy")
 
 
 class SideError(Exception):
@@ -52,6 +55,8 @@ class Batch:
     # The streamed query's upper key (None: open, to the end of the range); a refused batch
     # is read again as rows within the same bounds.
     bound: tuple[Any, ...] | None = None
+    # A batch read as CSV text (between engines the servers spell and load it themselves).
+    text: bytes | None = None
     # SQLite to SQLite: the batch's rows as a query on the source attached to the target's
     # connection, written by one INSERT ... SELECT (with its parameters).
     attached_select: tuple[str, list[Any]] | None = None
@@ -234,6 +239,8 @@ class RangeCopier:
         self.sql = SqlBuilder(job)
         self.plan = job.plan
         self._fallback_source: Any = None
+        # the text path: fewer rows a batch once a batch was too large for one read
+        self._csv_rows: int | None = None
         self._attached_sql = SqlBuilder(job, ATTACHED)
         self._attached_to: Any = None  # the target connection the source is attached to
 
@@ -243,6 +250,8 @@ class RangeCopier:
         job = self.job
         if self.plan.cursor:
             job.source.begin_snapshot(conn)
+        if self.plan.csv is not None and self.csv:
+            log.info("%s range %d: %s", self.plan.target, job.state.range_id, self.plan.csv.how)
         while not job.flags.stop.is_set():
             size = job.batch_size() if self.plan.key else 1 << 62
             started = time.perf_counter()
@@ -250,6 +259,8 @@ class RangeCopier:
                 batch = self._read_attached(conn, after, size)
             elif self.streams:
                 batch = self._read_binary(conn, after, size)
+            elif self.csv:
+                batch = self._read_csv(conn, after, size)
             else:
                 batch = self._read_rows(conn, after, size)
             batch.read_seconds += time.perf_counter() - started - batch.transform_seconds
@@ -266,6 +277,16 @@ class RangeCopier:
         batch of the table has none, so rows added since the plan come along."""
         from psycopg import ClientCursor
 
+        last, final, bound = self._next_values(after, size)
+        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
+        select = ClientCursor(conn).mogrify(sql, params)
+        return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
+
+    def _next_values(
+        self, after: tuple[Any, ...] | None, size: int
+    ) -> tuple[tuple[Any, ...], bool, tuple[Any, ...] | None]:
+        """The next batch's key values: its checkpoint, whether it ends the range, and its
+        upper bound (None: open)."""
         assert self.job.key_bounds is not None
         low, high, rows = self.job.key_bounds
         state = self.job.state
@@ -274,10 +295,7 @@ class RangeCopier:
         end = int(floor[0]) + max(1, (high - low + 1) * size // max(rows, 1))
         final = end >= ceiling
         last = (min(end, ceiling),)
-        bound = None if final and state.hi is None else last
-        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
-        select = ClientCursor(conn).mogrify(sql, params)
-        return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
+        return last, final, None if final and state.hi is None else last
 
     @property
     def streams(self) -> bool:
@@ -285,6 +303,42 @@ class RangeCopier:
         source's COPY TO straight into the target's COPY FROM, both servers working at
         once, like the two ends of a pipe; nothing is held in between."""
         return self.plan.binary and bool(self.plan.key) and not self.job.upsert
+
+    @property
+    def csv(self) -> bool:
+        """Between engines whose servers spell and load CSV (``connectors.textcopy``)."""
+        return self.plan.csv is not None and bool(self.plan.key) and not self.job.upsert
+
+    def _read_csv(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
+        """The next batch as CSV text, read by key values (one query) or, for other keys
+        and once a batch was too large to read in one piece, by row count."""
+        assert self.plan.csv is not None
+        source = self.job.source
+        select = source.csv_select(self.plan.csv.fields)
+        while True:
+            size = min(size, self._csv_rows or size)
+            if self.job.key_bounds is not None and self._csv_rows is None:
+                last, final, bound = self._next_values(after, size)
+            else:
+                found = self.sql.boundary(conn, after, size)
+                if found is None:
+                    return Batch(after, 0, True)
+                last, count = found
+                final, bound = count < size, last
+            sql, params = self.sql.between(after, bound, select)
+            text, count = source.read_csv(conn, sql, params)
+            if text is not None:
+                return Batch(last, count, final, text=text, bound=bound)
+            if size == 1:  # one row too large for a packet: read as a row
+                return self._read_rows(conn, after, 1)
+            self._csv_rows = max(1, min(size, count) // 2)
+            log.info(
+                "%s: %d rows are more than one read holds; reading %d at a time",
+                self.plan.target,
+                count,
+                self._csv_rows,
+            )
+            conn.rollback()
 
     @property
     def attaches(self) -> bool:
@@ -356,6 +410,18 @@ class RangeCopier:
             try:
                 if batch.attached_select is not None:
                     written = self._insert_select(cursor, *batch.attached_select)
+                elif batch.text is not None:
+                    csv = self.plan.csv
+                    assert csv is not None
+                    target.write_csv(
+                        conn,
+                        self.plan.target,
+                        self.plan.target_columns,
+                        csv.loads,
+                        batch.text,
+                        batch.count,
+                    )
+                    written = batch.count
                 elif batch.stream_sql is not None:
                     written, batch.read_while_writing = target.copy_from(
                         self.job.source,
@@ -379,6 +445,11 @@ class RangeCopier:
                 if isinstance(target.translate(exc), TransientError):
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
+                if batch.text is not None:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    log.info(
+                        "%s: a batch as CSV was refused (%s); rows instead", job.plan.target, first
+                    )
                 rows = batch.rows if batch.rows is not None else self._reread(after, batch.bound)
                 bad = self._isolate(cursor, rows)
                 job.on_bad_rows([self._bad(row, msg) for row, msg in bad])
@@ -441,7 +512,9 @@ class RangeCopier:
             self._fallback_source = self.job.source.connect()
         conn = self._fallback_source
         sql, params = self.sql.between(after, bound, self.sql.columns)
-        rows = conn.execute(sql, params).fetchall()
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
         conn.rollback()
         return convert_rows(rows, self.plan.converters)
 

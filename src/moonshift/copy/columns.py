@@ -266,7 +266,12 @@ class ColumnMapper:
         if self.existing is not None:
             found = next((c for c in self.existing.columns if c.name == target_name), None)
             if found is None:
-                self.p.fatal(self.ts.target_name, target_name, "no such column in the target table")
+                self.p.fatal(
+                    self.ts.target_name,
+                    target_name,
+                    "no such column in the target table; name its column with "
+                    "columns: {name: {rename: ...}}, or see the plan's suggestions",
+                )
                 return None, None
             return self._parse_target(found.type, found.user_type, target_name), found.type
         if option.cast:

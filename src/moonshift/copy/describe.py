@@ -107,4 +107,6 @@ def with_rows(mapped: dict[str, Any], rows: dict[str, int]) -> dict[str, Any]:
 def how(t: TablePlan) -> str:
     if t.binary:
         return f"COPY {t.copy_format}, streamed"
+    if t.csv is not None:
+        return t.csv.how
     return "batches" if t.key else "one transaction (no key)"

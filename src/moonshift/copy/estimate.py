@@ -5,7 +5,8 @@ Reads the first rows in key order, in batches of ``batch_size``; converts them w
 plan's converters; writes them in batches, each in its own transaction, into a scratch
 table with the target columns (dropped after). Bounded by rows and seconds per table, so a
 big table costs the same as a small one. A streamed COPY (PostgreSQL to PostgreSQL) is
-measured with batched inserts: its estimate is an upper bound.
+measured with batched inserts: its estimate is an upper bound. A table copied as CSV
+(``connectors.textcopy``) is sampled as CSV too, and profiled on its first ``PROFILE_ROWS``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
 MAX_SAMPLE_ROWS = 250_000
+PROFILE_ROWS = 10_000  # of a table copied as CSV, the rows read as values for its profile
 SAMPLE_SECONDS = 1.5  # at most, per table and side
 SAMPLE_BUDGET = 8.0  # at most, per side, for all the tables of a plan
 TOP_VALUES = 5
@@ -38,6 +40,7 @@ class Sample:
     write_seconds: float
     written: int
     elapsed: float = 0.0  # reading and writing overlap, as in the copy
+    read_rows: int | None = None  # rows read, where the profile's rows are fewer
 
 
 def measure(
@@ -93,6 +96,9 @@ def _sample(
     src, dst = conns
     size = max(1, batch_size)
     limit = min(t.rows, max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)))
+    if t.csv is not None and t.key:  # CSV moves fast: SAMPLE_ROWS show its steady state
+        limit = min(limit, SAMPLE_ROWS)
+        size = max(1, min(size, limit // SAMPLE_BATCHES))
     rows: list[Any] = []
     if limit == 0:
         return Sample(rows, 0.0, 0.0, 0)
@@ -104,6 +110,14 @@ def _sample(
         offset, after = 0, None
         while offset < limit and time.perf_counter() - started < seconds:
             began = time.perf_counter()
+            if t.csv is not None and t.key:  # as the copy reads it: CSV the source spells
+                text, count = _read_csv(t, source, src, offset, min(size, limit - offset))
+                read[0] += time.perf_counter() - began
+                if not count or text is None:
+                    return
+                offset += count
+                yield Batch(None, count, False, text=text)
+                continue
             found = _read(t, source, src, (offset, after), min(size, limit - offset))
             converted = convert_rows(found, t.converters)
             read[0] += time.perf_counter() - began
@@ -121,14 +135,36 @@ def _sample(
             if not done:  # the pipe is full from here: time the steady state, as a long
                 steady, first = began, batch.count  # copy spends almost all its time so
             done += batch.count
-            scratch.write(batch.rows or [], done)
+            scratch.write(batch, done)
             write += time.perf_counter() - began
         ended = time.perf_counter()
     finally:
         scratch.drop()
     # rows per second after the first batch, over every row
     elapsed = (ended - steady) * done / (done - first) if done > first else ended - started
+    if t.csv is not None and t.key:
+        rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
+        return Sample(rows, read[0], write, done, elapsed, read_rows=done)
     return Sample(rows[:done], read[0], write, done, elapsed)
+
+
+def _read_csv(
+    t: TablePlan, source: Connector, conn: Any, offset: int, size: int
+) -> tuple[bytes | None, int]:
+    """The next ``size`` rows in key order, as the copy reads them as CSV."""
+    assert t.csv is not None
+    where = f" WHERE {t.where}" if t.where else ""
+    order = ", ".join(source.quote(k) for k in t.key)
+    inner = (
+        f"SELECT * FROM {t.source_from}{where} ORDER BY {order} "
+        f"LIMIT {int(size)} OFFSET {int(offset)}"
+    )
+    try:
+        return source.read_csv(
+            conn, f"SELECT {source.csv_select(t.csv.fields)} FROM ({inner}) ms_s", []
+        )
+    finally:
+        conn.rollback()
 
 
 def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size: int) -> list[Any]:
@@ -170,11 +206,16 @@ class _Scratch:
             f"INSERT INTO {self.book} VALUES (1, 0)",
         )
 
-    def write(self, rows: list[Any], done: int) -> None:
+    def write(self, batch: Batch, done: int) -> None:
         cursor = self.conn.cursor()
         self.target.begin(self.conn)
         cursor.execute("SAVEPOINT ms_batch")
-        self.target.write_rows(cursor, self.name, self.t.target_columns, rows)
+        columns = self.t.target_columns
+        if batch.text is not None and self.t.csv is not None:
+            loads = self.t.csv.loads
+            self.target.write_csv(self.conn, self.name, columns, loads, batch.text, batch.count)
+        else:
+            self.target.write_rows(cursor, self.name, columns, batch.rows or [])
         cursor.execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
         self.conn.commit()
 
@@ -191,7 +232,8 @@ class _Scratch:
 
 
 def _estimate(t: TablePlan, sample: Sample) -> dict[str, Any]:
-    read_rate = len(sample.rows) / sample.read_seconds if sample.read_seconds > 0 else None
+    read = sample.read_rows if sample.read_rows is not None else len(sample.rows)
+    read_rate = read / sample.read_seconds if sample.read_seconds > 0 else None
     write_rate = sample.written / sample.write_seconds if sample.write_seconds > 0 else None
     seconds = t.rows * sample.elapsed / sample.written if sample.written else 0.0
     per_row = (
@@ -200,7 +242,7 @@ def _estimate(t: TablePlan, sample: Sample) -> dict[str, Any]:
     return {
         "table": t.source,
         "rows": t.rows,
-        "sample_rows": len(sample.rows),
+        "sample_rows": read,
         "read_rows_per_second": round(read_rate, 1) if read_rate else None,
         "write_rows_per_second": round(write_rate, 1) if write_rate else None,
         "seconds": round(seconds, 3),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from moonshift.connectors.base import Connector, Schema, Table, UserType, connect
+from moonshift.connectors.textcopy import CsvColumn, CsvPlan, csv_plan
 from moonshift.connectors.types import Family
 from moonshift.connectors.values import Convert, converter, decoder, encoder, transform
 from moonshift.copy.columns import ColumnMapper, ColumnPlan
@@ -47,6 +48,7 @@ class TablePlan:
     cursor: str | None = None
     first_key_is_int: bool = False
     converters: tuple[Convert | None, ...] = ()  # per written column
+    csv: CsvPlan | None = None  # between engines: batches as CSV the servers spell and read
     objects: tuple[Step, ...] = ()  # what is created for it
     notes: tuple[str, ...] = ()  # what is not recreated, and why
 
@@ -115,10 +117,13 @@ class Planner:
         self.created_types: dict[str, UserType] = {}
         self.source_schema = Schema()
         self.target_schema = Schema()
+        self.loads_csv = True  # the target's server takes the CSV path's bulk load
 
     def plan(self) -> CopyPlan:
         self.source_schema = _schema(self.source, "source")
-        self.target_schema = Schema() if self.fresh else _schema(self.target, "target")
+        self.target_schema, self.loads_csv = (
+            (Schema(), True) if self.fresh else _target(self.target)
+        )
         chosen = self._chosen()
         plans: dict[str, TablePlan] = {}
         conn = connect(self.source, "source")
@@ -139,6 +144,7 @@ class Planner:
             replace(
                 t,
                 converters=self._converters(t),
+                csv=self._csv(t),
                 objects=objects.get(t.target, ()),
                 notes=notes.get(t.target, ()),
             )
@@ -276,6 +282,15 @@ class Planner:
             )
         return tuple(found)
 
+    def _csv(self, table: TablePlan) -> CsvPlan | None:
+        """The text path, for a table copied by key in plain batches (not upserts)."""
+        if table.binary or not table.key or self.spec.mode is Mode.INCREMENTAL:
+            return None
+        if not self.loads_csv:
+            return None
+        columns = [CsvColumn(c.read, c.source_type, c.target_type, c.blank) for c in table.written]
+        return csv_plan(self.source.engine, self.target.engine, columns)
+
     def _count(self, conn: Any, source_from: str, where: str | None, name: str) -> int:
         sql = f"SELECT COUNT(*) FROM {source_from}" + (f" WHERE {where}" if where else "")
         cursor = conn.cursor()
@@ -309,6 +324,15 @@ class Planner:
 
     def warn(self, table: str, column: str | None, message: str) -> None:
         self.issues.append(Issue(table, column, message, False))
+
+
+def _target(connector: Connector) -> tuple[Schema, bool]:
+    """The target's schema, and whether its server takes the CSV path's bulk load."""
+    conn = connect(connector, "target")
+    try:
+        return connector.catalog(conn), connector.loads_csv(conn)
+    finally:
+        conn.close()
 
 
 def _schema(connector: Connector, side: str) -> Schema:

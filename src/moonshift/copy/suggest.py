@@ -17,7 +17,7 @@ from typing import Any
 from moonshift.connectors.base import Connector, Schema, Table, connect
 from moonshift.connectors.values import comparable
 from moonshift.copy.estimate import profile
-from moonshift.domain.copy_spec import CopySpec, TableSpec
+from moonshift.domain.copy_spec import CopySpec, CreateTarget, TableSpec, TargetPrep
 from moonshift.domain.matching import (
     REVIEW_BELOW,
     TABLE_FLOOR,
@@ -57,7 +57,13 @@ class Suggester:
         self._types: dict[tuple[int, str], list[ColumnFacts]] = {}
 
     def suggestions(self) -> list[dict[str, Any]]:
-        """Every suggestion, tables first, as plain data for the stored plan."""
+        """Every suggestion, tables first, as plain data for the stored plan; none when the
+        copy drops and creates every table (the target's names do not matter then)."""
+        if (
+            self.spec.create_target is CreateTarget.ALWAYS
+            or self.spec.target_prep is TargetPrep.DROP_CREATE
+        ):
+            return []
         found: list[dict[str, Any]] = []
         for pair in self._pairs():
             if pair.table is not None:
@@ -129,7 +135,11 @@ class Suggester:
                 mapped.add(name)
             else:
                 unmapped.append(column.name)
-        free = [c.name for c in pair.target.columns if c.name not in mapped]
+        free = [
+            c.name
+            for c in pair.target.columns
+            if c.name not in mapped and c.generated is None  # the target computes those
+        ]
         if not unmapped or not free:
             return []
         sources = self._sampled(self.source, pair.source, unmapped)

@@ -273,7 +273,7 @@ class StoreCore:
         """``_emit`` for many events at once (runs created by the hundred)."""
         plain = [n for n in found if not _touches_alerts(n)]
         if plain:
-            conn.execute(insert(t.outbox).values([_outbox_row(n) for n in plain]))
+            conn.execute(insert(t.outbox), [_outbox_row(n) for n in plain])
         for notice in found:
             if _touches_alerts(notice):
                 self._emit(conn, notice)
@@ -329,13 +329,22 @@ def _migration(row: Any) -> MigrationRecord:
     return MigrationRecord(**values)
 
 
+_RUN_NAMES = tuple(c.name for c in t.runs.c)
+
+
 def _run(row: Any) -> RunRecord:
-    return run_from(row._mapping)
+    """A run from a row whose first columns are the table's, in order (``select(t.runs)``,
+    or a join that starts with it)."""
+    return run_from(dict(zip(_RUN_NAMES, row, strict=False)))
 
 
-def run_from(mapping: Any) -> RunRecord:
+def new_run_record(row: dict[str, Any], run_id: int) -> RunRecord:
+    """The run just inserted from ``row`` as ``id``, as a read would give it back."""
+    return run_from({**dict.fromkeys(_RUN_NAMES), **row, "id": run_id})
+
+
+def run_from(values: dict[str, Any]) -> RunRecord:
     """A run as stored, its typed fields parsed: the one place that reads them."""
-    values = {c.name: mapping[c] for c in t.runs.c}
     values["state"] = State(values["state"])
     values["trigger"] = Trigger(values["trigger"])
     if values["control"] is not None:

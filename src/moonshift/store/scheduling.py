@@ -14,7 +14,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,7 +36,8 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
-from moonshift.store.core import StoreCore, _run, run_from
+from moonshift.store.bulk import insert_new, one_of, update_by_key
+from moonshift.store.core import StoreCore, _run, new_run_record
 from moonshift.store.records import (
     BackfillRecord,
     DaemonRecord,
@@ -34,6 +47,10 @@ from moonshift.store.records import (
     ScheduleStatus,
     Trigger,
 )
+from moonshift.store.types import UTCDateTime
+
+# Values in one IN (...) list, well under SQLite's and PostgreSQL's limits on parameters.
+IN_LIST = 2500
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,15 @@ class NewRun:
     ignore_windows: bool = False  # a manual run started outside its windows on purpose
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Why a queued run has not started, and when to look at it again."""
+
+    run_id: int
+    waiting_for: str | None
+    not_before: datetime | None
+
+
 class DueBatch:
     """Due schedules claimed in one write transaction. ``fire`` says what became of each;
     everything is written in bulk when the claim ends, in that same transaction."""
@@ -60,6 +86,7 @@ class DueBatch:
         self._runs: list[tuple[str, NewRun, str]] = []
         self._events: list[dict[str, Any]] = []
         self._schedules: list[dict[str, Any]] = []
+        self.created: list[tuple[RunRecord, MigrationRecord]] = []  # once written
 
     def fire(
         self,
@@ -92,11 +119,11 @@ class DueBatch:
         status = ScheduleStatus.COMPLETED if completed else schedule.status
         self._schedules.append(
             {
-                "b_id": schedule.migration_id,
-                "b_next": next_fire_at,
-                "b_last": last_fire_at,
-                "b_status": status.value,
-                "b_updated": self._now,
+                "migration_id": schedule.migration_id,
+                "next_fire_at": next_fire_at,
+                "last_fire_at": last_fire_at,
+                "status": status.value,
+                "updated_at": self._now,
             }
         )
 
@@ -108,10 +135,11 @@ class DueBatch:
         )
 
     def flush(self) -> list[int]:
-        """Write what was recorded; returns the ids of the runs created."""
+        """Write what was recorded, a few statements for the whole batch; returns the ids of
+        the runs created."""
         created = self._insert_runs()
         if self._events:
-            self._conn.execute(insert(t.trigger_events).values(self._events))
+            self._conn.execute(insert(t.trigger_events), self._events)
             self._store._emit_many(
                 self._conn,
                 [
@@ -125,57 +153,44 @@ class DueBatch:
                     if (kind := notices.trigger_event(event["event_type"], event["outcome"]))
                 ],
             )
-        if self._schedules:
-            self._conn.execute(
-                update(t.schedules)
-                .where(t.schedules.c.migration_id == bindparam("b_id"))
-                .values(
-                    next_fire_at=bindparam("b_next"),
-                    last_fire_at=bindparam("b_last"),
-                    status=bindparam("b_status"),
-                    updated_at=bindparam("b_updated"),
-                ),
-                self._schedules,
-            )
+        update_by_key(self._conn, t.schedules, "migration_id", self._schedules)
         return created
 
     def _insert_runs(self) -> list[int]:
+        """One multi-row insert of every fire's run (a fire that has its run already is left
+        alone by the unique constraint), then their audit entries and outbox events."""
+        r = t.runs.c
+        rows = [self._run_row(mid, new, actor) for mid, new, actor in self._runs]
+        found = insert_new(
+            self._conn, t.runs, rows, [r.id, r.migration_id, r.nominal_time, r.attempt]
+        )
+        inserted = {(row[1], row[2], row[3]): row[0] for row in found}
         created: list[int] = []
-        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        for offset in range(0, len(self._runs), 500):
-            chunk = self._runs[offset : offset + 500]
-            rows = [self._run_row(mid, new, actor) for mid, new, actor in chunk]
-            statement = (
-                dialect_insert(t.runs)
-                .values(rows)
-                .on_conflict_do_nothing()
-                .returning(
-                    t.runs.c.id, t.runs.c.migration_id, t.runs.c.nominal_time, t.runs.c.attempt
-                )
+        said: list[tuple[int, str, NewRun, str]] = []  # runs whose creation has a reason
+        for (mid, new, actor), row in zip(self._runs, rows, strict=True):
+            run_id = inserted.get((mid, new.nominal_time, new.attempt))
+            if run_id is None:
+                continue  # that fire has its run already
+            created.append(run_id)
+            self.created.append((new_run_record(row, run_id), self._migrations[mid]))
+            if new.reason is not None:
+                said.append((run_id, mid, new, actor))
+        plain = sorted(set(created) - {run_id for run_id, *_ in said})
+        for offset in range(0, len(plain), IN_LIST):
+            _announce_created(self._conn, plain[offset : offset + IN_LIST], self._now)
+        for run_id, mid, new, actor in said:
+            self._store._audit(
+                self._conn,
+                now=self._now,
+                actor=actor,
+                migration_id=mid,
+                run_id=run_id,
+                action="create",
+                to_state=State.CREATED,
+                reason=new.reason,
             )
-            inserted = {(r[1], r[2], r[3]): r[0] for r in self._conn.execute(statement)}
-            audits = []
-            for mid, new, actor in chunk:
-                run_id = inserted.get((mid, new.nominal_time, new.attempt))
-                if run_id is None:
-                    continue  # that fire has its run already
-                created.append(run_id)
-                audits.append(
-                    {
-                        "at": self._now,
-                        "actor": actor,
-                        "migration_id": mid,
-                        "run_id": run_id,
-                        "action": "create",
-                        "from_state": None,
-                        "to_state": State.CREATED.value,
-                        "reason": new.reason or new.trigger.value.lower(),
-                        "details": None,
-                    }
-                )
-            if audits:
-                self._conn.execute(insert(t.audit_log).values(audits))
-                self._store._emit_many(self._conn, [_created(a) for a in audits])
+            audit = {"at": self._now, "actor": actor, "migration_id": mid, "run_id": run_id}
+            self._store._emit(self._conn, _created({**audit, "reason": new.reason}))
         return created
 
     def _run_row(self, migration_id: str, new: NewRun, actor: str) -> dict[str, Any]:
@@ -195,6 +210,7 @@ class DueBatch:
             "pool": migration.spec.get("pool"),
             "not_before": new.not_before,
             "backfill_id": new.backfill_id,
+            "ignore_windows": new.ignore_windows,
         }
 
 
@@ -298,9 +314,8 @@ class SchedulingStore(StoreCore):
                 query = query.with_for_update(skip_locked=True, of=t.schedules)
             batch = DueBatch(self, conn, now)
             for row in conn.execute(query):
-                m = row._mapping
-                schedule = _schedule_from(m)
-                migration = _migration_from(m)
+                schedule = _schedule(row)
+                migration = _migration_at(row, len(t.schedules.c))
                 batch.items.append((schedule, migration))
                 batch._migrations[migration.id] = migration
             yield batch
@@ -394,7 +409,12 @@ class SchedulingStore(StoreCore):
         return run_id
 
     def runnable(
-        self, now: datetime, *, limit: int = 1000
+        self,
+        now: datetime,
+        *,
+        limit: int = 1000,
+        after: tuple[datetime, int] | None = None,
+        besides: Sequence[int] = (),
     ) -> list[tuple[RunRecord, MigrationRecord]]:
         query = (
             select(t.runs, t.migrations)
@@ -413,20 +433,28 @@ class SchedulingStore(StoreCore):
             .order_by(t.runs.c.nominal_time, t.runs.c.id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(tuple_(t.runs.c.nominal_time, t.runs.c.id) > tuple_(*after))
         with self._read() as conn:
-            return [
-                (run_from(r._mapping), _migration_from(r._mapping)) for r in conn.execute(query)
-            ]
+            if besides:
+                query = query.where(~one_of(conn, t.runs.c.id, besides))
+            return [(_run(row), _migration_at(row, len(t.runs.c))) for row in conn.execute(query)]
 
-    def active_runs(self, migration_ids: Sequence[str] | None = None) -> list[RunRecord]:
+    def active_runs(
+        self, migration_ids: Sequence[str] | None = None, *, besides: Sequence[int] = ()
+    ) -> list[RunRecord]:
         query = select(t.runs).where(t.runs.c.state.in_([s.value for s in lifecycle.ACTIVE]))
         found: list[RunRecord] = []
         with self._read() as conn:
+            if besides:
+                query = query.where(~one_of(conn, t.runs.c.id, besides))
             if migration_ids is None:
                 return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
             ids = list(migration_ids)
-            for offset in range(0, len(ids), 500):
-                chunk = query.where(t.runs.c.migration_id.in_(ids[offset : offset + 500]))
+            for offset in range(0, len(ids), IN_LIST):
+                chunk = query.where(
+                    one_of(conn, t.runs.c.migration_id, ids[offset : offset + IN_LIST])
+                )
                 found += [_run(row) for row in conn.execute(chunk.order_by(t.runs.c.id))]
         return found
 
@@ -471,10 +499,10 @@ class SchedulingStore(StoreCore):
         if not run_ids:
             return claimed
         with self._write() as conn:
-            for offset in range(0, len(run_ids), 500):
+            for offset in range(0, len(run_ids), IN_LIST):
                 result = conn.execute(
                     update(t.runs)
-                    .where(t.runs.c.id.in_(list(run_ids[offset : offset + 500])))
+                    .where(one_of(conn, t.runs.c.id, run_ids[offset : offset + IN_LIST]))
                     .where(t.runs.c.state.in_([s.value for s in lifecycle.DISPATCHABLE]))
                     .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
                     .values(
@@ -554,14 +582,22 @@ class SchedulingStore(StoreCore):
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query)]
 
-    def set_waiting(
-        self, run_id: int, *, waiting_for: str | None, not_before: datetime | None, now: datetime
-    ) -> None:
+    def set_waiting(self, waits: Sequence[Waiting], *, now: datetime) -> None:
+        if not waits:
+            return
         with self._write() as conn:
             conn.execute(
                 update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .values(waiting_for=waiting_for, not_before=not_before, updated_at=now)
+                .where(t.runs.c.id == bindparam("b_id"))
+                .values(
+                    waiting_for=bindparam("b_for"),
+                    not_before=bindparam("b_not_before"),
+                    updated_at=now,
+                ),
+                [
+                    {"b_id": w.run_id, "b_for": w.waiting_for, "b_not_before": w.not_before}
+                    for w in waits
+                ],
             )
 
     def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
@@ -692,25 +728,54 @@ class SchedulingStore(StoreCore):
             return [DaemonRecord(**row._mapping) for row in conn.execute(query)]
 
 
+_SCHEDULE_NAMES = tuple(c.name for c in t.schedules.c)
+_MIGRATION_NAMES = tuple(c.name for c in t.migrations.c)
+
+
 def _schedule(row: Any) -> ScheduleRecord:
-    return _schedule_from(row._mapping)
+    """A schedule from a row whose first columns are the table's, in order."""
+    values = dict(zip(_SCHEDULE_NAMES, row, strict=False))
+    values["status"] = ScheduleStatus(values["status"])
+    return ScheduleRecord(**values)
 
 
-def _schedule_from(m: Any) -> ScheduleRecord:
-    return ScheduleRecord(
-        migration_id=m[t.schedules.c.migration_id],
-        status=ScheduleStatus(m[t.schedules.c.status]),
-        next_fire_at=m[t.schedules.c.next_fire_at],
-        last_fire_at=m[t.schedules.c.last_fire_at],
-        spec_version=m[t.schedules.c.spec_version],
-        updated_at=m[t.schedules.c.updated_at],
-    )
-
-
-def _migration_from(m: Any) -> MigrationRecord:
-    values = {c.name: m[c] for c in t.migrations.c}
+def _migration_at(row: Any, offset: int) -> MigrationRecord:
+    """The migration whose columns start at ``offset`` in a joined row."""
+    values = dict(zip(_MIGRATION_NAMES, row[offset:], strict=False))
     values["tags"] = tuple(values["tags"])
     return MigrationRecord(**values)
+
+
+def _announce_created(conn: Connection, run_ids: list[int], now: datetime) -> None:
+    """The audit entries and outbox events of runs just created whose reason is their
+    trigger's name, as ``_created`` makes them, each written by one INSERT ... SELECT."""
+    r = t.runs.c
+    at, reason = literal(now, UTCDateTime), func.lower(r.trigger)
+    mine = one_of(conn, r.id, run_ids)
+    conn.execute(
+        insert(t.audit_log).from_select(
+            ["at", "actor", "migration_id", "run_id", "action", "to_state", "reason"],
+            select(
+                at,
+                r.created_by,
+                r.migration_id,
+                r.id,
+                literal("create"),
+                literal(State.CREATED.value),
+                reason,
+            )
+            .where(mine)
+            .order_by(r.id),
+        )
+    )
+    conn.execute(
+        insert(t.outbox).from_select(
+            ["at", "kind", "migration_id", "run_id", "reason", "actor"],
+            select(at, literal("created"), r.migration_id, r.id, reason, r.created_by)
+            .where(mine)
+            .order_by(r.id),
+        )
+    )
 
 
 def _created(audit: dict[str, Any]) -> Notice:

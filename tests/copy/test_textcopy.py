@@ -1,0 +1,192 @@
+"""The text path between MariaDB and PostgreSQL: batches travel as CSV that the servers
+spell and load themselves. It is taken (the plan and the log say so), it carries values
+that CSV and escaping get wrong when done carelessly, and a value the target refuses
+still goes through the row path's bad-row isolation."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from moonshift.app import Moonshift
+from moonshift.domain.lifecycle import State
+from tests.copy.helpers import apply, connector, copy_spec, create, read, run_copy
+
+NASTY = [
+    "tab\there",
+    "line\nbreak",
+    "cr\rreturn\r\n",
+    "back\\slash",
+    "\\N",
+    "NULL",
+    'quote"d""',
+    "comma, and; more",
+    "",
+    "naïve café — 日本語 🚀",
+    "\\.",
+    "ends with a backslash\\",
+    "'single'",
+    "%s %(x)s",
+]
+BINARY = [b"", b"\x00", b"\n\r\t", b"\\", b'"', b",", bytes(range(256))]
+
+
+def _rows() -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for i, text in enumerate(NASTY, 1):
+        blob = BINARY[i % len(BINARY)] + text.encode()
+        rows.append((i, text, blob, json.dumps({"k": text, "n": 1.50}), f"{i}.25"))
+    rows.append((len(NASTY) + 1, None, None, None, None))
+    return rows
+
+
+def _fill_mariadb(url: str, extra: tuple[tuple[object, ...], ...] = ()) -> None:
+    create(
+        url,
+        "CREATE TABLE nasty (id INT PRIMARY KEY, t TEXT, b BLOB, j JSON, n DECIMAL(10,2)) "
+        "DEFAULT CHARSET=utf8mb4",
+    )
+    conn = connector(url).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO nasty VALUES (%s, %s, %s, %s, %s)", [*_rows(), *extra])
+        conn.commit()
+    finally:
+        conn.close()
+
+
+COLUMNS = ["id", "t", "b", "j", "n"]
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_mariadb_to_postgresql_takes_the_csv_path_and_carries_nasty_values(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fill_mariadb(mariadb_database)
+    apply(copy_app, copy_spec(mariadb_database, pg_database, batch_size=4))
+    plan = copy_app.copies.plan("c")
+    assert plan.tables[0].how == "CSV batches: GROUP_CONCAT into COPY FROM STDIN"
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert any("GROUP_CONCAT into COPY" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "rows instead" in r.getMessage()]
+    assert read(pg_database, "nasty", COLUMNS) == read(mariadb_database, "nasty", COLUMNS)
+    texts = [row[1] for row in read(pg_database, "nasty", ["id", "t"])]
+    assert texts == [*NASTY, "\\N"]  # comparable text of NULL is \N; of the string, itself
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_a_value_postgresql_refuses_sets_aside_its_row_and_the_batch_goes_on(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift
+) -> None:
+    bad = len(NASTY) + 2
+    _fill_mariadb(mariadb_database, ((bad, "nul \x00 inside", b"", "{}", "1.00"),))
+    apply(copy_app, copy_spec(mariadb_database, pg_database, batch_size=1000))
+    run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    errors = copy_app.copies.errors("c")
+    assert [e.row_key for e in errors] == [f"[{bad}]"], errors
+    copied = read(pg_database, "nasty", COLUMNS)
+    assert copied == [r for r in read(mariadb_database, "nasty", COLUMNS) if r[0] != str(bad)]
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_batches_larger_than_a_packet_are_read_in_smaller_pieces(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    create(mariadb_database, "CREATE TABLE wide (id INT PRIMARY KEY, t LONGTEXT)")
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@max_allowed_packet")
+            (packet,) = cursor.fetchone()
+            size = 1 << 20
+            for i in range(1, packet // size + 4):  # a few rows more than a packet holds
+                cursor.execute(
+                    "INSERT INTO wide VALUES (%s, REPEAT(%s, %s))", (i, chr(97 + i % 26), size)
+                )
+        conn.commit()
+    finally:
+        conn.close()
+    apply(copy_app, copy_spec(mariadb_database, pg_database, batch_size=10_000))
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert any("more than one read holds" in r.getMessage() for r in caplog.records)
+    digest = "SELECT COUNT(*), SUM(LENGTH(t)), MD5(GROUP_CONCAT(MD5(t) ORDER BY id)) FROM wide"
+    pg_digest = (
+        "SELECT COUNT(*), SUM(LENGTH(t)), MD5(STRING_AGG(MD5(t), ',' ORDER BY id)) FROM wide"
+    )
+    assert str(scalar_row(pg_database, pg_digest)) == str(scalar_row(mariadb_database, digest))
+
+
+def scalar_row(url: str, sql: str) -> tuple[object, ...]:
+    conn = connector(url).connect()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        row = cursor.fetchone()
+        conn.rollback()
+        return tuple(int(v) if not isinstance(v, str) else v for v in row)
+    finally:
+        conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_postgresql_to_mariadb_takes_the_load_data_path_and_carries_nasty_values(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    create(
+        pg_database,
+        "CREATE TABLE nasty (id INT PRIMARY KEY, t TEXT, b BYTEA, j JSONB, n NUMERIC(10,2))",
+    )
+    conn = connector(pg_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO nasty VALUES (%s, %s, %s, %s, %s)", _rows())
+        conn.commit()
+    finally:
+        conn.close()
+    apply(copy_app, copy_spec(pg_database, mariadb_database, batch_size=4))
+    plan = copy_app.copies.plan("c")
+    assert plan.tables[0].how == "CSV batches: COPY TO STDOUT into LOAD DATA LOCAL INFILE"
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert any("LOAD DATA LOCAL INFILE" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "rows instead" in r.getMessage()]
+    assert read(mariadb_database, "nasty", COLUMNS) == read(pg_database, "nasty", COLUMNS)
+    texts = [row[1] for row in read(mariadb_database, "nasty", ["id", "t"])]
+    assert texts == [*NASTY, "\\N"]
+
+
+@pytest.mark.mariadb
+def test_a_connection_sends_no_client_file_outside_a_batch_load(
+    mariadb_database: str, tmp_path: Path
+) -> None:
+    """LOAD DATA LOCAL lets the server name any client file: moonshift's connections answer
+    only while a batch loads its own."""
+    create(mariadb_database, "CREATE TABLE notes (t TEXT)")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the server\n")
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor, pytest.raises(Exception, match="local_infile"):
+            cursor.execute(f"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE notes")
+    finally:
+        conn.close()
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM notes")
+            assert cursor.fetchone() == (0,)
+    finally:
+        conn.close()
