@@ -71,6 +71,7 @@ class Pair:
     ours: list[float] = field(default_factory=list)  # seconds, one per repeat
     peak_mb: float = 0.0
     references: dict[str, list[float]] = field(default_factory=dict)  # name -> seconds
+    notes: list[str] = field(default_factory=list)
 
     def rate(self, seconds: list[float]) -> float:
         return self.rows / min(seconds)
@@ -185,9 +186,22 @@ def timed(*commands: list[str] | str, env: dict[str, str] | None = None) -> floa
     return time.perf_counter() - started
 
 
-def pgloader(source: str, target: str) -> float:
+def pgloader(pair: Pair, source: str, target: str) -> None:
+    """pgloader's seconds, kept only when it copied every row (it may exit 0 having copied
+    nothing: 3.6 does not read PostgreSQL 15's catalog)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return timed(["pgloader", "--no-ssl-cert-verification", "--root-dir", tmp, source, target])
+        took = timed(["pgloader", "--no-ssl-cert-verification", "--root-dir", tmp, source, target])
+    with psycopg.connect(target) as conn:
+        found = conn.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'big'"
+        ).fetchone()
+        copied = (
+            conn.execute(f'SELECT count(*) FROM "{found[0]}".big').fetchone()[0] if found else 0
+        )
+    if copied == pair.rows:
+        pair.references.setdefault("pgloader", []).append(took)
+    else:
+        pair.notes.append(f"pgloader exited after {took:.2f} s having copied {copied:,} rows")
 
 
 def has(program: str) -> bool:
@@ -209,7 +223,7 @@ def pg_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
         pair.references.setdefault("psql binary pipe", []).append(timed(pipe))
         if has("pgloader"):
             target = pg_db(f"msb_ref_{tag}")
-            pair.references.setdefault("pgloader", []).append(pgloader(source, target))
+            pgloader(pair, source, target)
         took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
@@ -230,7 +244,7 @@ def mariadb_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
         pair.references.setdefault("mariadb --batch piped to psql COPY", []).append(timed(pipe))
         if has("pgloader"):
             target = pg_db(f"msb_ref_{tag}")
-            pair.references.setdefault("pgloader", []).append(pgloader(source, target))
+            pgloader(pair, source, target)
         took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
@@ -310,6 +324,8 @@ def report(pairs: list[Pair]) -> None:
             for name, seconds in [("moonshift", p.ours), *p.references.items()]
         )
         print(f"{p.name} seconds per run: {runs}")
+        for note in p.notes:
+            print(f"{p.name}: {note}")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at the end: {load} ({os.cpu_count()} cores)")
 

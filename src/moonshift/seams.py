@@ -122,6 +122,37 @@ class JobContext:
     report: Callable[[Progress], None] = field(default=lambda _p: None)
     # Renews the run's lease; for a job busy in one long step (any thread may call it).
     heartbeat: Callable[[], None] = field(default=lambda: None)
+    # The copy's key ranges as workers of every daemon claim them (None: this worker's own).
+    ranges: RangeLeases | None = None
+
+
+class RangeLeases(Protocol):
+    """A copy's key ranges in the state store, claimed by lease by the workers of any
+    daemon; the checkpoint of truth of each range stays in the target."""
+
+    owner: str  # who claims: "<daemon> <worker>"
+
+    def offer(self, table: str, range_ids: Sequence[int]) -> None:
+        """Make these ranges of ``table`` (not done in the target) claimable."""
+        ...
+
+    def claim(self, table: str) -> int | None:
+        """A range of ``table`` that nobody holds, or whose holder's lease expired."""
+        ...
+
+    def finish(self, table: str, range_id: int) -> None: ...
+
+    def left(self, table: str) -> int:
+        """Ranges of ``table`` not finished, held or not."""
+        ...
+
+    def renew(self) -> None:
+        """Extend the leases this owner holds."""
+        ...
+
+    def release(self) -> None:
+        """Give back the ranges this owner holds, unfinished (it stops)."""
+        ...
 
 
 class Job(Protocol):
@@ -145,8 +176,13 @@ class Launcher(Protocol):
         """Start executing a run whose lease ``owner`` holds; returns the worker's pid."""
         ...
 
+    def launch_helper(self, run_id: int, owner: str) -> int:
+        """Start a worker that copies key ranges of a running copy that another daemon's
+        worker holds (``owner``: this daemon); returns its pid."""
+        ...
+
     def running(self) -> set[int]:
-        """Run ids whose workers this launcher started and that still run."""
+        """Run ids whose workers (or helpers) this launcher started and that still run."""
         ...
 
     def finished(self) -> list[tuple[int, int, int]]:
@@ -208,6 +244,39 @@ class RunStore(Protocol):
 
 
 class WorkerStore(RunStore, Protocol):
+    # -- a copy's key ranges, by lease (``RangeLeases`` is how a copy sees them) -----------
+
+    def offer_ranges(
+        self,
+        migration_id: str,
+        copy_id: int,
+        table: str,
+        range_ids: Sequence[int],
+        *,
+        run_id: int,
+    ) -> None: ...
+
+    def claim_range(
+        self,
+        migration_id: str,
+        copy_id: int,
+        table: str,
+        *,
+        owner: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> int | None: ...
+
+    def renew_ranges(self, owner: str, *, lease_until: datetime) -> None: ...
+
+    def finish_range(
+        self, migration_id: str, copy_id: int, table: str, range_id: int, *, owner: str
+    ) -> None: ...
+
+    def release_ranges(self, owner: str) -> None: ...
+
+    def ranges_left(self, migration_id: str, copy_id: int, table: str) -> int: ...
+
     def connection_urls(self, connection_ids: Sequence[str]) -> dict[str, str]:
         """id -> URL (as written, ``${ENV}`` references unresolved) of those that exist."""
         ...
@@ -387,6 +456,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     @property
     def url(self) -> str:
         """For logs: the password masked."""
+        ...
+
+    def runs_to_help(self, *, daemon_id: str, now: datetime) -> list[int]:
+        """Running copies held by other daemons with a key range nobody holds."""
         ...
 
     def close(self) -> None: ...

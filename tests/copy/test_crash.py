@@ -152,8 +152,8 @@ def test_sigkill_during_an_attached_sqlite_copy_loses_and_duplicates_nothing(
     conn.close()
     spec = (
         f"id: sq\nkind: copy\nsource: {{url: 'sqlite:///{source}'}}\n"
-        f"target: {{url: 'sqlite:///{target}'}}\ncopy: {{batch_size: 2000}}\n"
-    )
+        f"target: {{url: 'sqlite:///{target}'}}\ncopy: {{batch_size: 200}}\n"
+    )  # 1,500 batches: seconds of copying even on a fast machine, for the kills to find
     env = {"MOONSHIFT_LEASE_SECONDS": "5"}
     app, run_id, kills = _kill_until_done(tmp_path, spec, "sq", 5, 7, env)
     try:

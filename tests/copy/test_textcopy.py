@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,27 @@ def test_postgresql_to_mariadb_takes_the_load_data_path_and_carries_nasty_values
     assert read(mariadb_database, "nasty", COLUMNS) == read(pg_database, "nasty", COLUMNS)
     texts = [row[1] for row in read(mariadb_database, "nasty", ["id", "t"])]
     assert texts == [*NASTY, "\\N"]
+
+
+@pytest.mark.mariadb
+def test_a_connection_sends_no_client_file_outside_a_batch_load(
+    mariadb_database: str, tmp_path: Path
+) -> None:
+    """LOAD DATA LOCAL lets the server name any client file: moonshift's connections answer
+    only while a batch loads its own."""
+    create(mariadb_database, "CREATE TABLE notes (t TEXT)")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the server\n")
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor, pytest.raises(Exception, match="local_infile"):
+            cursor.execute(f"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE notes")
+    finally:
+        conn.close()
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM notes")
+            assert cursor.fetchone() == (0,)
+    finally:
+        conn.close()

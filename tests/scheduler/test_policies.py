@@ -247,12 +247,13 @@ def test_a_pool_limits_runs_across_migrations(
     assert begun == [0, 0, 10]
 
 
-def windowed(outside_window: str, extra: str = "") -> str:
-    """Steps run in New York's 08:00-09:00 window; T0 is 07:00 there, outside it."""
+def windowed(outside_window: str, extra: str = "", window: str = "08:00-09:00") -> str:
+    """Steps of a minute in a window in New York (T0 is 07:00 there, outside it)."""
+    start, end = window.split("-")
     return (
-        "id: w\nkind: steps\nsteps: {count: 150, every: 1m}\n"
+        "id: w\nkind: steps\nsteps: {count: 30, every: 1m}\n"
         "schedule: {cron: '0 8 1 1 *', timezone: America/New_York}\n"
-        "windows: [{name: morning, start: '08:00', end: '09:00'}]\n"
+        f"windows: [{{name: morning, start: '{start}', end: '{end}'}}]\n"
         f"window_behavior: {{outside_window: {outside_window}}}\n{extra}"
     )
 
@@ -283,12 +284,12 @@ def test_advisory_windows_refuse_no_manual_run(app: Moonshift, clock: FakeClock)
 def test_a_run_that_ignores_its_windows_starts_at_once_and_runs_through_a_close(
     app: Moonshift, clock: FakeClock, tmp_path: Path, outside_window: str
 ) -> None:
-    apply(app, clock, windowed(outside_window))
+    apply(app, clock, windowed(outside_window, window="07:10-07:20"))
     run = app.runs.run_now("w", actor="user:test", ignore_windows=True)
-    play(app, clock, tmp_path, 300)  # the window opens at minute 60 and closes at 120
+    play(app, clock, tmp_path, 40)  # the window opens at minute 10 and closes at 20
     done = app.runs.get(run.id)
     assert (done.state, done.ignore_windows, done.warned_at) == (State.COMPLETED, True, None)
-    assert (done.started_at, done.ended_at) == (T0, T0 + timedelta(minutes=150))
+    assert (done.started_at, done.ended_at) == (T0, T0 + timedelta(minutes=30))
     steps = [e.action for e in app.runs.history("w", limit=1000)]
     assert not [s for s in steps if "window" in s or "pause" in s], steps
 
@@ -296,12 +297,12 @@ def test_a_run_that_ignores_its_windows_starts_at_once_and_runs_through_a_close(
 def test_the_retries_of_a_run_that_ignores_its_windows_ignore_them_too(
     app: Moonshift, clock: FakeClock, tmp_path: Path
 ) -> None:
-    apply(app, clock, windowed("pause", "max_duration: 20m\nretries: {max: 1, backoff: 5m}\n"))
+    apply(app, clock, windowed("pause", "max_duration: 10m\nretries: {max: 1, backoff: 5m}\n"))
     app.runs.run_now("w", actor="user:test", ignore_windows=True)
-    play(app, clock, tmp_path, 55)  # both attempts end before the window opens at 60
+    play(app, clock, tmp_path, 40)  # both attempts end before the window opens at 60
     runs = sorted(app.runs.list("w"), key=lambda r: r.id)
     assert [(r.attempt, r.state.value, r.ignore_windows) for r in runs] == [
         (1, "failed", True),
         (2, "failed", True),
     ]
-    assert [r.started_at for r in runs] == [T0, T0 + timedelta(minutes=25)]
+    assert [r.started_at for r in runs] == [T0, T0 + timedelta(minutes=15)]

@@ -441,6 +441,10 @@ class Connector(ABC):
         batch is too large to read in one piece (the caller reads fewer rows)."""
         raise NotImplementedError
 
+    def loads_csv(self, conn: Any) -> bool:
+        """Whether this server, as a target, takes ``write_csv``'s bulk load."""
+        return True
+
     def write_csv(
         self,
         conn: Any,

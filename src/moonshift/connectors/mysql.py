@@ -56,6 +56,9 @@ class MysqlConnector(SqlConnector):
             connect_timeout=10,
             local_infile=True,  # batches from PostgreSQL load as CSV (write_csv)
         )
+        # The server may ask for any client file once LOCAL is on: PyMySQL answers only
+        # while write_csv loads its own file (it checks this flag at the server's request).
+        conn._local_infile = False
         with conn.cursor() as cursor:
             cursor.execute(SESSION)
             # a batch read as CSV is one GROUP_CONCAT value, as long as a packet allows
@@ -74,6 +77,14 @@ class MysqlConnector(SqlConnector):
             if cursor.warning_count or (count and text is None):
                 return None, int(count)
         return (text.encode() if isinstance(text, str) else text or b""), int(count)
+
+    def loads_csv(self, conn: Any) -> bool:
+        # LOAD DATA LOCAL needs the server's local_infile (MySQL 8 has it off by default)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@GLOBAL.local_infile")
+            (allowed,) = cursor.fetchone()
+        conn.rollback()
+        return bool(int(allowed))
 
     def write_csv(
         self,
@@ -105,7 +116,11 @@ class MysqlConnector(SqlConnector):
                 + (f" SET {', '.join(sets)}" if sets else "")
             )
             with conn.cursor() as cursor:
-                loaded = cursor.execute(sql, (file.name,))
+                conn._local_infile = True
+                try:
+                    loaded = cursor.execute(sql, (file.name,))
+                finally:
+                    conn._local_infile = False
                 if cursor.warning_count or loaded != rows:
                     cursor.execute("SHOW WARNINGS LIMIT 1")
                     found = cursor.fetchone()

@@ -96,6 +96,9 @@ def _sample(
     src, dst = conns
     size = max(1, batch_size)
     limit = min(t.rows, max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)))
+    if t.csv is not None and t.key:  # CSV moves fast: SAMPLE_ROWS show its steady state
+        limit = min(limit, SAMPLE_ROWS)
+        size = max(1, min(size, limit // SAMPLE_BATCHES))
     rows: list[Any] = []
     if limit == 0:
         return Sample(rows, 0.0, 0.0, 0)

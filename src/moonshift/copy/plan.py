@@ -117,10 +117,13 @@ class Planner:
         self.created_types: dict[str, UserType] = {}
         self.source_schema = Schema()
         self.target_schema = Schema()
+        self.loads_csv = True  # the target's server takes the CSV path's bulk load
 
     def plan(self) -> CopyPlan:
         self.source_schema = _schema(self.source, "source")
-        self.target_schema = Schema() if self.fresh else _schema(self.target, "target")
+        self.target_schema, self.loads_csv = (
+            (Schema(), True) if self.fresh else _target(self.target)
+        )
         chosen = self._chosen()
         plans: dict[str, TablePlan] = {}
         conn = connect(self.source, "source")
@@ -283,6 +286,8 @@ class Planner:
         """The text path, for a table copied by key in plain batches (not upserts)."""
         if table.binary or not table.key or self.spec.mode is Mode.INCREMENTAL:
             return None
+        if not self.loads_csv:
+            return None
         columns = [CsvColumn(c.read, c.source_type, c.target_type, c.blank) for c in table.written]
         return csv_plan(self.source.engine, self.target.engine, columns)
 
@@ -319,6 +324,15 @@ class Planner:
 
     def warn(self, table: str, column: str | None, message: str) -> None:
         self.issues.append(Issue(table, column, message, False))
+
+
+def _target(connector: Connector) -> tuple[Schema, bool]:
+    """The target's schema, and whether its server takes the CSV path's bulk load."""
+    conn = connect(connector, "target")
+    try:
+        return connector.catalog(conn), connector.loads_csv(conn)
+    finally:
+        conn.close()
 
 
 def _schema(connector: Connector, side: str) -> Schema:

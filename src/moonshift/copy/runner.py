@@ -33,13 +33,14 @@ from moonshift.copy.bookkeeping import (
     Phase,
     RangeState,
 )
+from moonshift.copy.claims import RangeQueue
 from moonshift.copy.plan import CopyPlan, TablePlan
 from moonshift.copy.progress import Progress
 from moonshift.copy.rollback import take_snapshot
 from moonshift.domain.copy_spec import CopySpec, Mode, OnExceed, TargetPrep
 from moonshift.domain.progress import Progress as ProgressSnapshot
 from moonshift.errors import TerminalError, TransientError
-from moonshift.seams import OWNERSHIP_LOST, Outcome
+from moonshift.seams import OWNERSHIP_LOST, Outcome, RangeLeases
 
 log = logging.getLogger("moonshift.copy")
 POLL_SECONDS = 0.2
@@ -74,6 +75,7 @@ class Controls:
     report: Callable[[ProgressSnapshot], None]
     heartbeat: Callable[[], None] = lambda: None  # keeps the run's lease while SQL runs long
     retried: Callable[[str], None] = lambda _text: None  # kept in the run's history
+    ranges: RangeLeases | None = None  # key ranges leased to the workers of every daemon
 
 
 @dataclass
@@ -107,6 +109,39 @@ class CopyRunner:
         self._failure: BaseException | None = None
         self._stop_reason: str | None = None
         self._key_bounds: tuple[int, int, int] | None = None  # of the table being copied
+        self.helping = False  # copying ranges of a run another worker holds
+
+    def help(self) -> Outcome:
+        """Copy what ranges can be claimed of a copy that another worker (of any daemon)
+        runs and has prepared: no preparing, no phases after the rows; that worker ends
+        the run."""
+        self.helping = True
+        try:
+            states, watermarks = self._retrying("joining", self._joined)
+        except (Unavailable, Aborted) as exc:
+            return Outcome(stopped=str(exc) or "stopped")
+        ranges = self.controls.ranges
+        assert ranges is not None
+        try:
+            for table in self.plan.tables:
+                mine = [s for (n, r), s in states.items() if n == table.target and r >= 0]
+                if table.key and not self.flags.stop.is_set() and ranges.left(table.target):
+                    self._copy_table(table, mine, watermarks.get(table.target))
+        except (Aborted, Unavailable, SideError, ErrorBudgetExceeded) as exc:
+            ranges.release()
+            return Outcome(stopped=f"helper stopped: {exc}")
+        return Outcome(stopped=self._stop_reason) if self.flags.stop.is_set() else Outcome()
+
+    def _joined(self) -> tuple[dict[tuple[str, int], RangeState], dict[str, str | None]]:
+        conn = _connect(self.target, "target")
+        try:
+            with _side(self.target, "target"):
+                states = self.book.load(conn)
+                if PREPARED not in states:
+                    return {}, {}
+                return states, self.book.watermarks(conn)
+        finally:
+            _close(conn)
 
     # -- the whole copy -------------------------------------------------------------------
 
@@ -353,15 +388,23 @@ class CopyRunner:
     ) -> None:
         self.progress.start(table.target)
         self._key_bounds = self._value_batches(table)
-        pending = list(ranges)
+        queue = RangeQueue(
+            table.target,
+            ranges,
+            self.controls.ranges if table.key else None,
+            self._reload,
+            wait_for_others=not self.helping,
+        )
         running: dict[threading.Thread, RangeState] = {}
-        while pending or running:
+        while queue.more(len(running)):
             limit = 1 if not self.target.capabilities.parallel_writes else self._setting("parallel")
-            while pending and len(running) < limit and not self.flags.stop.is_set():
-                state = pending.pop(0)
+            while len(running) < limit and not self.flags.stop.is_set():
+                state = queue.next()
+                if state is None:
+                    break
                 thread = threading.Thread(
                     target=self._guarded,
-                    args=(table, state, watermark),
+                    args=(table, state, watermark, queue),
                     name=f"copy-{table.target}-{state.range_id}",
                     daemon=True,
                 )
@@ -372,9 +415,12 @@ class CopyRunner:
                 if not thread.is_alive():
                     del running[thread]
             self._obey()
+            queue.keep_alive()
             self.controls.report(self.progress.snapshot())
             if self.flags.stop.is_set() and not running:
                 break
+        if self.flags.stop.is_set():
+            queue.give_back()
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -405,25 +451,29 @@ class CopyRunner:
         value = self.controls.settings().get(name)
         return int(value) if value else int(getattr(self.spec, name))
 
-    def _guarded(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+    def _guarded(
+        self, table: TablePlan, state: RangeState, watermark: str | None, queue: RangeQueue
+    ) -> None:
         try:
-            self._copy_range(table, state, watermark)
+            if self._copy_range(table, state, watermark) and not self.flags.stop.is_set():
+                queue.finished(state)
         except BaseException as exc:
             if self._failure is None:
                 self._failure = exc
             self.flags.stop.set()
 
-    def _copy_range(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+    def _copy_range(self, table: TablePlan, state: RangeState, watermark: str | None) -> bool:
+        """False when another worker took the range over."""
         attempts = 0
 
-        def attempt() -> None:
+        def attempt() -> bool:
             nonlocal attempts
             attempts += 1
             # after a failure the target's checkpoint is the truth
             current = state if attempts == 1 else self._reload(state)
-            self._copy_range_once(table, current, watermark)
+            return self._copy_range_once(table, current, watermark)
 
-        self._retrying(f"{table.target} range {state.range_id}", attempt)
+        return self._retrying(f"{table.target} range {state.range_id}", attempt)
 
     def _retrying(self, what: str, attempt: Callable[[], _T]) -> _T:
         """``attempt()``, tried again on a transient failure of either side with exponential
@@ -467,7 +517,7 @@ class CopyRunner:
         finally:
             _close(conn)
 
-    def _copy_range_once(self, table: TablePlan, state: RangeState, watermark: str | None) -> None:
+    def _copy_range_once(self, table: TablePlan, state: RangeState, watermark: str | None) -> bool:
         job = RangeJob(
             plan=table,
             state=state,
@@ -499,9 +549,11 @@ class CopyRunner:
                     raise
                 except CheckpointMoved:
                     _rollback(tgt)
+                    if self.controls.ranges is not None:
+                        return False  # its lease expired here: another worker has the range
                     self._stop_reason = OWNERSHIP_LOST
                     self.flags.stop.set()
-                    return
+                    return False
                 except Exception as exc:
                     _rollback(tgt)
                     raise SideError("target", self.target.translate(exc)) from exc
@@ -513,11 +565,12 @@ class CopyRunner:
                 self._check_error_budget(batch)
                 after = batch.last
                 if self.flags.stop.is_set():
-                    return
+                    return True
         finally:
             copier.close()
             src.close()
             tgt.close()
+        return True
 
     def _check_error_budget(self, batch: Batch) -> None:
         """After a batch: raise ErrorBudgetExceeded when the error policy is exceeded."""

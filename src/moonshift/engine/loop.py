@@ -46,6 +46,7 @@ DISPATCH_PAGE = 2500
 # Runs a tick created that dispatch takes from memory (more are read back, a page at a time).
 FRESH_AT_MOST = 10_000
 log = logging.getLogger("moonshift.scheduler")
+HELP_SECONDS = 1.0  # how often to look for key ranges of other daemons' copies
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Engine:
         self._backfill_parallel: dict[int, int] = {}
         self._exclusion_cache: tuple[datetime | None, dict[str, dict[str, str]]] | None = None
         self._full_reload = time.monotonic()
+        self._helped_at = 0.0
         self.preflight = Preflight(store, clock, environ or {})
 
     # -- the loop body --------------------------------------------------------------------
@@ -96,6 +98,7 @@ class Engine:
         fresh = self.plan(now) if self._heap and self._heap[0][0] <= now else []
         working = self.supervise(now)
         self.dispatch(now, working, fresh)
+        self.help_copies(now)
         self._wake_hints += self.preflight.tick(now, self._specs_of)
         later = self.store.next_not_before(now)
         if later is not None:
@@ -371,6 +374,25 @@ class Engine:
             log.info("started run %d of %s (%s, worker pid %d)", run.id, migration.id, kind, pid)
             self._wake_hints += self._deadlines(spec, now)
         return slots
+
+    def help_copies(self, now: datetime) -> None:
+        """Spare workers copy key ranges of copies that other daemons run (daemons sharing
+        a PostgreSQL store), at most once a second."""
+        if time.monotonic() - self._helped_at < HELP_SECONDS:
+            return
+        self._helped_at = time.monotonic()
+        busy = self.launcher.running()
+        slots = self.config.max_concurrent_runs - len(busy)
+        if slots <= 0:
+            return
+        for run_id in self.store.runs_to_help(daemon_id=self.daemon_id, now=now):
+            if run_id in busy:
+                continue
+            pid = self.launcher.launch_helper(run_id, self.daemon_id)
+            log.info("helping run %d with its key ranges (worker pid %d)", run_id, pid)
+            slots -= 1
+            if not slots:
+                return
 
     def _wait(self, run: RunRecord, gate: gates.Gate) -> list[Waiting]:
         """What a run that must wait records, if that changed (written with its page)."""

@@ -124,6 +124,20 @@ class CopyJob:
     def run(self, ctx: JobContext) -> Outcome:
         if self.unavailable:
             return Outcome(pause=self.unavailable, resume_at=self._retry_at())
+        outcome = self._runner(ctx).run()
+        if outcome.pause and "unavailable" in outcome.pause:
+            return replace(outcome, resume_at=self._retry_at())
+        return outcome
+
+    def help(self, ctx: JobContext) -> Outcome:
+        """Copy the key ranges that can be claimed (``ctx.ranges``) of this copy, which
+        another worker (of any daemon) runs: planned again here, as a worker that takes a
+        run over does, without the estimate's sample."""
+        self.source, self.target = connectors(self.spec, self.environ)
+        self.plan = ready(self.spec, Planner(self.spec.copy_spec, self.source, self.target).plan())
+        return self._runner(ctx).help()
+
+    def _runner(self, ctx: JobContext) -> CopyRunner:
         assert self.plan is not None
         controls = Controls(
             should_stop=ctx.should_stop,
@@ -133,8 +147,9 @@ class CopyJob:
             report=ctx.report,
             heartbeat=ctx.heartbeat,
             retried=self.retried,
+            ranges=ctx.ranges,
         )
-        runner = CopyRunner(
+        return CopyRunner(
             self.spec.copy_spec,
             self.plan,
             self.source,
@@ -143,10 +158,6 @@ class CopyJob:
             copy_id=self.copy_id,
             controls=controls,
         )
-        outcome = runner.run()
-        if outcome.pause and "unavailable" in outcome.pause:
-            return replace(outcome, resume_at=self._retry_at())
-        return outcome
 
     def _retry_at(self) -> datetime:
         """A copy paused for an unreachable database is tried again after the backoff its

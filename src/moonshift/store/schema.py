@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -408,4 +409,23 @@ alerts = Table(
     Column("closed_at", UTCDateTime),
     Column("closed_by", Text),  # the event that resolved it
     Index(None, "status", "migration_id"),
+)
+
+# Key ranges of a copy's table that workers of any daemon may claim. The checkpoint of
+# truth stays in the target (committed with each batch); a row here only says who copies
+# the range now, until when, and that it is done.
+copy_ranges = Table(
+    "copy_ranges",
+    metadata,
+    Column("migration_id", ID, nullable=False),
+    Column("copy_id", Integer, nullable=False),
+    Column("table_name", String(128), nullable=False),
+    Column("range_id", Integer, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("claims", Integer, nullable=False),
+    Column("done", Boolean, nullable=False),
+    PrimaryKeyConstraint("migration_id", "copy_id", "table_name", "range_id"),
+    Index(None, "done", "run_id"),
 )

@@ -31,6 +31,7 @@ from moonshift.store.listen import Waiter, announce
 from moonshift.store.notifying import NotifyStore
 from moonshift.store.overview import OverviewStore
 from moonshift.store.planning import PlanStore
+from moonshift.store.ranges import RangeStore
 from moonshift.store.records import (
     AuditEntry,
     MigrationHeader,
@@ -65,6 +66,7 @@ class StateStore(
     OverviewStore,
     ValidationStore,
     PlanStore,
+    RangeStore,
 ):
     """The state store: ``EngineStore``, ``WorkerStore`` and ``AppStore`` of
     ``moonshift.seams``, where each method is documented."""

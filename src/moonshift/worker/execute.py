@@ -24,6 +24,7 @@ from moonshift.errors import TerminalError, Unavailable
 from moonshift.jobs.registry import JobSetup, kind_of
 from moonshift.runtime.plans import plan_content, record_plan, risks_of, worst
 from moonshift.runtime.preflight import check as preflight_check
+from moonshift.runtime.ranges import StoreRangeLeases
 from moonshift.runtime.runs import (
     LEASE,
     RunContext,
@@ -114,6 +115,7 @@ def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
         overrides=supervisor.overrides,
         report=supervisor.report,
         heartbeat=supervisor.heartbeat,
+        ranges=StoreRangeLeases(ctx, run, copy_id(ctx.store, run), run.lease_owner or ctx.actor),
     )
     try:
         outcome = job.run(job_ctx)

@@ -30,6 +30,12 @@ class ProcessLauncher:
         self._workers: dict[int, tuple[int, multiprocessing.process.BaseProcess]] = {}
 
     def launch(self, run_id: int, owner: str) -> int:
+        return self._start(run_id, owner, helper=False)
+
+    def launch_helper(self, run_id: int, owner: str) -> int:
+        return self._start(run_id, owner, helper=True)
+
+    def _start(self, run_id: int, owner: str, *, helper: bool) -> int:
         logs = self.home / "logs" / "workers"
         private_folder(logs)
         process = self._context.Process(
@@ -39,10 +45,11 @@ class ProcessLauncher:
                 owner,
                 self.state_url,
                 str(self.home),
-                str(logs / f"{run_id}.log"),
+                str(logs / f"{run_id}{'-helper' if helper else ''}.log"),
                 (os.getcwd(), dict(os.environ)),
+                helper,
             ),
-            name=f"moonshift-run-{run_id}",
+            name=f"moonshift-{'help' if helper else 'run'}-{run_id}",
         )
         with _without_main():
             process.start()

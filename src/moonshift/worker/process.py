@@ -23,8 +23,11 @@ def worker_actor() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
-def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
-    """Execute a run here; the exit code: 0 completed or paused, 1 otherwise, 130 stopped.
+def execute(
+    run_id: int, owner: str | None, state_url: str, home: Path, *, helper: bool = False
+) -> int:
+    """Execute a run here (or, ``helper``, copy key ranges of a run another worker holds);
+    the exit code: 0 completed or paused, 1 otherwise, 130 stopped.
 
     SIGTERM stops the run (it is recorded as cancelled). ``owner`` is the lease holder a
     daemon claimed it for; without one the worker claims the run itself.
@@ -34,11 +37,16 @@ def execute(run_id: int, owner: str | None, state_url: str, home: Path) -> int:
     from moonshift.runtime.runs import RunContext
     from moonshift.store import StateStore
     from moonshift.worker.execute import claim_and_execute
+    from moonshift.worker.helping import help_run
 
     signal.signal(signal.SIGTERM, _interrupt)
     store = StateStore.open(state_url)
     ctx = RunContext(store, home, SystemClock(), os.environ, worker_actor())
     try:
+        if helper:
+            assert owner is not None
+            help_run(ctx, run_id, owner)
+            return 0
         run = claim_and_execute(ctx, run_id, owner)
     except KeyboardInterrupt:
         return 130
@@ -54,6 +62,7 @@ def work(
     home: str,
     log_path: str,
     place: tuple[str, dict[str, str]] | None = None,
+    helper: bool = False,
 ) -> None:
     """Run in a fresh session, output to the worker's log, and leave with the run's outcome.
     ``place``: the launching process's working folder and environment as they are now (a
@@ -71,7 +80,7 @@ def work(
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     code = 1
     try:
-        code = execute(run_id, owner, state_url, Path(home))
+        code = execute(run_id, owner, state_url, Path(home), helper=helper)
     except BaseException:
         import traceback
 
