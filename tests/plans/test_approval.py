@@ -162,6 +162,11 @@ def test_on_demand_plans_are_versioned_and_a_reject_cancels(
     [measured] = first.estimate["tables"] if first.estimate else [None]
     assert measured["rows"] == measured["sample_rows"] == 50 and measured["seconds"] > 0
     assert measured["read_rows_per_second"] > 0 and first.forecast is not None
+    # SQLite to SQLite is sampled as it copies, attached: one statement reads and writes
+    assert measured["read_rows_per_second"] == measured["write_rows_per_second"]
+    with sqlite3.connect(tmp_path / "target.db") as db:
+        names = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        assert not [n for (n,) in names if n.startswith("moonshift_sample")]
     assert first.forecast["text"].startswith("runs at once; finishes ")
     assert shop.plans.plan("shop", actor=BOB).version == first.version  # stored, not redone
     refreshed = shop.plans.plan("shop", actor=BOB, refresh=True)

@@ -233,6 +233,12 @@ class SqlBuilder:
 ATTACHED = "ms_source"
 
 
+def attachable(plan: TablePlan, source: Connector, target: Connector) -> bool:
+    """Whether the table's rows can pass as they are, source attached to the target's
+    connection (SQLite to SQLite, a keyed table, no value converted)."""
+    return target.can_attach(source) and bool(plan.key) and all(c is None for c in plan.converters)
+
+
 class RangeCopier:
     def __init__(self, job: RangeJob) -> None:
         self.job = job
@@ -345,13 +351,7 @@ class RangeCopier:
         """Values passed as they are between engines that can attach one database to
         another's connection (SQLite to SQLite): each batch is one INSERT ... SELECT, no row
         goes through Python."""
-        job = self.job
-        return (
-            job.target.can_attach(job.source)
-            and bool(self.plan.key)
-            and not job.upsert
-            and all(c is None for c in self.plan.converters)
-        )
+        return attachable(self.plan, self.job.source, self.job.target) and not self.job.upsert
 
     def _read_attached(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
         """The batch's last key (an index scan of its keys); its rows stay in the source."""
