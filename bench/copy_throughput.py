@@ -211,44 +211,49 @@ def has(program: str) -> bool:
 # -- the pairs --------------------------------------------------------------------------------
 
 
-def pg_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
-    pair = Pair("PostgreSQL -> PostgreSQL", rows)
-    source = pg_db(f"msb_src_{tag}", fill=rows)
+def into_pg(
+    pair: Pair, source: str, reference: tuple[str, Callable[[str], str]], repeat: int, tag: str
+) -> Pair:
+    """A pair whose target is PostgreSQL, ``repeat`` times: the raw pipe (its name, and its
+    shell command for a target), pgloader when installed, then moonshift."""
+    label, pipe = reference
     for _ in range(repeat):
         target = pg_db(f"msb_ref_{tag}", ddl=True)
-        pipe = (
-            f"psql -qX {source} -c 'COPY big TO STDOUT (FORMAT binary)' | "
-            f"psql -qX {target} -c 'COPY big FROM STDIN (FORMAT binary)'"
-        )
-        pair.references.setdefault("psql binary pipe", []).append(timed(pipe))
+        pair.references.setdefault(label, []).append(timed(pipe(target)))
         if has("pgloader"):
-            target = pg_db(f"msb_ref_{tag}")
-            pgloader(pair, source, target)
+            pgloader(pair, source, pg_db(f"msb_ref_{tag}"))
         took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
     return pair
 
 
+def pg_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
+    source = pg_db(f"msb_src_{tag}", fill=rows)
+
+    def pipe(target: str) -> str:
+        return (
+            f"psql -qX {source} -c 'COPY big TO STDOUT (FORMAT binary)' | "
+            f"psql -qX {target} -c 'COPY big FROM STDIN (FORMAT binary)'"
+        )
+
+    pair = Pair("PostgreSQL -> PostgreSQL", rows)
+    return into_pg(pair, source, ("psql binary pipe", pipe), repeat, tag)
+
+
 def mariadb_to_pg(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
-    pair = Pair("MariaDB -> PostgreSQL", rows)
     source = my_db(f"msb_src_{tag}", fill=rows)
     database = source.rsplit("/", 1)[1]
-    for _ in range(repeat):
-        target = pg_db(f"msb_ref_{tag}", ddl=True)
-        pipe = (
+
+    def pipe(target: str) -> str:
+        return (
             f"mariadb -h127.0.0.1 -uroot --batch --quick -N {database} "
             "-e 'SELECT id, grp, amount, note, created, flag = 1 FROM big' | "
             f"psql -qX {target} -c 'COPY big FROM STDIN'"
         )
-        pair.references.setdefault("mariadb --batch piped to psql COPY", []).append(timed(pipe))
-        if has("pgloader"):
-            target = pg_db(f"msb_ref_{tag}")
-            pgloader(pair, source, target)
-        took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
-        pair.ours.append(took)
-        pair.peak_mb = max(pair.peak_mb, peak)
-    return pair
+
+    pair = Pair("MariaDB -> PostgreSQL", rows)
+    return into_pg(pair, source, ("mariadb --batch piped to psql COPY", pipe), repeat, tag)
 
 
 def pg_to_mariadb(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
