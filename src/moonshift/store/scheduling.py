@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    FromClause,
+    Insert,
     and_,
     bindparam,
     delete,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -36,7 +39,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
-from moonshift.store.bulk import insert_new, one_of, update_by_key
+from moonshift.store.bulk import insert_new, one_of, reserve_ids, update_by_key
 from moonshift.store.core import StoreCore, _run, new_run_record
 from moonshift.store.records import (
     BackfillRecord,
@@ -84,9 +87,10 @@ class DueBatch:
         self.items: list[tuple[ScheduleRecord, MigrationRecord]] = []
         self._migrations: dict[str, MigrationRecord] = {}
         self._runs: list[tuple[str, NewRun, str]] = []
+        self._rows: list[dict[str, Any]] | None = None  # of ``_runs``, once their ids are known
         self._events: list[dict[str, Any]] = []
         self._schedules: list[dict[str, Any]] = []
-        self.created: list[tuple[RunRecord, MigrationRecord]] = []  # once written
+        self.created: list[int] = []  # the runs inserted, once written
 
     def fire(
         self,
@@ -134,6 +138,38 @@ class DueBatch:
             .values(control=request.stored(), updated_at=self._now)
         )
 
+    def pending(self) -> list[tuple[RunRecord, MigrationRecord]]:
+        """The runs recorded so far, as they will be stored (their ids reserved), for the
+        engine to gate before they are written: those it ``claim``s are inserted claimed,
+        those that ``wait`` with their reason. Record no more fires after this."""
+        return [
+            (new_run_record(row, row["id"]), self._migrations[row["migration_id"]])
+            for row in self._run_rows()
+        ]
+
+    def claim(self, run_ids: Sequence[int], *, owner: str, lease_until: datetime) -> None:
+        """Insert these pending runs held by ``owner`` for a worker (no later claim)."""
+        chosen = set(run_ids)
+        for row in self._run_rows():
+            if row["id"] in chosen:
+                row.update(lease_owner=owner, lease_expires_at=lease_until, heartbeat_at=self._now)
+
+    def wait(self, waits: Sequence[Waiting]) -> None:
+        """Insert these pending runs with why they wait."""
+        by_id = {w.run_id: w for w in waits}
+        for row in self._run_rows():
+            if (w := by_id.get(row["id"])) is not None:
+                row.update(waiting_for=w.waiting_for, not_before=w.not_before)
+
+    def _run_rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            ids = reserve_ids(self._conn, t.runs, len(self._runs))
+            self._rows = [
+                {"id": run_id, **self._run_row(mid, new, actor)}
+                for run_id, (mid, new, actor) in zip(ids, self._runs, strict=True)
+            ]
+        return self._rows
+
     def flush(self) -> list[int]:
         """Write what was recorded, a few statements for the whole batch; returns the ids of
         the runs created."""
@@ -157,28 +193,24 @@ class DueBatch:
         return created
 
     def _insert_runs(self) -> list[int]:
-        """One multi-row insert of every fire's run (a fire that has its run already is left
-        alone by the unique constraint), then their audit entries and outbox events."""
-        r = t.runs.c
-        rows = [self._run_row(mid, new, actor) for mid, new, actor in self._runs]
+        """One insert of every fire's run (a fire that has its run already is left alone by
+        the unique constraint) with their audit entries and outbox events."""
+        rows = self._run_rows()
+        said = {  # runs whose creation has a reason of its own: announced one by one
+            row["id"]: (mid, new, actor)
+            for (mid, new, actor), row in zip(self._runs, rows, strict=True)
+            if new.reason is not None
+        }
         found = insert_new(
-            self._conn, t.runs, rows, [r.id, r.migration_id, r.nominal_time, r.attempt]
+            self._conn,
+            t.runs,
+            rows,
+            [t.runs.c.id],
+            lambda new: _announce_created(new, self._now, besides=list(said)),
         )
-        inserted = {(row[1], row[2], row[3]): row[0] for row in found}
-        created: list[int] = []
-        said: list[tuple[int, str, NewRun, str]] = []  # runs whose creation has a reason
-        for (mid, new, actor), row in zip(self._runs, rows, strict=True):
-            run_id = inserted.get((mid, new.nominal_time, new.attempt))
-            if run_id is None:
-                continue  # that fire has its run already
-            created.append(run_id)
-            self.created.append((new_run_record(row, run_id), self._migrations[mid]))
-            if new.reason is not None:
-                said.append((run_id, mid, new, actor))
-        plain = sorted(set(created) - {run_id for run_id, *_ in said})
-        for offset in range(0, len(plain), IN_LIST):
-            _announce_created(self._conn, plain[offset : offset + IN_LIST], self._now)
-        for run_id, mid, new, actor in said:
+        self.created = created = sorted(row[0] for row in found)
+        said = {run_id: said[run_id] for run_id in created if run_id in said}
+        for run_id, (mid, new, actor) in said.items():
             self._store._audit(
                 self._conn,
                 now=self._now,
@@ -211,6 +243,10 @@ class DueBatch:
             "not_before": new.not_before,
             "backfill_id": new.backfill_id,
             "ignore_windows": new.ignore_windows,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "heartbeat_at": None,
+            "waiting_for": None,
         }
 
 
@@ -746,36 +782,33 @@ def _migration_at(row: Any, offset: int) -> MigrationRecord:
     return MigrationRecord(**values)
 
 
-def _announce_created(conn: Connection, run_ids: list[int], now: datetime) -> None:
-    """The audit entries and outbox events of runs just created whose reason is their
-    trigger's name, as ``_created`` makes them, each written by one INSERT ... SELECT."""
-    r = t.runs.c
-    at, reason = literal(now, UTCDateTime), func.lower(r.trigger)
-    mine = one_of(conn, r.id, run_ids)
-    conn.execute(
+def _announce_created(new: FromClause, now: datetime, *, besides: list[int]) -> list[Insert]:
+    """The audit entries and outbox events of the runs ``new`` (just inserted) but
+    ``besides``, whose reason is their trigger's name, as ``_created`` makes them."""
+    at, reason = literal(now, UTCDateTime), func.lower(new.c.trigger)
+    mine = new.c.id.not_in(besides) if besides else true()
+    return [
         insert(t.audit_log).from_select(
             ["at", "actor", "migration_id", "run_id", "action", "to_state", "reason"],
             select(
                 at,
-                r.created_by,
-                r.migration_id,
-                r.id,
+                new.c.created_by,
+                new.c.migration_id,
+                new.c.id,
                 literal("create"),
                 literal(State.CREATED.value),
                 reason,
             )
             .where(mine)
-            .order_by(r.id),
-        )
-    )
-    conn.execute(
+            .order_by(new.c.id),
+        ),
         insert(t.outbox).from_select(
             ["at", "kind", "migration_id", "run_id", "reason", "actor"],
-            select(at, literal("created"), r.migration_id, r.id, reason, r.created_by)
+            select(at, literal("created"), new.c.migration_id, new.c.id, reason, new.c.created_by)
             .where(mine)
-            .order_by(r.id),
-        )
-    )
+            .order_by(new.c.id),
+        ),
+    ]
 
 
 def _created(audit: dict[str, Any]) -> Notice:

@@ -204,6 +204,12 @@ class StateStore(
                 for row in conn.execute(query)
             ]
 
+    def migration_versions(self) -> dict[str, int]:
+        c = t.migrations.c
+        query = select(c.id, c.version).where(c.deleted_at.is_(None))
+        with self._read() as conn:
+            return dict(conn.execute(query).tuples().all())
+
     def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]:
         found: list[MigrationRecord] = []
         with self._read() as conn:
