@@ -208,7 +208,7 @@ class StateStore(
         c = t.migrations.c
         query = select(c.id, c.version).where(c.deleted_at.is_(None))
         with self._read() as conn:
-            return dict(conn.execute(query).tuples().all())
+            return {row[0]: row[1] for row in conn.execute(query)}
 
     def migrations_by_id(self, migration_ids: list[str]) -> list[MigrationRecord]:
         found: list[MigrationRecord] = []
