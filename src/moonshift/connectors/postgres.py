@@ -25,6 +25,11 @@ SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_f
 class PostgresConnector(SqlConnector):
     engine = "postgresql"
     capabilities = CAPABILITIES["postgresql"]
+    # -1 until the table is first vacuumed or analysed; a partitioned table keeps none
+    estimated_rows_sql = (
+        "SELECT reltuples::bigint FROM pg_class "
+        "WHERE oid = to_regclass(quote_ident(%s)) AND relkind = 'r'"
+    )
     triggers_sql = (
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace "
