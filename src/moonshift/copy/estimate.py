@@ -26,7 +26,8 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
 MAX_SAMPLE_ROWS = 250_000
-PROFILE_ROWS = 10_000  # the first rows, profiled (and sized) as values
+PROFILE_ROWS = 10_000  # the first rows, profiled as values
+SIZED_ROWS = 2_000  # of those, the rows whose size per row gives the target's bytes
 # At most, per table and side: a few batches after the first show the steady rate, and
 # every second here is a second before the first row is copied, at every start of a run.
 SAMPLE_SECONDS = 0.5
@@ -104,8 +105,8 @@ def _sample(
     rows: list[Any] = []
     if limit == 0:
         return Sample(rows, 0.0, 0.0, 0)
-    if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
-        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS))
+    if attachable(t, source, target):  # one statement a batch: its rate shows at once
+        sizes = (size, min(t.rows, max(SAMPLE_ROWS, size)))
         return _sample_attached(t, source, target, conns, sizes, seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
@@ -312,9 +313,8 @@ def _estimate(t: TablePlan, sample: Sample) -> dict[str, Any]:
     read_rate = read / sample.read_seconds if sample.read_seconds > 0 else None
     write_rate = sample.written / sample.write_seconds if sample.write_seconds > 0 else None
     seconds = t.rows * sample.elapsed / sample.written if sample.written else 0.0
-    per_row = (
-        sum(_size(v) for row in sample.rows for v in row) / len(sample.rows) if sample.rows else 0.0
-    )
+    sized = sample.rows[:SIZED_ROWS]
+    per_row = sum(_size(v) for row in sized for v in row) / len(sized) if sized else 0.0
     return {
         "table": t.source,
         "rows": t.rows,
