@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -27,6 +28,19 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_alembic_head_equals_metadata(empty_url: str) -> None:
     engine = make_engine(empty_url)
     ensure_schema(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+        assert context.get_current_revision() == head_revision()
+    engine.dispose()
+
+
+def test_the_revisions_build_the_schema_a_new_store_gets(empty_url: str) -> None:
+    """A new store is created from the metadata and stamped; an old one is upgraded by the
+    revisions: both must end with the same schema."""
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []

@@ -1,7 +1,9 @@
 """Bringing the state schema to the version this code knows, once, under a lock.
 
-Alembic is loaded only when the schema is behind: a store already at head (every start but
-the first) is checked by one query, without it.
+A store already at head (every start but the first) is checked by one query; an empty one
+is created from the tables' definitions and marked at head, as Alembic's ``stamp`` does
+(``tests/test_schema.py`` checks that the revisions build the same schema). Alembic is
+loaded only to upgrade a store made by an older moonshift.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from moonshift.errors import Unavailable
 from moonshift.store.engine import WRITE
+from moonshift.store.schema import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -78,15 +81,29 @@ def _ensure_schema(engine: Engine) -> None:
         current = current_revision(connection)
         if current == head:
             return
+        if current is None:
+            return _create(connection, head)
         _refuse_unknown(current, head)
         from alembic import command
 
         command.upgrade(alembic_config(connection), "head")
 
 
-def _refuse_unknown(current: str | None, head: str) -> None:
-    if current is None:
-        return
+def _create(connection: Connection, head: str) -> None:
+    """An empty store, at ``head``: the tables at once rather than revision by revision."""
+    metadata.create_all(connection, checkfirst=False)
+    connection.execute(
+        text(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    connection.execute(
+        text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head}
+    )
+
+
+def _refuse_unknown(current: str, head: str) -> None:
     from alembic.script import ScriptDirectory
     from alembic.util.exc import CommandError
 
