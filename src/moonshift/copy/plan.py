@@ -125,14 +125,15 @@ class Planner:
         self.loads_csv = True  # the target's server takes the CSV path's bulk load
 
     def plan(self) -> CopyPlan:
-        self.source_schema = _schema(self.source, "source")
-        self.target_schema, self.loads_csv = (
-            (Schema(), True) if self.fresh else _target(self.target)
-        )
-        chosen = self._chosen()
         plans: dict[str, TablePlan] = {}
-        conn = connect(self.source, "source")
+        conn = connect(self.source, "source")  # one connection for the catalogue and the counts
         try:
+            self.source_schema = self.source.catalog(conn)
+            conn.rollback()
+            self.target_schema, self.loads_csv = (
+                (Schema(), True) if self.fresh else _target(self.target)
+            )
+            chosen = self._chosen()
             for table_spec in chosen:
                 found = self.source_schema.tables[table_spec.source]
                 plan = self._table(conn, table_spec, found)
@@ -353,13 +354,5 @@ def _target(connector: Connector) -> tuple[Schema, bool]:
     conn = connect(connector, "target")
     try:
         return connector.catalog(conn), connector.loads_csv(conn)
-    finally:
-        conn.close()
-
-
-def _schema(connector: Connector, side: str) -> Schema:
-    conn = connect(connector, side)
-    try:
-        return connector.catalog(conn)
     finally:
         conn.close()
