@@ -19,6 +19,7 @@ from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
 # Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
+TOO_MANY = 1 << 62  # rows read as CSV when a batch was too large to count
 SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
 
 
@@ -183,14 +184,18 @@ class PostgresConnector(SqlConnector):
                 copy.write_row(row)
 
     def csv_select(self, fields: Sequence[str]) -> str:
-        return ", ".join(fields)
+        line = " || ',' || ".join(fields)
+        return f"string_agg({line}, E'\\n'), count(*)"
 
     def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
-        # the target (MariaDB's LOAD DATA) reads a bare NULL as NULL, a quoted one as text
-        select = psycopg.ClientCursor(conn).mogrify(sql, params)
-        copy = f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE *, NULL 'NULL')"
-        lines = list(pgwire.copy_out(conn, copy))
-        return b"".join(lines), len(lines)
+        # one value a batch, as long as a value may be (1 GB): longer fails, and the
+        # caller reads fewer rows (their count is not known then: "more than asked")
+        try:
+            text, count = conn.execute(sql, params).fetchone()
+        except (pg_errors.ProgramLimitExceeded, pg_errors.OutOfMemory):
+            conn.rollback()
+            return None, TOO_MANY
+        return (text or "").encode(), int(count)
 
     def write_csv(
         self,
