@@ -105,8 +105,9 @@ def _sample(
     rows: list[Any] = []
     if limit == 0:
         return Sample(rows, 0.0, 0.0, 0)
-    if attachable(t, source, target):  # one statement a batch: its rate shows at once
-        sizes = (size, min(t.rows, max(SAMPLE_ROWS, size)))
+    if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
+        # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
+        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS))
         return _sample_attached(t, source, target, conns, sizes, seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
