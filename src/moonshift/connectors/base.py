@@ -208,6 +208,24 @@ class Connector(ABC):
     # engine has none that hold back others (SQLite)
     long_transactions_sql: str | None = None
 
+    # -- what planning asks -------------------------------------------------------------------
+
+    # one row: the catalogue's count of rows of the table named by the one parameter (from
+    # its statistics, so it may be stale), or NULL or a negative number when it keeps none
+    estimated_rows_sql: str | None = None
+
+    def estimated_rows(self, conn: Any, table: str) -> int | None:
+        """The catalogue's (or another cheap) estimate of ``table``'s rows; None if none."""
+        if not self.estimated_rows_sql:
+            return None
+        cursor = conn.cursor()
+        try:
+            cursor.execute(self.estimated_rows_sql, [table])
+            row = cursor.fetchone()
+        finally:
+            conn.rollback()
+        return None if row is None or row[0] is None or row[0] < 0 else int(row[0])
+
     def triggers(self, conn: Any) -> dict[str, list[str]]:
         """Table -> the names of the triggers on it."""
         found: dict[str, list[str]] = {}
