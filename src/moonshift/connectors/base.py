@@ -258,6 +258,17 @@ class Connector(ABC):
     def begin(self, conn: Any) -> None:
         """Start a write transaction."""
 
+    def commit_batch(self, conn: Any, *, durable: bool) -> None:
+        """Commit a batch and its checkpoint. Not ``durable``: the commit need not wait for
+        the disk where the engine can say so per transaction; the batch and its checkpoint
+        are lost or kept together, and a later durable commit waits for every one before it."""
+        conn.commit()
+
+    def begin_build(self, conn: Any) -> None:
+        """Start the transaction of a step after the rows (a key, an index, a check): where
+        the engine allows, with more memory for an index build's sort."""
+        self.begin(conn)
+
     @abstractmethod
     def begin_snapshot(self, conn: Any) -> None:
         """Start a read transaction that sees one snapshot until it ends."""
