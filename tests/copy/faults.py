@@ -30,7 +30,7 @@ def rng_for(test_name: str) -> random.Random:
 
 
 def wait_run(
-    app: Moonshift, run_id: int, done: Callable[[Run], Any], what: str, seconds: float = 60
+    app: Moonshift, run_id: int, done: Callable[[Run], Any], what: str, seconds: float = 300
 ) -> Run:
     """The run once ``done(run)`` holds; fails naming ``what`` and the seed after ``seconds``."""
     deadline = time.monotonic() + seconds

@@ -5,7 +5,6 @@ index and foreign key the source has."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -35,9 +34,11 @@ def _kill_until_done(
     assert daemon.returncode == 0, daemon.stderr
     app = Moonshift(Settings.from_env(home=tmp_path / ".moonshift", environ={}))
     rng = random.Random(seed)
-    run_id = json.loads(moonshift(tmp_path, "start", migration, "--json", env=env).stdout)["run"]
+    # Started in this process, not by a CLI process: on a loaded machine a CLI takes long
+    # enough to start that the daemon could finish the copy before the first kill.
+    run_id = app.runs.start(migration, actor="crash-test").id
     done, killed = 0, set()
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600  # generous: each kill costs a takeover and a new worker
     while done < kills and time.monotonic() < deadline:
         run = app.runs.get(run_id)
         if run.state is State.COMPLETED:

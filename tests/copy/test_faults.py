@@ -119,7 +119,7 @@ def test_kill_9_in_every_phase_loses_and_duplicates_nothing(
             lambda r: r.progress is not None and r.progress.phase is not None,
         )
         strike(victims[3], constraints, table.close)
-        done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 120)
+        done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 600)
         _exact(app, pg_database, pg_database_2)
         steps = history(app, "c")
         assert not [s for s in steps if "worker lost" in s[1]], steps
@@ -176,7 +176,7 @@ def test_outages_of_source_and_target_at_random_points(
             )
             assert (paused.reason or "").startswith(f"{long_side}_unavailable: "), paused.reason
             proxies[long_side].start()
-            done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 120)
+            done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 600)
             assert done.state is State.COMPLETED
             _exact(app, pg_database, pg_database_2)
             steps = history(app, "c")
@@ -212,7 +212,7 @@ def test_starts_at_the_same_time_from_the_cli_and_python_copy_once(
         ]
         results = [(p.wait(120), *p.communicate()) for p in procs]
         (run,) = app.runs.list("c")
-        done = wait_run(app, run.id, lambda r: r.state is State.COMPLETED, "completed", 120)
+        done = wait_run(app, run.id, lambda r: r.state is State.COMPLETED, "completed", 600)
         assert done.state is State.COMPLETED
         refused = [r for r in results if f'"c" already has run {run.id}, ' in r[2]]
         assert len(refused) == 3, results

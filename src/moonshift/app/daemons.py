@@ -112,7 +112,7 @@ class Daemons(Family):
             return views.DaemonStopped(pid=status.pid, was_stale=True)
         os.kill(status.pid, signal.SIGTERM)
         deadline = wallclock.monotonic() + timeout
-        # its pid file goes a moment before the process has exited: wait for the process
+        # until the process is gone: it removes its pid file a moment before it exits
         while wallclock.monotonic() < deadline and process_alive(status.pid):
             wallclock.sleep(0.1)
         if process_alive(status.pid):

@@ -19,12 +19,20 @@ from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
 # Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
+TOO_MANY = 1 << 62  # rows read as CSV when a batch was too large to count
 SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
+# maintenance_work_mem for the keys and indexes built after the rows
+BUILD_MEMORY = "512MB"
 
 
 class PostgresConnector(SqlConnector):
     engine = "postgresql"
     capabilities = CAPABILITIES["postgresql"]
+    # -1 until the table is first vacuumed or analysed; a partitioned table keeps none
+    estimated_rows_sql = (
+        "SELECT reltuples::bigint FROM pg_class "
+        "WHERE oid = to_regclass(quote_ident(%s)) AND relkind = 'r'"
+    )
     triggers_sql = (
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace "
@@ -49,6 +57,21 @@ class PostgresConnector(SqlConnector):
 
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def commit_batch(self, conn: Any, *, durable: bool) -> None:
+        # WAL is flushed in order: a durable commit flushes every commit before it, and a
+        # crash loses only a tail of commits, each batch with its own checkpoint
+        if not durable:
+            conn.execute("SET LOCAL synchronous_commit = off")
+        conn.commit()
+
+    def begin_build(self, conn: Any) -> None:
+        # raised, never lowered: a sort in memory, and room for parallel build workers
+        conn.execute(
+            "SELECT set_config('maintenance_work_mem', %s, true) "
+            "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(%s)",
+            (BUILD_MEMORY, BUILD_MEMORY),
+        )
 
     # -- DDL --------------------------------------------------------------------------------
 
@@ -178,14 +201,18 @@ class PostgresConnector(SqlConnector):
                 copy.write_row(row)
 
     def csv_select(self, fields: Sequence[str]) -> str:
-        return ", ".join(fields)
+        line = " || ',' || ".join(fields)
+        return f"string_agg({line}, E'\\n'), count(*)"
 
     def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
-        # the target (MariaDB's LOAD DATA) reads a bare NULL as NULL, a quoted one as text
-        select = psycopg.ClientCursor(conn).mogrify(sql, params)
-        copy = f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE *, NULL 'NULL')"
-        lines = list(pgwire.copy_out(conn, copy))
-        return b"".join(lines), len(lines)
+        # one value a batch, as long as a value may be (1 GB): longer fails, and the
+        # caller reads fewer rows (their count is not known then: "more than asked")
+        try:
+            text, count = conn.execute(sql, params).fetchone()
+        except (pg_errors.ProgramLimitExceeded, pg_errors.OutOfMemory):
+            conn.rollback()
+            return None, TOO_MANY
+        return (text or "").encode(), int(count)
 
     def write_csv(
         self,

@@ -4,8 +4,9 @@ The row path reads each value into Python, converts it and writes it again: a fe
 microseconds a value. Between MariaDB/MySQL and PostgreSQL the same values can travel as
 the text each server already speaks: the source's SQL spells every column as the CSV field
 the target's bulk load reads (MariaDB's ``GROUP_CONCAT`` of a batch into PostgreSQL's
-``COPY FROM STDIN (FORMAT csv)``; PostgreSQL's ``COPY TO STDOUT (FORMAT csv)`` into
-MariaDB's ``LOAD DATA LOCAL INFILE``), and Python only hands a batch's bytes on.
+``COPY FROM STDIN (FORMAT csv)``; PostgreSQL's ``string_agg`` of a batch into MariaDB's
+``LOAD DATA LOCAL INFILE``), and Python only hands a batch's bytes on: one value a batch,
+where reading ``COPY TO STDOUT`` costs the client a call per row.
 
 Each field's spelling here gives the value that the row path's conversions
 (``connectors.values``) give; a column whose pair of types is not listed keeps its table
@@ -129,24 +130,26 @@ def _mysql_field(column: CsvColumn) -> str | None:
     return f"IFNULL({spell(value, src)}, '')"
 
 
-# -- PostgreSQL to MariaDB/MySQL: COPY quotes every value, NULL is the bare word NULL -------
-# A field's SQL on PostgreSQL, and the target's SQL for the value ("{}": the field), if any.
+# -- PostgreSQL to MariaDB/MySQL: text is quoted, NULL is the bare word NULL ---------------
+# A field's SQL on PostgreSQL as the value's text, and the target's SQL for the value ("{}":
+# the field), if any. The text is the type's output, as COPY would write it; numbers, times,
+# hex and bits go bare (they hold no comma, quote or line break, and never read NULL).
 
 
 def _pg_as_is(x: str, _t: SqlType) -> tuple[str, str | None]:
-    return x, None
-
-
-def _pg_text(x: str, _t: SqlType) -> tuple[str, str | None]:
     return f"({x})::text", None
 
 
+def _pg_text(x: str, _t: SqlType) -> tuple[str, str | None]:
+    return _pg_quoted(f"({x})::text"), None
+
+
 def _pg_bool(x: str, _t: SqlType) -> tuple[str, str | None]:
-    return f"({x})::int", None
+    return f"(({x})::int)::text", None
 
 
 def _pg_instant(x: str, _t: SqlType) -> tuple[str, str | None]:
-    return f"(({x}) AT TIME ZONE 'UTC')", None  # the instant in UTC, as MariaDB keeps it
+    return f"(({x}) AT TIME ZONE 'UTC')::text", None  # the instant in UTC, as MariaDB keeps it
 
 
 def _pg_bytes(x: str, _t: SqlType) -> tuple[str, str | None]:
@@ -155,6 +158,10 @@ def _pg_bytes(x: str, _t: SqlType) -> tuple[str, str | None]:
 
 def _pg_bits(x: str, _t: SqlType) -> tuple[str, str | None]:
     return f"({x})::text", "CONV({}, 2, 10) + 0"
+
+
+def _pg_quoted(text: str) -> str:
+    return f"'\"' || replace({text}, '\"', '\"\"') || '\"'"
 
 
 _PG_TO_MYSQL: dict[tuple[Family, Family], Callable[[str, SqlType], tuple[str, str | None]]] = {
@@ -184,10 +191,13 @@ def _pg_field(column: CsvColumn) -> tuple[str, str | None] | None:
     src, dst = column.source, column.target
     if src is None or dst is None:
         return None
-    if (src.family, dst.family) == (F.BITS, F.BITS) and "bit" in dst.raw.lower():
-        return _pg_bits(column.read, src)
     spell = _PG_TO_MYSQL.get((src.family, dst.family))
-    return None if spell is None else spell(column.read, src)
+    if (src.family, dst.family) == (F.BITS, F.BITS) and "bit" in dst.raw.lower():
+        spell = _pg_bits
+    if spell is None:
+        return None
+    text, load = spell(column.read, src)
+    return f"coalesce({text}, 'NULL')", load
 
 
 def csv_plan(source: str, target: str, columns: Sequence[CsvColumn]) -> CsvPlan | None:
@@ -210,6 +220,6 @@ def csv_plan(source: str, target: str, columns: Sequence[CsvColumn]) -> CsvPlan 
         return CsvPlan(
             tuple(f for f, _ in pairs),
             tuple(load for _, load in pairs),
-            "CSV batches: COPY TO STDOUT into LOAD DATA LOCAL INFILE",
+            "CSV batches: string_agg into LOAD DATA LOCAL INFILE",
         )
     return None
