@@ -33,9 +33,10 @@ class Gate:
 
     @classmethod
     def go(cls) -> Gate:
-        return cls(Verdict.GO)
+        return _GO  # one for all: several per run gated, thousands a burst
 
 
+_GO = Gate(Verdict.GO)
 SATISFIES = {
     Condition.COMPLETED: {State.COMPLETED, State.VALIDATING, State.CERTIFIED},
     Condition.CERTIFIED: {State.CERTIFIED},
@@ -129,9 +130,10 @@ def dependency_gate(
 
 
 def window_gate(run: RunRecord, spec: MigrationSpec, now: datetime) -> Gate:
-    if run.ignore_windows:
+    windows = spec.window_set()
+    if run.ignore_windows or windows is None:
         return Gate.go()
-    decision = decide_start(now, spec.window_set(), spec.behavior())
+    decision = decide_start(now, windows, spec.behavior())
     if decision.action is StartAction.FAIL:
         return Gate(Verdict.FAIL, f"window: {decision.reason}")
     if decision.delayed:

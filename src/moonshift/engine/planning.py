@@ -40,7 +40,6 @@ def plan_fires(
     if t is not None and t <= now:
         overflow = [(t, f"and every later fire up to {now.isoformat()}: the outage was too long")]
         t = trigger.next_fire(now)
-    grace = format_duration(misfire.grace)
     late = [f for f in fires if now - f > misfire.grace]
     on_time = [f for f in fires if now - f <= misfire.grace]
     if misfire.policy is MisfirePolicy.ALL:
@@ -53,12 +52,13 @@ def plan_fires(
     if len(keep) > misfire.max:
         keep = keep[-misfire.max :]
     kept = set(keep)
-    dropped = [(f, _why(f, now, grace, misfire, f in allowed)) for f in fires if f not in kept]
+    dropped = [(f, _why(f, now, misfire, f in allowed)) for f in fires if f not in kept]
     return FirePlan(keep, dropped + overflow, t, fires[-1] if fires else None)
 
 
-def _why(fire: datetime, now: datetime, grace: str, misfire: MisfireSpec, allowed: bool) -> str:
+def _why(fire: datetime, now: datetime, misfire: MisfireSpec, allowed: bool) -> str:
     missed = format_duration(now - fire)
     if allowed:
         return f"missed by {missed}; misfire max {misfire.max} reached"
+    grace = format_duration(misfire.grace)
     return f"missed by {missed} (grace {grace}); misfire policy {misfire.policy.value}"
