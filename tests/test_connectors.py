@@ -144,3 +144,33 @@ def test_load_order_is_pure_and_deterministic() -> None:
     order = load_order(tables)
     assert order.tables == ("grand", "loop", "parent", "child")
     assert order.deferred == ()
+
+
+@pytest.mark.postgres
+def test_postgres_commits_batches_and_builds_with_more_memory(
+    pg_database: str,
+) -> None:
+    pg = connector_for(pg_database, {})
+    conn = pg.connect()
+    try:
+
+        def shown(name: str) -> str:
+            return str(conn.execute(f"SHOW {name}").fetchone()[0])
+
+        conn.execute("CREATE TABLE t (x int)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        pg.commit_batch(conn, durable=False)  # committed, without waiting for the disk
+        conn.execute("INSERT INTO t VALUES (2)")
+        pg.commit_batch(conn, durable=True)
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+        assert shown("synchronous_commit") == "on"  # the server's default again
+        conn.rollback()
+        pg.begin_build(conn)
+        assert shown("maintenance_work_mem") == "512MB"
+        conn.rollback()
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        pg.begin_build(conn)
+        assert shown("maintenance_work_mem") == "2GB"  # raised, never lowered
+        conn.rollback()
+    finally:
+        conn.close()

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from moonshift.errors import Unavailable
 from moonshift.store import StateStore
 from moonshift.store.engine import make_engine
 from moonshift.store.schema import metadata
-from moonshift.store.upgrade import ensure_schema, head_revision
+from moonshift.store.upgrade import alembic_config, ensure_schema, head_revision
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -31,6 +33,24 @@ def test_alembic_head_equals_metadata(empty_url: str) -> None:
         assert compare_metadata(context, metadata) == []
         assert context.get_current_revision() == head_revision()
     engine.dispose()
+
+
+def test_the_revisions_build_the_schema_a_new_store_gets(empty_url: str) -> None:
+    """A new store is created from the metadata and stamped; an old one is upgraded by the
+    revisions: both must end with the same schema."""
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+        assert context.get_current_revision() == head_revision()
+    engine.dispose()
+
+
+def test_head_named_by_file_is_alembics_head() -> None:
+    """The store is checked without loading Alembic, by its revision files' names."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_upgrade_is_idempotent_and_keeps_data(empty_url: str) -> None:

@@ -15,7 +15,7 @@ from moonshift.app import views
 from moonshift.app.context import Family
 from moonshift.engine.daemon import run_daemon
 from moonshift.engine.loop import SchedulerConfig
-from moonshift.engine.pidfile import PidStatus, read_pid
+from moonshift.engine.pidfile import PidStatus, process_alive, read_pid
 from moonshift.errors import Conflict, InvalidInput, Unavailable
 from moonshift.files import open_private
 from moonshift.worker.launcher import ProcessLauncher
@@ -112,9 +112,10 @@ class Daemons(Family):
             return views.DaemonStopped(pid=status.pid, was_stale=True)
         os.kill(status.pid, signal.SIGTERM)
         deadline = wallclock.monotonic() + timeout
-        while wallclock.monotonic() < deadline and read_pid(home).alive:
+        # until the process is gone: it removes its pid file a moment before it exits
+        while wallclock.monotonic() < deadline and process_alive(status.pid):
             wallclock.sleep(0.1)
-        if read_pid(home).alive:
+        if process_alive(status.pid):
             raise Unavailable(f"daemon pid {status.pid} did not stop within {timeout:.0f}s")
         return views.DaemonStopped(pid=status.pid, was_stale=False)
 

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import click
 
-from moonshift.api.serve import serve as run_server
 from moonshift.app import SCOPES, Moonshift, current_user
 from moonshift.cli import output as o
 from moonshift.cli.core import cli, command, json_option
 from moonshift.cli.logs import setup_logging
-from moonshift.web import install as dashboard
 
 
 @cli.command()
@@ -44,6 +42,10 @@ def serve(
     Example:
       moonshift serve --port 8420 --with-daemon
     """
+    # Loaded here: every other command starts without the web stack.
+    from moonshift.api.serve import serve as run_server
+    from moonshift.web import install as dashboard
+
     config = app.daemons.config(max_concurrent=max_concurrent) if with_daemon else None
     handler = setup_logging(as_json)
     run_server(

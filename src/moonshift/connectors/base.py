@@ -208,6 +208,24 @@ class Connector(ABC):
     # engine has none that hold back others (SQLite)
     long_transactions_sql: str | None = None
 
+    # -- what planning asks -------------------------------------------------------------------
+
+    # one row: the catalogue's count of rows of the table named by the one parameter (from
+    # its statistics, so it may be stale), or NULL or a negative number when it keeps none
+    estimated_rows_sql: str | None = None
+
+    def estimated_rows(self, conn: Any, table: str) -> int | None:
+        """The catalogue's (or another cheap) estimate of ``table``'s rows; None if none."""
+        if not self.estimated_rows_sql:
+            return None
+        cursor = conn.cursor()
+        try:
+            cursor.execute(self.estimated_rows_sql, [table])
+            row = cursor.fetchone()
+        finally:
+            conn.rollback()
+        return None if row is None or row[0] is None or row[0] < 0 else int(row[0])
+
     def triggers(self, conn: Any) -> dict[str, list[str]]:
         """Table -> the names of the triggers on it."""
         found: dict[str, list[str]] = {}
@@ -239,6 +257,17 @@ class Connector(ABC):
     @abstractmethod
     def begin(self, conn: Any) -> None:
         """Start a write transaction."""
+
+    def commit_batch(self, conn: Any, *, durable: bool) -> None:
+        """Commit a batch and its checkpoint. Not ``durable``: the commit need not wait for
+        the disk where the engine can say so per transaction; the batch and its checkpoint
+        are lost or kept together, and a later durable commit waits for every one before it."""
+        conn.commit()
+
+    def begin_build(self, conn: Any) -> None:
+        """Start the transaction of a step after the rows (a key, an index, a check): where
+        the engine allows, with more memory for an index build's sort."""
+        self.begin(conn)
 
     @abstractmethod
     def begin_snapshot(self, conn: Any) -> None:

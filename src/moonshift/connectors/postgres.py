@@ -21,11 +21,18 @@ _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P0
 # Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
 TOO_MANY = 1 << 62  # rows read as CSV when a batch was too large to count
 SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
+# maintenance_work_mem for the keys and indexes built after the rows
+BUILD_MEMORY = "512MB"
 
 
 class PostgresConnector(SqlConnector):
     engine = "postgresql"
     capabilities = CAPABILITIES["postgresql"]
+    # -1 until the table is first vacuumed or analysed; a partitioned table keeps none
+    estimated_rows_sql = (
+        "SELECT reltuples::bigint FROM pg_class "
+        "WHERE oid = to_regclass(quote_ident(%s)) AND relkind = 'r'"
+    )
     triggers_sql = (
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace "
@@ -50,6 +57,21 @@ class PostgresConnector(SqlConnector):
 
     def begin_snapshot(self, conn: Any) -> None:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def commit_batch(self, conn: Any, *, durable: bool) -> None:
+        # WAL is flushed in order: a durable commit flushes every commit before it, and a
+        # crash loses only a tail of commits, each batch with its own checkpoint
+        if not durable:
+            conn.execute("SET LOCAL synchronous_commit = off")
+        conn.commit()
+
+    def begin_build(self, conn: Any) -> None:
+        # raised, never lowered: a sort in memory, and room for parallel build workers
+        conn.execute(
+            "SELECT set_config('maintenance_work_mem', %s, true) "
+            "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(%s)",
+            (BUILD_MEMORY, BUILD_MEMORY),
+        )
 
     # -- DDL --------------------------------------------------------------------------------
 

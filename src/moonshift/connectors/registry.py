@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 
 from moonshift.connectors.base import Connector
-from moonshift.connectors.mysql import MysqlConnector
-from moonshift.connectors.postgres import PostgresConnector
-from moonshift.connectors.sqlite import SqliteConnector
 from moonshift.dburl import normalize
 from moonshift.domain.secrets import substitute
 
-CONNECTORS: dict[str, type[Connector]] = {
-    "postgresql": PostgresConnector,
-    "mysql": MysqlConnector,
-    "mariadb": MysqlConnector,
-    "sqlite": SqliteConnector,
+# Each engine's module and class, imported when a URL names it: a copy between two SQLite
+# files does not load the PostgreSQL and MySQL drivers.
+CONNECTORS: dict[str, tuple[str, str]] = {
+    "postgresql": ("moonshift.connectors.postgres", "PostgresConnector"),
+    "mysql": ("moonshift.connectors.mysql", "MysqlConnector"),
+    "mariadb": ("moonshift.connectors.mysql", "MysqlConnector"),
+    "sqlite": ("moonshift.connectors.sqlite", "SqliteConnector"),
 }
+
+
+def connector_class(engine: str) -> type[Connector]:
+    module, name = CONNECTORS[engine]
+    found: type[Connector] = getattr(import_module(module), name)
+    return found
 
 
 def connector_for(url: str, environ: Mapping[str, str], field: str = "url") -> Connector:
     """Raises MissingVariableError or InvalidInput (naming ``field``) when it cannot."""
     resolved = normalize(substitute(url, environ), field)
-    return CONNECTORS[resolved.get_backend_name()](resolved)  # type: ignore[call-arg]
+    return connector_class(resolved.get_backend_name())(resolved)  # type: ignore[call-arg]

@@ -417,8 +417,10 @@ def probe(src: SqlType, dst: SqlType, source_engine: str, target_engine: str) ->
     if source_engine == "mysql" and src.family is F.SPATIAL:
         return Probe("ST_SRID({}) <> 0", "geometries with an SRID, which WKB does not keep")
     if source_engine == "mysql" and src.family in (F.DATE, F.TIMESTAMP, F.TIMESTAMPTZ):
+        # Zero dates sort before every year 0 date: the comparison, cheap, spares nearly
+        # every row the text conversion (a probe reads the whole table, at every plan).
         return Probe(
-            "CAST({} AS CHAR) LIKE '0000-00-00%'",
+            "{} < '0000-01-01' AND CAST({} AS CHAR) LIKE '0000-00-00%'",
             f"MySQL zero dates, which {target_engine} cannot store",
             blank=True,
         )

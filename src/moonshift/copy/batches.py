@@ -468,7 +468,7 @@ class RangeCopier:
         if job.flags.abort.is_set():
             conn.rollback()
             raise Aborted()
-        conn.commit()
+        target.commit_batch(conn, durable=batch.final or job.flags.stop.is_set())
         return written
 
     def _insert_select(self, cursor: Any, select: str, params: list[Any]) -> int:

@@ -4,9 +4,9 @@ the copy does it, for its rates, the target space it needs, and a profile of eac
 Reads the first rows in key order, in batches of ``batch_size``; converts them with the
 plan's converters; writes them in batches, each in its own transaction, into a scratch
 table with the target columns (dropped after). Bounded by rows and seconds per table, so a
-big table costs the same as a small one. A streamed COPY (PostgreSQL to PostgreSQL) is
-measured with batched inserts: its estimate is an upper bound. A table copied as CSV
-(``connectors.textcopy``) is sampled as CSV too, and profiled on its first ``PROFILE_ROWS``.
+big table costs the same as a small one; profiled on its first ``PROFILE_ROWS``. A streamed
+COPY (PostgreSQL to PostgreSQL) is measured with batched inserts: its estimate is an upper
+bound. A table copied as CSV (``connectors.textcopy``) is sampled as CSV too.
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
 MAX_SAMPLE_ROWS = 250_000
-PROFILE_ROWS = 10_000  # of a table copied as CSV, the rows read as values for its profile
-SAMPLE_SECONDS = 1.5  # at most, per table and side
+PROFILE_ROWS = 10_000  # the first rows, profiled as values
+SIZED_ROWS = 2_000  # of those, the rows whose size per row gives the target's bytes
+# At most, per table and side: a few batches after the first show the steady rate, and
+# every second here is a second before the first row is copied, at every start of a run.
+SAMPLE_SECONDS = 0.5
 SAMPLE_BUDGET = 8.0  # at most, per side, for all the tables of a plan
 TOP_VALUES = 5
 ROW_OVERHEAD = 24  # bytes a row costs besides its values (a tuple header, roughly)
@@ -103,6 +106,7 @@ def _sample(
     if limit == 0:
         return Sample(rows, 0.0, 0.0, 0)
     if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
+        # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
         sizes = (size, min(t.rows, MAX_SAMPLE_ROWS))
         return _sample_attached(t, source, target, conns, sizes, seconds)
     scratch = _Scratch(t, target, dst)
@@ -128,7 +132,7 @@ def _sample(
                 return
             offset += len(found)
             after = found[-1][t.key_index[0]] if len(t.key) == 1 else None
-            rows.extend(found)
+            rows.extend(found[: max(0, PROFILE_ROWS - len(rows))])
             yield Batch(None, len(found), False, rows=converted)
 
     write, done, steady, first = 0.0, 0, 0.0, 0
@@ -148,7 +152,7 @@ def _sample(
     if t.csv is not None and t.key:
         rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
         return Sample(rows, read[0], write, done, elapsed, read_rows=done)
-    return Sample(rows[:done], read[0], write, done, elapsed)
+    return Sample(rows[:done], read[0], write, done, elapsed, read_rows=done)
 
 
 SAMPLED = "ms_sampled"  # the name the source is attached under while it is sampled
@@ -310,9 +314,8 @@ def _estimate(t: TablePlan, sample: Sample) -> dict[str, Any]:
     read_rate = read / sample.read_seconds if sample.read_seconds > 0 else None
     write_rate = sample.written / sample.write_seconds if sample.write_seconds > 0 else None
     seconds = t.rows * sample.elapsed / sample.written if sample.written else 0.0
-    per_row = (
-        sum(_size(v) for row in sample.rows for v in row) / len(sample.rows) if sample.rows else 0.0
-    )
+    sized = sample.rows[:SIZED_ROWS]
+    per_row = sum(_size(v) for row in sized for v in row) / len(sized) if sized else 0.0
     return {
         "table": t.source,
         "rows": t.rows,

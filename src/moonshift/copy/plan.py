@@ -18,6 +18,11 @@ from moonshift.errors import TerminalError
 
 __all__ = ["ColumnPlan", "CopyPlan", "Issue", "Planner", "Step", "TablePlan"]
 
+# A table's rows are counted exactly up to here; above, a keyed table's rows are the source
+# catalogue's estimate (a COUNT(*) reads the whole table, at every plan), unless the
+# catalogue says fewer (its statistics are stale) or keeps none. Validation counts exactly.
+EXACT_COUNT_UP_TO = 100_000
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -120,14 +125,15 @@ class Planner:
         self.loads_csv = True  # the target's server takes the CSV path's bulk load
 
     def plan(self) -> CopyPlan:
-        self.source_schema = _schema(self.source, "source")
-        self.target_schema, self.loads_csv = (
-            (Schema(), True) if self.fresh else _target(self.target)
-        )
-        chosen = self._chosen()
         plans: dict[str, TablePlan] = {}
-        conn = connect(self.source, "source")
+        conn = connect(self.source, "source")  # one connection for the catalogue and the counts
         try:
+            self.source_schema = self.source.catalog(conn)
+            conn.rollback()
+            self.target_schema, self.loads_csv = (
+                (Schema(), True) if self.fresh else _target(self.target)
+            )
+            chosen = self._chosen()
             for table_spec in chosen:
                 found = self.source_schema.tables[table_spec.source]
                 plan = self._table(conn, table_spec, found)
@@ -204,7 +210,7 @@ class Planner:
             self.fatal(name, None, "an incremental copy needs a primary or unique key")
             return None
         source_from = self.source.from_sql(name, table.only)
-        rows = self._count(conn, source_from, ts.where, name)
+        rows = self._count(conn, source_from, ts.where, name, estimated=bool(key))
         if rows < 0:
             return None
         if not key and rows > self.spec.keyless_max_rows:
@@ -291,16 +297,33 @@ class Planner:
         columns = [CsvColumn(c.read, c.source_type, c.target_type, c.blank) for c in table.written]
         return csv_plan(self.source.engine, self.target.engine, columns)
 
-    def _count(self, conn: Any, source_from: str, where: str | None, name: str) -> int:
-        sql = f"SELECT COUNT(*) FROM {source_from}" + (f" WHERE {where}" if where else "")
+    def _count(
+        self, conn: Any, source_from: str, where: str | None, name: str, *, estimated: bool
+    ) -> int:
+        """The table's rows (-1 when the source refuses to read it): exact, or the catalogue's
+        estimate where ``estimated`` allows it (``EXACT_COUNT_UP_TO``)."""
+        if where:
+            sql = f"SELECT COUNT(*) FROM {source_from} WHERE {where}"
+            return self._counted(conn, sql, name, "where: the source refused it")
+        refused = "the source refused to read it"
+        if estimated:
+            capped = f"SELECT 1 FROM {source_from} LIMIT {EXACT_COUNT_UP_TO + 1}"
+            rows = self._counted(conn, f"SELECT COUNT(*) FROM ({capped}) ms_c", name, refused)
+            if rows <= EXACT_COUNT_UP_TO:
+                return rows
+            catalogue = self.source.estimated_rows(conn, name)
+            if catalogue is not None and catalogue > EXACT_COUNT_UP_TO:
+                return catalogue
+        return self._counted(conn, f"SELECT COUNT(*) FROM {source_from}", name, refused)
+
+    def _counted(self, conn: Any, sql: str, name: str, refused: str) -> int:
         cursor = conn.cursor()
         try:
             cursor.execute(sql)
             return int(cursor.fetchone()[0])
         except Exception as exc:
             if isinstance(self.source.translate(exc), TerminalError):
-                what = "where: the source refused it" if where else "the source refused to read it"
-                self.fatal(name, None, f"{what}: {str(exc).splitlines()[0]}")
+                self.fatal(name, None, f"{refused}: {str(exc).splitlines()[0]}")
                 return -1
             raise
         finally:
@@ -331,13 +354,5 @@ def _target(connector: Connector) -> tuple[Schema, bool]:
     conn = connect(connector, "target")
     try:
         return connector.catalog(conn), connector.loads_csv(conn)
-    finally:
-        conn.close()
-
-
-def _schema(connector: Connector, side: str) -> Schema:
-    conn = connect(connector, side)
-    try:
-        return connector.catalog(conn)
     finally:
         conn.close()

@@ -364,7 +364,7 @@ class CopyRunner:
             _close(conn)
 
     def _run_phase(self, conn: Any, phase: Phase) -> None:
-        self.target.begin(conn)
+        self.target.begin_build(conn)
         try:
             with self._keepalive():
                 conn.cursor().execute(phase.sql)

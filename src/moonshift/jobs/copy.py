@@ -41,10 +41,14 @@ def connectors(spec: MigrationSpec, environ: Mapping[str, str]) -> tuple[Connect
 
 
 def analyse(
-    spec: MigrationSpec, source: Connector, target: Connector
+    spec: MigrationSpec,
+    source: Connector,
+    target: Connector,
+    measured: Mapping[str, Any] | None = None,
 ) -> tuple[CopyPlan, dict[str, Any]]:
     """Read both schemas and plan the copy; the plan, and its description for the stored
-    plan (``copy.describe``)."""
+    plan (``copy.describe``). ``measured``: the profile and estimate already made for this
+    run, kept instead of sampling again."""
     planner = Planner(spec.copy_spec, source, target)
     plan = planner.plan()
     described = describe(plan, planner.source_schema, planner.target_schema)
@@ -53,7 +57,11 @@ def analyse(
     described["risk_facts"] = gather(
         spec.copy_spec, plan, planner.source_schema, source, target, spec.risk.long_transaction
     )
-    if not plan.errors:
+    if plan.errors:
+        return plan, described
+    if measured is not None:
+        described.update(measured)
+    else:
         described["profile"], described["estimate"] = measure(
             plan, source, target, spec.copy_spec.batch_size
         )
@@ -84,8 +92,10 @@ class CopyJob:
         now: Callable[[], datetime],
         note: Callable[[str], None] = lambda _text: None,
         retried: Callable[[str], None] = lambda _text: None,
+        measured: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = spec
+        self.measured = measured  # the stored plan's sample, when the run has one
         self.run_id, self.copy_id = run_id, copy_id
         self.environ = environ
         self.record_errors = record_errors
@@ -108,7 +118,7 @@ class CopyJob:
                 self.unavailable = f"{side}_unavailable: {error}"
                 return
         try:
-            plan, self.description = analyse(self.spec, self.source, self.target)
+            plan, self.description = analyse(self.spec, self.source, self.target, self.measured)
         except Unreachable as exc:
             self.unavailable = f"{exc.side}_unavailable: {exc.reason}"
             return

@@ -32,6 +32,9 @@ class JobSetup:
     record_errors: Callable[[int, list[dict[str, Any]]], object]  # the copy's error queue
     note: Callable[[str], None]  # kept in the run's history
     retried: Callable[[str], None] = lambda _text: None  # a retried failure: in the history too
+    # a copy's profile and estimate from the run's stored plan: a run resumed or taken over
+    # plans again (the schemas may have changed) but does not sample again
+    measured: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ def _copy(setup: JobSetup) -> Job:
         now=setup.now,
         note=setup.note,
         retried=setup.retried,
+        measured=setup.measured,
     )
 
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-
 from moonshift.errors import TerminalError, TransientError
 
 TIMEOUT_SECONDS = 10.0
@@ -41,6 +39,8 @@ def encoded(body: Mapping[str, Any]) -> bytes:
 
 
 def send(url: str, content: bytes, *, headers: Mapping[str, str]) -> None:
+    import httpx  # here, not at the top: a process that sends nothing does not load it
+
     try:
         answer = httpx.post(url, content=content, headers=dict(headers), timeout=TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:

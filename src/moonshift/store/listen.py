@@ -7,9 +7,12 @@ a daemon's own writes are not, or its heartbeat would wake it in a loop.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import psycopg
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    import psycopg
 
 CHANNEL = "moonshift"
 
@@ -30,6 +33,8 @@ class Waiter:
         self.stop = stop
         self._conn: psycopg.Connection | None = None
         if engine.dialect.name == "postgresql":
+            import psycopg  # only a PostgreSQL store listens; SQLite ones never load it
+
             url = engine.url.set(drivername="postgresql")
             self._conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
             self._conn.execute(f"LISTEN {CHANNEL}")

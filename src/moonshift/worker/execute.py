@@ -69,8 +69,19 @@ def make_job(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job:
             ),
             note=lambda text: _copy_event(ctx, run, "plan", "warning", text),
             retried=lambda text: _copy_event(ctx, run, "copy", "retry", text),
+            measured=_measured(ctx, run),
         )
     )
+
+
+def _measured(ctx: RunContext, run: RunRecord) -> dict[str, Any] | None:
+    """The sample's findings (profile, estimate) of the plan the run has, if it has one."""
+    if run.state is State.CREATED:
+        return None
+    stored = ctx.store.run_plan(run.id)
+    if stored is None or "estimate" not in stored.content:
+        return None
+    return {k: stored.content[k] for k in ("profile", "estimate") if k in stored.content}
 
 
 def _copy_event(ctx: RunContext, run: RunRecord, event_type: str, outcome: str, text: str) -> None:

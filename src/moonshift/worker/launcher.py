@@ -23,8 +23,16 @@ class ProcessLauncher:
         self.home = home
         self.state_url = state_url
         self._context = multiprocessing.get_context("forkserver")
+        # the connectors too: they are imported when a URL names their engine, not with
+        # the job, and each worker would load its drivers again
         self._context.set_forkserver_preload(
-            ["moonshift.worker.execute", "moonshift.worker.process"]
+            [
+                "moonshift.worker.execute",
+                "moonshift.worker.process",
+                "moonshift.connectors.postgres",
+                "moonshift.connectors.mysql",
+                "moonshift.connectors.sqlite",
+            ]
         )
         # by pid: a run taken over may have a new worker while its old one is being reaped
         self._workers: dict[int, tuple[int, multiprocessing.process.BaseProcess]] = {}
