@@ -20,6 +20,10 @@ from moonshift.errors import Conflict, InvalidInput, Unavailable
 from moonshift.files import open_private
 from moonshift.worker.launcher import ProcessLauncher
 
+# How long `daemon --detach` waits for the new daemon to write its pid file: a process that
+# starts in a second on a quiet machine takes most of a minute on a saturated one.
+DAEMON_START_SECONDS = 120
+
 __all__ = ["Daemons", "SchedulerConfig"]
 
 
@@ -91,7 +95,7 @@ class Daemons(Family):
                 env=self.ctx.settings.child_env(self.ctx.environ),
                 start_new_session=True,
             )
-        deadline = wallclock.monotonic() + 15
+        deadline = wallclock.monotonic() + DAEMON_START_SECONDS
         while wallclock.monotonic() < deadline:
             if process.poll() is not None:
                 said = _last_line(log_path)
@@ -99,7 +103,8 @@ class Daemons(Family):
             if read_pid(home).pid == process.pid:
                 return views.DaemonStarted(pid=process.pid, log=str(log_path))
             wallclock.sleep(0.1)
-        raise Unavailable(f"the daemon did not start in 15s; see {log_path}")
+        process.terminate()  # said it did not start: it must not start after all
+        raise Unavailable(f"the daemon did not start in {DAEMON_START_SECONDS}s; see {log_path}")
 
     def stop(self, *, timeout: float = 60.0) -> views.DaemonStopped:
         """SIGTERM this home's daemon and wait for it to exit; a stale pid file is removed."""
