@@ -71,18 +71,19 @@ def test_two_daemons_share_a_tables_ranges_and_take_over_a_killed_ones(
     env = {"MOONSHIFT_STATE": pg_state, "MOONSHIFT_LEASE_SECONDS": str(LEASE)}
     assert moonshift(tmp_path, "apply", "m.yaml", env=env).returncode == 0
     homes = [tmp_path / "a", tmp_path / "b"]
-    pids = [_daemon(tmp_path, homes[0], env)]
+    # both daemons are up before the start: a second one started later could come, on a
+    # loaded machine, after the first had copied every range
+    pids = [_daemon(tmp_path, home, env) for home in homes]
     app = Moonshift(Settings.from_env(state=pg_state, home=tmp_path / "app", environ={}))
     try:
-        started = moonshift(tmp_path, "start", "big", "--json", env=env)
-        run_id = json.loads(started.stdout)["run"]
-        # its own worker copies one range at a time, so some are left when the second
-        # daemon comes (whose helper takes the spec's two at a time)
-        until(lambda: _configure(app, "big", parallel="1"), 30)
-        # the first daemon runs the copy and offers its four ranges; then the second starts
+        run_id = app.runs.start("big", actor="test").id
+        # its own worker copies one range at a time, so some are left for the other
+        # daemon's helper (which takes the spec's two at a time)
+        until(lambda: _configure(app, "big", parallel="1"), 90)
+        # the daemon that runs the copy offers its four ranges
         until(lambda: len(_ranges(pg_state)) == 4, 90)
         owner_a = str(app.runs.get(run_id).lease_owner)
-        pids.append(_daemon(tmp_path, homes[1], env))
+        b = 1 if pids[0] == int(owner_a.rsplit(":", 1)[1]) else 0
 
         def held_by_b() -> tuple[int, str] | None:
             for range_id, owner, _claims, done in _ranges(pg_state):
@@ -91,10 +92,10 @@ def test_two_daemons_share_a_tables_ranges_and_take_over_a_killed_ones(
             return None
 
         taken, owner_b = until(held_by_b, 90)
-        # SIGKILL the second daemon and its helper in the middle of the range
-        os.kill(pids[1], signal.SIGKILL)
+        # SIGKILL the other daemon and its helper in the middle of the range
+        os.kill(pids[b], signal.SIGKILL)
         os.kill(int(owner_b.rsplit(":", 1)[1]), signal.SIGKILL)
-        until(lambda: app.runs.get(run_id).state.value in ("completed", "failed"), 90)
+        until(lambda: app.runs.get(run_id).state.value in ("completed", "failed"), 300)
         run = app.runs.get(run_id)
         assert run.state.value == "completed", run.reason
         final = {range_id: (owner, claims) for range_id, owner, claims, _ in _ranges(pg_state)}
@@ -104,7 +105,7 @@ def test_two_daemons_share_a_tables_ranges_and_take_over_a_killed_ones(
         assert all(done for *_, done in _ranges(pg_state))
         assert count(pg_database_2, "big") == ROWS
         assert all(check.matches for check in app.copies.verify("big"))
-        assert "helping run" in (homes[1] / "logs" / "daemon.log").read_text()
+        assert "helping run" in (homes[b] / "logs" / "daemon.log").read_text()
     finally:
         for home in homes:
             moonshift(tmp_path, "--home", str(home), "daemon", "stop", env=env)
