@@ -127,16 +127,13 @@ def test_racing_runs_that_must_run_alone_make_one(store: StateStore, clock: Fake
         thread.join()
     (run,) = store.list_runs("users")
     assert sorted(results) == ["created"] + [f"refused: run {run.id} is created"] * 5
-    # once it has ended, the next one may start
+    # once it has ended, the next one may start (at an instant of its own: a run at the
+    # winner's instant would be the same run)
     for to in (State.ANALYZING, State.CANCELLED):
         store.transition_run(run.id, to, actor=ACTOR, now=clock.now())
+    later = clock.now() + timedelta(seconds=1)
     store.create_run(
-        "users",
-        trigger=Trigger.MANUAL,
-        nominal_time=clock.now(),
-        actor=ACTOR,
-        now=clock.now(),
-        alone=True,
+        "users", trigger=Trigger.MANUAL, nominal_time=later, actor=ACTOR, now=later, alone=True
     )
     assert len(store.list_runs("users")) == 2
 
