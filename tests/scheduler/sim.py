@@ -18,6 +18,24 @@ from tests.helpers import FakeClock
 COMMAND_TIME = timedelta(hours=1)
 
 
+class RecordingLauncher:
+    """Records each hand-over and starts nothing: a launched run stays as the scheduler
+    wrote it, queued, as a real one does for the second its process needs to start."""
+
+    def __init__(self) -> None:
+        self.launched: list[int] = []
+
+    def launch(self, run_id: int, owner: str) -> int:
+        self.launched.append(run_id)
+        return 10_000 + run_id
+
+    def running(self) -> set[int]:
+        return set(self.launched)
+
+    def finished(self) -> list[tuple[int, int, int]]:
+        return []
+
+
 @dataclass
 class _Worker:
     started: datetime

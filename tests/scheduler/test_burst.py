@@ -3,44 +3,25 @@ audit entry and outbox event, on every store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from moonshift.app import Moonshift
 from moonshift.engine.loop import Engine, SchedulerConfig
-from moonshift.specfile import load_text
 from tests.helpers import FakeClock
+from tests.scheduler.sim import RecordingLauncher
+from tests.scheduler.test_policies import T0, apply
 
-T0 = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
 SPECS = """
 - {id: a, kind: steps, steps: {count: 1}, schedule: {interval: 10m}}
 - {id: b, kind: steps, steps: {count: 1}, schedule: {interval: 10m}, depends_on: [{migration: a}]}
 """
 
 
-class RecordingLauncher:
-    """Starts nothing: the runs stay as the scheduler wrote them."""
-
-    def __init__(self) -> None:
-        self.launched: list[int] = []
-
-    def launch(self, run_id: int, owner: str) -> int:
-        self.launched.append(run_id)
-        return 10_000 + run_id
-
-    def running(self) -> set[int]:
-        return set(self.launched)
-
-    def finished(self) -> list[tuple[int, int, int]]:
-        return []
-
-
 def test_due_fires_are_inserted_claimed_or_waiting_with_their_audit_and_event(
     app: Moonshift, clock: FakeClock, tmp_path: Path
 ) -> None:
-    clock.current = T0
-    for spec in load_text(SPECS):
-        app.migrations.apply_spec(spec, actor="user:test")
+    apply(app, clock, SPECS)
     launcher = RecordingLauncher()
     engine = Engine(
         app.store, clock, launcher, SchedulerConfig(), daemon_id="d", home=tmp_path / "d"

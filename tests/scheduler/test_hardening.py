@@ -18,6 +18,7 @@ from moonshift.engine.loop import Engine, SchedulerConfig
 from moonshift.errors import Conflict
 from moonshift.scheduler import BackfillResult, Scheduler
 from tests.helpers import FakeClock, moonshift
+from tests.scheduler.sim import RecordingLauncher
 from tests.scheduler.test_daemon import start_daemon, until
 from tests.scheduler.test_policies import T0, apply
 
@@ -34,29 +35,11 @@ EXCLUSIVE = """\
 """
 
 
-class SlowLauncher:
-    """Workers that take their time to start: a launched run stays queued, as a real one
-    does for the second its process needs."""
-
-    def __init__(self) -> None:
-        self.launched: list[int] = []
-
-    def launch(self, run_id: int, owner: str) -> int:
-        self.launched.append(run_id)
-        return 10_000 + run_id
-
-    def running(self) -> set[int]:
-        return set(self.launched)
-
-    def finished(self) -> list[tuple[int, int, int]]:
-        return []
-
-
 def test_exclusive_migrations_due_together_start_one_at_a_time(
     app: Moonshift, clock: FakeClock, tmp_path: Path
 ) -> None:
     apply(app, clock, EXCLUSIVE)
-    launcher = SlowLauncher()
+    launcher = RecordingLauncher()
     engine = Engine(app.store, clock, launcher, SchedulerConfig(), daemon_id="d", home=tmp_path)
     for second in range(3):  # the first worker has not taken its run yet
         clock.current = T0 + timedelta(seconds=second)
