@@ -18,8 +18,8 @@ from moonshift.connectors.types import SqlType, parse_postgres
 from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
-# Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
 TOO_MANY = 1 << 62  # rows read as CSV when a batch was too large to count
+# Text forms (ranges, intervals, to_jsonb) read the same whatever the server's defaults.
 SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
 # maintenance_work_mem for the keys and indexes built after the rows
 BUILD_MEMORY = "512MB"
