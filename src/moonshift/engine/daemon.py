@@ -28,6 +28,9 @@ from moonshift.store import StateStore
 
 log = logging.getLogger("moonshift.daemon")
 SHUTDOWN_GRACE_SECONDS = 20.0
+# A daemon counts as live for 30 s after its last heartbeat; one after the first tick that
+# ends 5 s after the last keeps it live without a write at every wake-up.
+HEARTBEAT_SECONDS = 5.0
 
 
 def run_daemon(
@@ -77,10 +80,13 @@ def run_daemon(
         target=dispatcher.run, args=(stop, config.poll_seconds), name="notify", daemon=True
     )
     delivering.start()
+    beat = float("-inf")
     try:
         while not stop.is_set():
             wake = engine.tick()
-            store.daemon_heartbeat(daemon_id, now=clock.now())
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                store.daemon_heartbeat(daemon_id, now=clock.now())
+                beat = time.monotonic()
             delay = (wake - clock.now()).total_seconds()
             waiter.wait(max(0.02, min(delay, config.poll_seconds)))
     finally:
