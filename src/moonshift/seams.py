@@ -472,7 +472,8 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     def close(self) -> None: ...
 
     def waiter(self, stop: threading.Event) -> Waiter:
-        """Sleeps that end early when an operator announces a change, or ``stop`` is set."""
+        """Sleeps that end early when the store changes (as far as it can tell), or
+        ``stop`` is set."""
         ...
 
     def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]: ...
@@ -902,7 +903,19 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
 
 
 class Waiter(Protocol):
-    def wait(self, seconds: float) -> None: ...
+    @property
+    def sees_every_change(self) -> bool:
+        """Whether ``wait`` ends at every change (else only at those announced)."""
+        ...
+
+    def mark(self) -> None:
+        """Take the store as it is now: a change after this ends the next ``wait``."""
+        ...
+
+    def wait(self, seconds: float, *, poll: float) -> bool:
+        """Sleep ``seconds``, less when ``stop`` is set or the store changed (looked at
+        every ``poll``); True when a change ended it."""
+        ...
 
     def close(self) -> None: ...
 
