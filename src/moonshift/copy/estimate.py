@@ -4,7 +4,9 @@ the copy does it, for its rates, the target space it needs, and a profile of eac
 Reads the first rows in key order, in batches of ``batch_size``; converts them with the
 plan's converters; writes them in batches, each in its own transaction, into a scratch
 table with the target columns (dropped after). Bounded by rows and seconds per table, so a
-big table costs the same as a small one; profiled on its first ``PROFILE_ROWS``. A streamed
+big table costs the same as a small one, and by a share of the table's rows, so a small
+one's copy does not wait on a sample as long as itself; profiled on its first rows (a
+quarter of the sample, ``PROFILE_ROWS`` at most). A streamed
 COPY (PostgreSQL to PostgreSQL) is measured with batched inserts: its estimate is an upper
 bound. A table copied as CSV (``connectors.textcopy``) is sampled as CSV too.
 """
@@ -26,7 +28,11 @@ from moonshift.copy.plan import CopyPlan, TablePlan
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
 MAX_SAMPLE_ROWS = 250_000
-PROFILE_ROWS = 10_000  # the first rows, profiled as values
+# A sample of at most this share of a table's rows (above MIN_SAMPLE_ROWS): sampling costs
+# about what copying those rows does, so at most a few percent of the copy it plans.
+SAMPLE_SHARE = 0.02
+MIN_SAMPLE_ROWS = 10_000
+PROFILE_ROWS = 10_000  # the first rows, profiled as values: a quarter of the sample at most
 SIZED_ROWS = 2_000  # of those, the rows whose size per row gives the target's bytes
 # At most, per table and side: a few batches after the first show the steady rate, and
 # every second here is a second before the first row is copied, at every start of a run.
@@ -98,7 +104,11 @@ def _sample(
     until ``seconds`` or enough rows. The rate is the sample's rows over its elapsed time."""
     src, dst = conns
     size = max(1, batch_size)
-    limit = min(t.rows, max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)))
+    limit = min(
+        t.rows,
+        max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)),
+        _share(t.rows),
+    )
     if t.csv is not None and t.key:  # CSV moves fast: SAMPLE_ROWS show its steady state
         limit = min(limit, SAMPLE_ROWS)
         size = max(1, min(size, limit // SAMPLE_BATCHES))
@@ -107,7 +117,7 @@ def _sample(
         return Sample(rows, 0.0, 0.0, 0)
     if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
         # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
-        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS))
+        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS, _share(t.rows)))
         return _sample_attached(t, source, target, conns, sizes, seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
@@ -150,9 +160,19 @@ def _sample(
     # rows per second after the first batch, over every row
     elapsed = (ended - steady) * done / (done - first) if done > first else ended - started
     if t.csv is not None and t.key:
-        rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
+        rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
         return Sample(rows, read[0], write, done, elapsed, read_rows=done)
-    return Sample(rows[:done], read[0], write, done, elapsed, read_rows=done)
+    return Sample(rows[: _profiled(done)], read[0], write, done, elapsed, read_rows=done)
+
+
+def _share(rows: int) -> int:
+    return max(MIN_SAMPLE_ROWS, int(rows * SAMPLE_SHARE))
+
+
+def _profiled(sampled: int) -> int:
+    """How many of a sample's first rows are profiled: reading and profiling them again
+    costs more per row than copying them."""
+    return min(sampled, PROFILE_ROWS, max(SIZED_ROWS, sampled // 4))
 
 
 SAMPLED = "ms_sampled"  # the name the source is attached under while it is sampled
@@ -210,7 +230,7 @@ def _sample_attached(
     finally:
         scratch.drop()
         dst.execute(f"DETACH DATABASE {SAMPLED}")
-    rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
+    rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
     # one statement reads and writes, with no pipeline to fill: one rate for all three
     took = ended - started
     return Sample(rows, took, took, done, took, read_rows=done)
