@@ -220,15 +220,6 @@ class SqlBuilder:
             conds, params = [*conds, cond], params + values
         return f"SELECT {columns} FROM {self.table}{self.where(conds)}", params
 
-    def cast_columns(self) -> str:
-        """The columns, cast to the target's types where they differ (binary COPY needs
-        the same types on both ends)."""
-        plan = self.job.plan
-        return ", ".join(
-            f"({read})::{cast}" if cast else read
-            for read, cast in zip(plan.reads, plan.casts, strict=True)
-        )
-
 
 ATTACHED = "ms_source"
 
@@ -284,7 +275,7 @@ class RangeCopier:
         from psycopg import ClientCursor
 
         last, final, bound = self._next_values(after, size)
-        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
+        sql, params = self.sql.between(after, bound, self.plan.streamed_reads)
         select = ClientCursor(conn).mogrify(sql, params)
         return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
 
@@ -389,7 +380,7 @@ class RangeCopier:
         if found is None:
             return Batch(after, 0, True)
         last, count = found
-        sql, params = self.sql.between(after, last, self.sql.cast_columns())
+        sql, params = self.sql.between(after, last, self.plan.streamed_reads)
         select = ClientCursor(conn).mogrify(sql, params)
         return Batch(last, count, count < size, stream_sql=select, source_conn=conn, bound=last)
 

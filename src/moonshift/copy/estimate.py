@@ -6,9 +6,9 @@ plan's converters; writes them in batches, each in its own transaction, into a s
 table with the target columns (dropped after). Bounded by rows and seconds per table, so a
 big table costs the same as a small one, and by a share of the table's rows, so a small
 one's copy does not wait on a sample as long as itself; profiled on its first rows (a
-quarter of the sample, ``PROFILE_ROWS`` at most). A streamed
-COPY (PostgreSQL to PostgreSQL) is measured with batched inserts: its estimate is an upper
-bound. A table copied as CSV (``connectors.textcopy``) is sampled as CSV too.
+quarter of the sample, ``PROFILE_ROWS`` at most). A streamed COPY (PostgreSQL to
+PostgreSQL) is sampled streamed, a table copied as CSV (``connectors.textcopy``) as CSV, and
+SQLite to SQLite as one INSERT ... SELECT a batch.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ def _sample(
         # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
         sizes = (size, min(t.rows, MAX_SAMPLE_ROWS, _share(t.rows)))
         return _sample_attached(t, source, target, conns, sizes, seconds)
+    if t.binary and t.key:  # streamed as the copy streams it
+        return _sample_streamed(t, source, target, conns, (size, limit), seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
     read = [0.0]
@@ -236,17 +238,54 @@ def _sample_attached(
     return Sample(rows, took, took, done, took, read_rows=done)
 
 
+def _sample_streamed(
+    t: TablePlan,
+    source: Connector,
+    target: Connector,
+    conns: tuple[Any, Any],
+    sizes: tuple[int, int],
+    seconds: float,
+) -> Sample:
+    """As the copy does it between engines that stream (``batches.RangeCopier.streams``):
+    each batch the source's COPY TO piped into the target's COPY FROM, committed with its
+    checkpoint; both servers work at once, so one rate for reading and writing."""
+    src, dst = conns
+    size, limit = sizes
+    scratch = _Scratch(t, target, dst)
+    done, started = 0, time.perf_counter()
+    try:
+        while done < limit and time.perf_counter() - started < seconds:
+            count = min(size, limit - done)
+            select = f"SELECT {t.streamed_reads} FROM ({_first(t, source, done, count)}) ms_s"
+            written = scratch.stream(source, src, select, done)
+            done += written
+            if written < count:
+                break
+        ended = time.perf_counter()
+    finally:
+        src.rollback()
+        scratch.drop()
+    rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
+    took = ended - started
+    return Sample(rows, took, took, done, took, read_rows=done)
+
+
+def _first(t: TablePlan, source: Connector, offset: int, size: int) -> str:
+    """The table's rows ``offset`` to ``offset + size`` in key order, every column."""
+    where = f" WHERE {t.where}" if t.where else ""
+    order = ", ".join(source.quote(k) for k in t.key)
+    return (
+        f"SELECT * FROM {t.source_from}{where} ORDER BY {order} "
+        f"LIMIT {int(size)} OFFSET {int(offset)}"
+    )
+
+
 def _read_csv(
     t: TablePlan, source: Connector, conn: Any, offset: int, size: int
 ) -> tuple[bytes | None, int]:
     """The next ``size`` rows in key order, as the copy reads them as CSV."""
     assert t.csv is not None
-    where = f" WHERE {t.where}" if t.where else ""
-    order = ", ".join(source.quote(k) for k in t.key)
-    inner = (
-        f"SELECT * FROM {t.source_from}{where} ORDER BY {order} "
-        f"LIMIT {int(size)} OFFSET {int(offset)}"
-    )
+    inner = _first(t, source, offset, size)
     try:
         return source.read_csv(
             conn, f"SELECT {source.csv_select(t.csv.fields)} FROM ({inner}) ms_s", []
@@ -306,6 +345,26 @@ class _Scratch:
             self.target.write_rows(cursor, self.name, columns, batch.rows or [])
         cursor.execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
         self.conn.commit()
+
+    def stream(self, source: Connector, source_conn: Any, select: str, done: int) -> int:
+        """One streamed COPY of ``select`` and the checkpoint, in one transaction; the
+        rows written."""
+        self.target.begin(self.conn)
+        written, _ = self.target.copy_from(
+            source,
+            source_conn,
+            select,
+            self.conn,
+            self.name,
+            self.t.target_columns,
+            stop=lambda: False,
+            copy_format=self.t.copy_format,
+        )
+        self.conn.cursor().execute(
+            f"UPDATE {self.book} SET done = {int(done + written)} WHERE id = 1"
+        )
+        self.conn.commit()
+        return written
 
     def insert_select(self, sql: str, params: list[Any], done: int) -> int:
         """One INSERT ... SELECT and the checkpoint, in one transaction; the rows written."""
