@@ -90,7 +90,7 @@ class RangeJob:
     target: Connector
     book: Bookkeeping
     flags: Flags
-    batch_size: Callable[[], int]
+    batch_size: Callable[[bool], int]  # rows per batch, given whether the batch streams
     upsert: bool
     watermark: tuple[Any, ...] | None  # incremental: cursor >= this
     on_bad_rows: Callable[[list[BadRow]], None]  # before the commit that skips them
@@ -230,6 +230,13 @@ def attachable(plan: TablePlan, source: Connector, target: Connector) -> bool:
     return target.can_attach(source) and bool(plan.key) and all(c is None for c in plan.converters)
 
 
+def streams(plan: TablePlan, upsert: bool) -> bool:
+    """Engines with binary COPY (PostgreSQL to PostgreSQL): a batch moves from the source's
+    COPY TO straight into the target's COPY FROM, both servers working at once, like the two
+    ends of a pipe; nothing is held in between."""
+    return plan.binary and bool(plan.key) and not upsert
+
+
 class RangeCopier:
     def __init__(self, job: RangeJob) -> None:
         self.job = job
@@ -250,7 +257,7 @@ class RangeCopier:
         if self.plan.csv is not None and self.csv:
             log.info("%s range %d: %s", self.plan.target, job.state.range_id, self.plan.csv.how)
         while not job.flags.stop.is_set():
-            size = job.batch_size() if self.plan.key else 1 << 62
+            size = job.batch_size(self.streams) if self.plan.key else 1 << 62
             started = time.perf_counter()
             if self.attaches:
                 batch = self._read_attached(conn, after, size)
@@ -296,10 +303,7 @@ class RangeCopier:
 
     @property
     def streams(self) -> bool:
-        """Engines with binary COPY (PostgreSQL to PostgreSQL): a batch moves from the
-        source's COPY TO straight into the target's COPY FROM, both servers working at
-        once, like the two ends of a pipe; nothing is held in between."""
-        return self.plan.binary and bool(self.plan.key) and not self.job.upsert
+        return streams(self.plan, self.job.upsert)
 
     @property
     def csv(self) -> bool:

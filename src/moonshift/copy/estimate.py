@@ -16,13 +16,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import comparable, convert_rows
-from moonshift.copy.batches import Batch, attachable, run_ahead
+from moonshift.copy.batches import Batch, attachable, run_ahead, streams
 from moonshift.copy.plan import CopyPlan, TablePlan
 
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
@@ -53,10 +53,11 @@ class Sample:
 
 
 def measure(
-    plan: CopyPlan, source: Connector, target: Connector, batch_size: int
+    plan: CopyPlan, source: Connector, target: Connector, batch_rows: Callable[[bool], int]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The profile of every copied column, and the estimate: per table its rows, read and
-    write rates (rows/s), seconds and target bytes; in all, seconds and bytes."""
+    write rates (rows/s), seconds and target bytes; in all, seconds and bytes.
+    ``batch_rows``: rows per batch, given whether the batch streams (as the copy sizes it)."""
     profiles: dict[str, Any] = {}
     tables: list[dict[str, Any]] = []
     src, dst = connect(source, "source"), connect(target, "target")
@@ -64,7 +65,8 @@ def measure(
     try:
         for t in plan.tables:
             try:
-                sample = _sample(t, source, target, (src, dst), batch_size, seconds)
+                size = batch_rows(streams(t, upsert=False))
+                sample = _sample(t, source, target, (src, dst), size, seconds)
             except Exception as exc:  # the risks name what is missing; estimate the rest
                 src.rollback()
                 dst.rollback()
@@ -119,7 +121,7 @@ def _sample(
         # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
         sizes = (size, min(t.rows, MAX_SAMPLE_ROWS, _share(t.rows)))
         return _sample_attached(t, source, target, conns, sizes, seconds)
-    if t.binary and t.key:  # streamed as the copy streams it
+    if streams(t, upsert=False):  # as the copy streams it
         return _sample_streamed(t, source, target, conns, (size, limit), seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
