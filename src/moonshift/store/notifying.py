@@ -11,13 +11,14 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 
 from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
 from moonshift.store.records import ChannelRecord, DeliveryRecord, OutboxGlance
+from moonshift.store.types import UTCDateTime
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -25,6 +26,16 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 def delivery_key(event_id: int, channel_id: str) -> str:
     """The same for every attempt of one event to one channel: receivers keep it once."""
     return f"msg_{event_id}_{channel_id}"
+
+
+_GLANCE = select(  # built once: the dispatcher sends it at every pass
+    exists().where(t.alerts.c.status == "open"),
+    exists().where(t.outbox.c.routed_at.is_(None)),
+    exists().where(
+        t.deliveries.c.status == PENDING,
+        t.deliveries.c.next_attempt_at <= bindparam("now", type_=UTCDateTime),
+    ),
+)
 
 
 class NotifyStore(StoreCore):
@@ -75,13 +86,8 @@ class NotifyStore(StoreCore):
             return self._emit(conn, notice)
 
     def outbox_glance(self, now: datetime) -> OutboxGlance:
-        query = select(
-            exists().where(t.alerts.c.status == "open"),
-            exists().where(t.outbox.c.routed_at.is_(None)),
-            exists().where(t.deliveries.c.status == PENDING, t.deliveries.c.next_attempt_at <= now),
-        )
         with self._read() as conn:
-            row = conn.execute(query).one()
+            row = conn.execute(_GLANCE, {"now": now}).one()
         return OutboxGlance(
             open_alerts=bool(row[0]), unrouted=bool(row[1]), deliveries_due=bool(row[2])
         )

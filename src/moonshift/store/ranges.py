@@ -139,7 +139,9 @@ class RangeStore(StoreCore):
             return sorted(int(rid) for rid in conn.execute(query).scalars())
 
 
-def helpable_runs(*, daemon_id: str, now: datetime) -> Select[Any]:
+def helpable_runs(
+    *, daemon_id: str | ColumnElement[str], now: datetime | ColumnElement[datetime]
+) -> Select[Any]:
     """Running copies, held by other daemons, with a range nobody holds."""
     free = or_(_r.owner.is_(None), _r.lease_until < now)
     return (

@@ -19,6 +19,8 @@ from sqlalchemy import (
     Connection,
     FromClause,
     Insert,
+    Select,
+    String,
     and_,
     bindparam,
     delete,
@@ -56,6 +58,7 @@ from moonshift.store.records import (
 )
 from moonshift.store.types import UTCDateTime
 
+At = datetime | ColumnElement[datetime]  # an instant, or the parameter that will be one
 # Values in one IN (...) list, well under SQLite's and PostgreSQL's limits on parameters.
 IN_LIST = 2500
 
@@ -449,16 +452,8 @@ class SchedulingStore(StoreCore):
         return run_id
 
     def glance(self, now: datetime, *, daemon_id: str) -> Glance:
-        query = select(
-            select(func.max(t.schedules.c.updated_at)).scalar_subquery(),
-            exists().where(_lease_expired(now)),
-            exists().where(_holding_worker()),
-            exists().where(_runnable(now)),
-            select(func.min(t.runs.c.not_before)).where(_waiting_later(now)).scalar_subquery(),
-            exists(helpable_runs(daemon_id=daemon_id, now=now)),
-        )
         with self._read() as conn:
-            row = conn.execute(query).one()
+            row = conn.execute(_GLANCE, {"now": now, "daemon_id": daemon_id}).one()
         return Glance(
             schedules_changed_at=row[0],
             leases_expired=bool(row[1]),
@@ -769,7 +764,7 @@ class SchedulingStore(StoreCore):
 # run answers, and the engine reads those that do.
 
 
-def _runnable(now: datetime) -> ColumnElement[bool]:
+def _runnable(now: At) -> ColumnElement[bool]:
     """Queued runs whose time has come, and paused runs set to resume, held by nobody."""
     r = t.runs.c
     return and_(
@@ -793,7 +788,7 @@ def _holding_worker() -> ColumnElement[bool]:
     )
 
 
-def _lease_expired(now: datetime) -> ColumnElement[bool]:
+def _lease_expired(now: At) -> ColumnElement[bool]:
     r = t.runs.c
     return and_(
         r.state.in_([s.value for s in lifecycle.WORKING]),
@@ -802,11 +797,26 @@ def _lease_expired(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _waiting_later(now: datetime) -> ColumnElement[bool]:
+def _waiting_later(now: At) -> ColumnElement[bool]:
     r = t.runs.c
     return and_(r.state.in_([State.CREATED.value, State.PAUSED.value]), r.not_before > now)
 
 
+def _glance() -> Select[Any]:
+    """Built once, for the statement a daemon sends at every wake-up."""
+    now = bindparam("now", type_=UTCDateTime)
+    daemon_id = bindparam("daemon_id", type_=String)
+    return select(
+        select(func.max(t.schedules.c.updated_at)).scalar_subquery(),
+        exists().where(_lease_expired(now)),
+        exists().where(_holding_worker()),
+        exists().where(_runnable(now)),
+        select(func.min(t.runs.c.not_before)).where(_waiting_later(now)).scalar_subquery(),
+        exists(helpable_runs(daemon_id=daemon_id, now=now)),
+    )
+
+
+_GLANCE = _glance()
 _SCHEDULE_NAMES = tuple(c.name for c in t.schedules.c)
 _MIGRATION_NAMES = tuple(c.name for c in t.migrations.c)
 
