@@ -98,9 +98,9 @@ class Engine:
         # One statement says which questions have answers; an idle wake-up asks no more.
         glance = self.store.glance(now, daemon_id=self.daemon_id)
         self._refresh_heap(glance.schedules_changed_at)
-        working, took_over = self._supervise(now, glance)
+        working, ended = self._supervise(now, glance)
         round_ = self._round(working)
-        busy = took_over or glance.runnable
+        busy = ended or glance.runnable
         if busy:
             self.dispatch(now, round_=round_)  # runs queued before go first
         if self._heap and self._heap[0][0] <= now:
