@@ -448,6 +448,19 @@ class Connector(ABC):
         transaction (engines where ``can_attach``)."""
         raise NotImplementedError
 
+    def stored_columns(self, conn: Any, table: str, schema: str) -> tuple[str, ...] | None:
+        """The columns of ``schema.table`` in their order, or None when one of them is not
+        stored as written (a generated column); engines where ``can_attach``."""
+        raise NotImplementedError
+
+    def insert_attached(
+        self, conn: Any, sql: str, params: Sequence[Any], stop: Callable[[], bool]
+    ) -> int:
+        """Run an INSERT ... SELECT from an attached source inside the open transaction;
+        returns the rows inserted. Raises Stopped, the statement undone, when ``stop`` says
+        so while it runs (engines where ``can_attach``)."""
+        raise NotImplementedError
+
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:
         """Binary COPY of a query's rows (engines with ``binary_copy``)."""
         raise NotImplementedError

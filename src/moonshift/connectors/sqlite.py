@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from moonshift.connectors import sqlitecatalog
-from moonshift.connectors.base import Column, Connector, Schema, classified
-from moonshift.connectors.ddl import ColumnDef
+from moonshift.connectors.base import Column, Connector, Schema, Stopped, classified
+from moonshift.connectors.ddl import ColumnDef, TableDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.errors import TerminalError, TransientError
 
 BUSY_TIMEOUT_SECONDS = 30
+# How often a running statement asks whether to stop, in SQLite's virtual machine
+# instructions: a thousand times a second and more, each a Python call, too few to measure.
+STOP_CHECK_INSTRUCTIONS = 10_000
 
 
 class SqliteConnector(SqlConnector):
@@ -75,6 +79,36 @@ class SqliteConnector(SqlConnector):
         assert isinstance(source, SqliteConnector)
         conn.execute(f"ATTACH DATABASE ? AS {self.quote(name)}", (source.url.database,))
 
+    def stored_columns(self, conn: Any, table: str, schema: str) -> tuple[str, ...] | None:
+        found = conn.execute(
+            "SELECT name, hidden FROM pragma_table_xinfo(?, ?) ORDER BY cid", (table, schema)
+        ).fetchall()
+        if any(hidden for _name, hidden in found):
+            return None
+        return tuple(str(name) for name, _hidden in found)
+
+    def insert_attached(
+        self, conn: Any, sql: str, params: Sequence[Any], stop: Callable[[], bool]
+    ) -> int:
+        asked = False
+
+        def check() -> int:
+            nonlocal asked
+            asked = stop()
+            return int(asked)
+
+        conn.set_progress_handler(check, STOP_CHECK_INSTRUCTIONS)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+        except sqlite3.OperationalError:
+            if asked:
+                raise Stopped() from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
@@ -90,6 +124,21 @@ class SqliteConnector(SqlConnector):
         )
 
     # -- DDL --------------------------------------------------------------------------------
+
+    def create_table_sql(self, table: TableDef) -> str:
+        # A rowid alias (one INTEGER key column) is never NULL: a NULL written there takes the
+        # next rowid. NOT NULL on it would add nothing, and would keep SQLite from copying a
+        # source's records as they are, which INSERT ... SELECT * does only where the target
+        # is NOT NULL no more than the source, whose INTEGER PRIMARY KEY says nothing of NULL.
+        if len(table.key) == 1:
+            columns = tuple(
+                replace(c, nullable=True)
+                if c.name == table.key[0] and c.type.strip().upper() == "INTEGER"
+                else c
+                for c in table.columns
+            )
+            table = replace(table, columns=columns)
+        return super().create_table_sql(table)
 
     def column_sql(self, column: ColumnDef) -> str:
         parts = [self.quote(column.name), column.type]
