@@ -184,3 +184,32 @@ def test_a_stop_during_a_whole_table_statement_duplicates_nothing_and_resumes(
     finished = copy_app.runs.execute(run.id)
     assert finished.state is State.COMPLETED, finished.reason
     _assert_exact(source, target)
+
+
+def test_batches_reach_the_database_file_while_the_copy_runs(
+    tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit does not copy the WAL into the database file (a checkpoint, which would hold
+    the writer): a side connection does, while the next batch is written. Without it nothing
+    would write the file before the copy's end: its batches stay far below the 1,000 pages
+    of WAL at which a commit copies them."""
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=RANGED))
+    write = RangeCopier.write
+    written: list[bool] = []
+
+    def watched(self: RangeCopier, conn: Any, batch: Batch, after: Any) -> int:
+        before = target.stat().st_mtime_ns
+        rows = write(self, conn, batch, after)
+        if self.plan.source == "numbers" and not written:  # its first batch
+            deadline = time.monotonic() + 90
+            while target.stat().st_mtime_ns == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            written.append(target.stat().st_mtime_ns != before)
+        return rows
+
+    monkeypatch.setattr(RangeCopier, "write", watched)
+    run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert written == [True]
+    _assert_exact(source, target)

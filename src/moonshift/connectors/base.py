@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -263,6 +264,12 @@ class Connector(ABC):
         the disk where the engine can say so per transaction; the batch and its checkpoint
         are lost or kept together, and a later durable commit waits for every one before it."""
         conn.commit()
+
+    def writing(self, conn: Any) -> AbstractContextManager[Callable[[], None]]:
+        """Around a key range's batches written on ``conn``: what the engine does beside
+        them while they are written. What it gives is called before each batch (where the
+        engine may hold the writer back for a moment)."""
+        return nullcontext(lambda: None)
 
     def begin_build(self, conn: Any) -> None:
         """Start the transaction of a step after the rows (a key, an index, a check): where

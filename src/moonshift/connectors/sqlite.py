@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -12,8 +14,10 @@ from moonshift.connectors.base import Column, Connector, Schema, Stopped, classi
 from moonshift.connectors.ddl import ColumnDef, TableDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.connectors.sqlitewal import WalCopier
 from moonshift.errors import TerminalError, TransientError
 
+log = logging.getLogger("moonshift.copy")
 BUSY_TIMEOUT_SECONDS = 30
 # How often a running statement asks whether to stop, in SQLite's virtual machine
 # instructions: a thousand times a second and more, each a Python call, too few to measure.
@@ -108,6 +112,26 @@ class SqliteConnector(SqlConnector):
             raise
         finally:
             conn.set_progress_handler(None, 0)
+
+    @contextmanager
+    def writing(self, conn: Any) -> Iterator[Callable[[], None]]:
+        try:
+            copier = WalCopier(self.connect())
+        except sqlite3.Error:  # then each commit copies the WAL, as it would anyway
+            log.debug("no side connection for checkpoints", exc_info=True)
+            yield lambda: None
+            return
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        copier.start()
+        try:
+            yield copier.pace
+        finally:
+            copier.stop()
+            copier.side.close()
+            try:
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+            except sqlite3.Error:
+                log.debug("the writer's connection is gone", exc_info=True)
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")

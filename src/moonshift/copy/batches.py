@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -584,7 +584,9 @@ _END = object()
 Translate = Callable[[BaseException], TransientError | TerminalError]
 
 
-def tagged(batches: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
+def tagged(
+    batches: Iterator[Batch], side: str, translate: Translate
+) -> Generator[Batch, None, None]:
     """Batches read in this thread, their failures marked as ``side``'s."""
     while True:
         try:
@@ -598,7 +600,9 @@ def tagged(batches: Iterator[Batch], side: str, translate: Translate) -> Iterato
         yield batch
 
 
-def run_ahead(produce: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
+def run_ahead(
+    produce: Iterator[Batch], side: str, translate: Translate
+) -> Generator[Batch, None, None]:
     """Read the next batch in a thread while the caller writes this one (memory: two batches)."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
