@@ -128,6 +128,20 @@ def test_rows_values_rowids_and_checkpoints_are_exact(
     conn.close()
 
 
+@pytest.mark.parametrize("batch_size", [2000, 1999])
+def test_a_table_of_exactly_one_batch_is_one_statement(
+    tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    statements = _statements(monkeypatch)
+    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=batch_size))
+    assert run_copy(copy_app).state is State.COMPLETED
+    pairs = [s for s in statements if '"pairs"' in s]  # its 2,000 rows
+    whole = ['INSERT INTO main."pairs" SELECT * FROM ms_source."pairs"']
+    assert (pairs == whole) is (batch_size == 2000), pairs
+    _assert_exact(source, target)
+
+
 def _held_until(monkeypatch: pytest.MonkeyPatch, ask: Callable[[], None], flag: str) -> list[Batch]:
     """The whole-table statement of "numbers" waits, once it has asked for a stop (``ask``),
     until the copy has taken the request in (``flag`` of its flags is set): a request that

@@ -368,18 +368,16 @@ class RangeCopier:
     def _read_attached(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
         """The batch's last key (an index scan of its keys); its rows stay in the source."""
         state = self.job.state
-        if after is None and state.lo is None and state.hi is None:
+        whole = after is None and state.lo is None and state.hi is None
+        if whole and self.plan.rows <= size:
             cursor = conn.cursor()
-            cursor.execute(*self.sql.nth_key(None, size))
-            row = cursor.fetchone()
-            if row is None:
+            cursor.execute(*self.sql.nth_key(None, size + 1))
+            if cursor.fetchone() is None:
                 # the whole table fits in one batch: one statement with no key range, which
                 # SQLite may run as a transfer of its records (the writer finds its last key)
                 select = self._attached_sql.between(None, None, self._attached_sql.columns)
                 return Batch(None, 0, True, attached_select=select, whole=True)
-            found: tuple[tuple[Any, ...], int] | None = (tuple(row), size)
-        else:
-            found = self.sql.boundary(conn, after, size)
+        found = self.sql.boundary(conn, after, size)
         if found is None:
             return Batch(after, 0, True)
         last, count = found
