@@ -38,8 +38,10 @@ from moonshift.store.records import (
     DaemonRecord,
     DeliveryRecord,
     DivergenceRecord,
+    Glance,
     MigrationHeader,
     MigrationRecord,
+    OutboxGlance,
     OverviewRecord,
     PlanRecord,
     RequestKeyRecord,
@@ -374,6 +376,11 @@ class NoticeStore(Protocol):
         something calls ``_emit(conn, notice)`` in its own transaction instead."""
         ...
 
+    def outbox_glance(self, now: datetime) -> OutboxGlance:
+        """In one statement: whether there are open alerts, unrouted events and deliveries
+        due by ``now``; what an idle pass of the dispatcher needs to know."""
+        ...
+
     def unrouted_events(self, *, limit: int = 200) -> list[Notice]: ...
 
     def route_events(self, routes: Mapping[int, Sequence[str]], *, now: datetime) -> int:
@@ -465,7 +472,8 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
     def close(self) -> None: ...
 
     def waiter(self, stop: threading.Event) -> Waiter:
-        """Sleeps that end early when an operator announces a change, or ``stop`` is set."""
+        """Sleeps that end early when the store changes (as far as it can tell), or
+        ``stop`` is set."""
         ...
 
     def list_migrations(self, *, include_deleted: bool = False) -> list[MigrationRecord]: ...
@@ -489,6 +497,12 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
         ...
 
     def schedules_changed_at(self) -> datetime | None: ...
+
+    def glance(self, now: datetime, *, daemon_id: str) -> Glance:
+        """In one statement: whether ``expired_leases``, ``working_runs``, ``runnable`` and
+        ``runs_to_help`` would find anything, ``schedules_changed_at`` and
+        ``next_not_before``; what an idle wake-up needs to know, and all it reads."""
+        ...
 
     def fires_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
         """(migration, next fire) of active schedules whose next fire is in ``(start, end]``."""
@@ -889,7 +903,19 @@ class AppStore(WorkerStore, NoticeStore, Protocol):
 
 
 class Waiter(Protocol):
-    def wait(self, seconds: float) -> None: ...
+    @property
+    def sees_every_change(self) -> bool:
+        """Whether ``wait`` ends at every change (else only at those announced)."""
+        ...
+
+    def mark(self) -> None:
+        """Take the store as it is now: a change after this ends the next ``wait``."""
+        ...
+
+    def wait(self, seconds: float, *, poll: float) -> bool:
+        """Sleep ``seconds``, less when ``stop`` is set or the store changed (looked at
+        every ``poll``); True when a change ended it."""
+        ...
 
     def close(self) -> None: ...
 

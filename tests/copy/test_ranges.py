@@ -137,3 +137,17 @@ def test_a_large_postgresql_table_is_split_on_a_tablesample(
     assert 2 <= len(ranges) <= 6, ranges
     assert sum(done for _, _, done in ranges) == ROWS
     assert _rows(pg_database_2) == _rows(pg_database)
+
+
+def test_unset_batches_are_larger_where_they_stream_and_a_size_given_is_kept() -> None:
+    from moonshift.domain.spec import MigrationSpec
+
+    def spec(copy: dict[str, object]) -> MigrationSpec:
+        ends = {"source": {"url": "sqlite:///a.db"}, "target": {"url": "sqlite:///b.db"}}
+        return MigrationSpec.model_validate({"id": "m", "kind": "copy", **ends, "copy": copy})
+
+    unset = spec({}).copy_spec
+    assert (unset.batch_rows(False), unset.batch_rows(True)) == (50_000, 250_000)
+    given = spec({"batch_size": 50_000})
+    again = MigrationSpec.model_validate(given.canonical()).copy_spec  # as stored and read
+    assert (again.batch_rows(False), again.batch_rows(True)) == (50_000, 50_000)

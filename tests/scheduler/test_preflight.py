@@ -48,11 +48,11 @@ def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
 
     preflight = Preflight(app.store, clock, {"PW": "hunter2"})
     clock.current = datetime(2026, 5, 4, 1, 20, tzinfo=UTC)  # 40 minutes before: too early
-    hints = preflight.tick(clock.now(), specs)
+    hints = preflight.tick(clock.now(), specs, changed_at=app.store.schedules_changed_at())
     assert datetime(2026, 5, 4, 1, 30, tzinfo=UTC) in hints
     assert app.store.get_events("down") == []
     clock.current = datetime(2026, 5, 4, 1, 30, tzinfo=UTC)
-    preflight.tick(clock.now(), specs)
+    preflight.tick(clock.now(), specs, changed_at=app.store.schedules_changed_at())
     preflight._pool.shutdown(wait=True)
     [ok] = app.store.get_events("ok")
     assert (ok.event_type, ok.outcome) == ("preflight", "ok")
@@ -64,7 +64,7 @@ def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(
     )
     assert "hunter2" not in down.reason
     clock.current = datetime(2026, 5, 4, 1, 50, tzinfo=UTC)  # the notify lead
-    preflight.tick(clock.now(), specs)
+    preflight.tick(clock.now(), specs, changed_at=app.store.schedules_changed_at())
     outcomes = [e.outcome for e in app.store.get_events("down")]
     assert outcomes == ["announced", "failed"]
     assert [e.outcome for e in app.store.get_events("ok")] == ["ok"]

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
-
+from moonshift.connectors.registry import connector_class
 from moonshift.dburl import normalize
 from moonshift.domain.secrets import MissingVariableError, substitute
 from moonshift.errors import InvalidInput
 
-CONNECT_TIMEOUT_SECONDS = 10
-
 
 def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True) -> str | None:
-    """None when the database answers ``SELECT 1``; otherwise why not (no secret in it)."""
+    """None when the database answers ``SELECT 1``; otherwise why not (no secret in it).
+    Asked through the connector the job uses (its driver and its connect timeout)."""
     try:
         resolved = normalize(substitute(url, environ))
     except (MissingVariableError, InvalidInput) as exc:
@@ -27,20 +24,17 @@ def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True
             return f"no SQLite file at {path}"
         if not must_exist and not path.parent.is_dir():
             return f"no folder for the SQLite file at {path}"
-    args = (
-        {}
-        if resolved.get_backend_name() == "sqlite"
-        else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    )
-    engine = create_engine(resolved, poolclass=NullPool, connect_args=args)
+    connector = connector_class(resolved.get_backend_name())(resolved)  # type: ignore[call-arg]
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        conn = connector.connect()
+        try:
+            conn.cursor().execute("SELECT 1")
+        finally:
+            conn.close()
         return None
     except Exception as exc:  # any failure to connect is an answer, not a crash
-        message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        text = str(exc).strip()
+        message = text.splitlines()[0] if text else ""
         if resolved.password:
             message = message.replace(str(resolved.password), "***")
-        return f"{type(getattr(exc, 'orig', exc)).__name__}: {message}"
-    finally:
-        engine.dispose()
+        return f"{type(exc).__name__}: {message}"

@@ -92,7 +92,7 @@ class RangeJob:
     target: Connector
     book: Bookkeeping
     flags: Flags
-    batch_size: Callable[[], int]
+    batch_size: Callable[[bool], int]  # rows per batch, given whether the batch streams
     upsert: bool
     watermark: tuple[Any, ...] | None  # incremental: cursor >= this
     on_bad_rows: Callable[[list[BadRow]], None]  # before the commit that skips them
@@ -232,15 +232,6 @@ class SqlBuilder:
             conds, params = [*conds, cond], params + values
         return f"SELECT {columns} FROM {self.table}{self.where(conds)}", params
 
-    def cast_columns(self) -> str:
-        """The columns, cast to the target's types where they differ (binary COPY needs
-        the same types on both ends)."""
-        plan = self.job.plan
-        return ", ".join(
-            f"({read})::{cast}" if cast else read
-            for read, cast in zip(plan.reads, plan.casts, strict=True)
-        )
-
 
 ATTACHED = "ms_source"
 
@@ -249,6 +240,13 @@ def attachable(plan: TablePlan, source: Connector, target: Connector) -> bool:
     """Whether the table's rows can pass as they are, source attached to the target's
     connection (SQLite to SQLite, a keyed table, no value converted)."""
     return target.can_attach(source) and bool(plan.key) and all(c is None for c in plan.converters)
+
+
+def streams(plan: TablePlan, upsert: bool) -> bool:
+    """Engines with binary COPY (PostgreSQL to PostgreSQL): a batch moves from the source's
+    COPY TO straight into the target's COPY FROM, both servers working at once, like the two
+    ends of a pipe; nothing is held in between."""
+    return plan.binary and bool(plan.key) and not upsert
 
 
 class RangeCopier:
@@ -271,7 +269,7 @@ class RangeCopier:
         if self.plan.csv is not None and self.csv:
             log.info("%s range %d: %s", self.plan.target, job.state.range_id, self.plan.csv.how)
         while not job.flags.stop.is_set():
-            size = job.batch_size() if self.plan.key else 1 << 62
+            size = job.batch_size(self.streams) if self.plan.key else 1 << 62
             started = time.perf_counter()
             if self.attaches:
                 batch = self._read_attached(conn, after, size)
@@ -296,7 +294,7 @@ class RangeCopier:
         from psycopg import ClientCursor
 
         last, final, bound = self._next_values(after, size)
-        sql, params = self.sql.between(after, bound, self.sql.cast_columns())
+        sql, params = self.sql.between(after, bound, self.plan.streamed_reads)
         select = ClientCursor(conn).mogrify(sql, params)
         return Batch(last, 0, final, stream_sql=select, source_conn=conn, bound=bound)
 
@@ -317,10 +315,7 @@ class RangeCopier:
 
     @property
     def streams(self) -> bool:
-        """Engines with binary COPY (PostgreSQL to PostgreSQL): a batch moves from the
-        source's COPY TO straight into the target's COPY FROM, both servers working at
-        once, like the two ends of a pipe; nothing is held in between."""
-        return self.plan.binary and bool(self.plan.key) and not self.job.upsert
+        return streams(self.plan, self.job.upsert)
 
     @property
     def csv(self) -> bool:
@@ -411,7 +406,7 @@ class RangeCopier:
         if found is None:
             return Batch(after, 0, True)
         last, count = found
-        sql, params = self.sql.between(after, last, self.sql.cast_columns())
+        sql, params = self.sql.between(after, last, self.plan.streamed_reads)
         select = ClientCursor(conn).mogrify(sql, params)
         return Batch(last, count, count < size, stream_sql=select, source_conn=conn, bound=last)
 

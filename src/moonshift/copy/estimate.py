@@ -4,9 +4,11 @@ the copy does it, for its rates, the target space it needs, and a profile of eac
 Reads the first rows in key order, in batches of ``batch_size``; converts them with the
 plan's converters; writes them in batches, each in its own transaction, into a scratch
 table with the target columns (dropped after). Bounded by rows and seconds per table, so a
-big table costs the same as a small one; profiled on its first ``PROFILE_ROWS``. A streamed
-COPY (PostgreSQL to PostgreSQL) is measured with batched inserts: its estimate is an upper
-bound. A table copied as CSV (``connectors.textcopy``) is sampled as CSV too.
+big table costs the same as a small one, and by a share of the table's rows, so a small
+one's copy does not wait on a sample as long as itself; profiled on its first rows (a
+quarter of the sample, ``PROFILE_ROWS`` at most). A streamed COPY (PostgreSQL to
+PostgreSQL) is sampled streamed, a table copied as CSV (``connectors.textcopy``) as CSV, and
+SQLite to SQLite as one INSERT ... SELECT a batch.
 """
 
 from __future__ import annotations
@@ -14,19 +16,23 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import comparable, convert_rows
-from moonshift.copy.batches import Batch, attachable, run_ahead
+from moonshift.copy.batches import Batch, attachable, run_ahead, streams
 from moonshift.copy.plan import CopyPlan, TablePlan
 
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
 MAX_SAMPLE_ROWS = 250_000
-PROFILE_ROWS = 10_000  # the first rows, profiled as values
+# A sample of at most this share of a table's rows (above MIN_SAMPLE_ROWS): sampling costs
+# about what copying those rows does, so at most a few percent of the copy it plans.
+SAMPLE_SHARE = 0.02
+MIN_SAMPLE_ROWS = 10_000
+PROFILE_ROWS = 10_000  # the first rows, profiled as values: a quarter of the sample at most
 SIZED_ROWS = 2_000  # of those, the rows whose size per row gives the target's bytes
 # At most, per table and side: a few batches after the first show the steady rate, and
 # every second here is a second before the first row is copied, at every start of a run.
@@ -47,10 +53,11 @@ class Sample:
 
 
 def measure(
-    plan: CopyPlan, source: Connector, target: Connector, batch_size: int
+    plan: CopyPlan, source: Connector, target: Connector, batch_rows: Callable[[bool], int]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The profile of every copied column, and the estimate: per table its rows, read and
-    write rates (rows/s), seconds and target bytes; in all, seconds and bytes."""
+    write rates (rows/s), seconds and target bytes; in all, seconds and bytes.
+    ``batch_rows``: rows per batch, given whether the batch streams (as the copy sizes it)."""
     profiles: dict[str, Any] = {}
     tables: list[dict[str, Any]] = []
     src, dst = connect(source, "source"), connect(target, "target")
@@ -58,7 +65,8 @@ def measure(
     try:
         for t in plan.tables:
             try:
-                sample = _sample(t, source, target, (src, dst), batch_size, seconds)
+                size = batch_rows(streams(t, upsert=False))
+                sample = _sample(t, source, target, (src, dst), size, seconds)
             except Exception as exc:  # the risks name what is missing; estimate the rest
                 src.rollback()
                 dst.rollback()
@@ -98,7 +106,11 @@ def _sample(
     until ``seconds`` or enough rows. The rate is the sample's rows over its elapsed time."""
     src, dst = conns
     size = max(1, batch_size)
-    limit = min(t.rows, max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)))
+    limit = min(
+        t.rows,
+        max(SAMPLE_ROWS, min(SAMPLE_BATCHES * size, MAX_SAMPLE_ROWS)),
+        _share(t.rows),
+    )
     if t.csv is not None and t.key:  # CSV moves fast: SAMPLE_ROWS show its steady state
         limit = min(limit, SAMPLE_ROWS)
         size = max(1, min(size, limit // SAMPLE_BATCHES))
@@ -107,8 +119,10 @@ def _sample(
         return Sample(rows, 0.0, 0.0, 0)
     if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
         # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
-        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS))
+        sizes = (size, min(t.rows, MAX_SAMPLE_ROWS, _share(t.rows)))
         return _sample_attached(t, source, target, conns, sizes, seconds)
+    if streams(t, upsert=False):  # as the copy streams it
+        return _sample_streamed(t, source, target, conns, (size, limit), seconds)
     scratch = _Scratch(t, target, dst)
     started = time.perf_counter()
     read = [0.0]
@@ -150,9 +164,19 @@ def _sample(
     # rows per second after the first batch, over every row
     elapsed = (ended - steady) * done / (done - first) if done > first else ended - started
     if t.csv is not None and t.key:
-        rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
+        rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
         return Sample(rows, read[0], write, done, elapsed, read_rows=done)
-    return Sample(rows[:done], read[0], write, done, elapsed, read_rows=done)
+    return Sample(rows[: _profiled(done)], read[0], write, done, elapsed, read_rows=done)
+
+
+def _share(rows: int) -> int:
+    return max(MIN_SAMPLE_ROWS, int(rows * SAMPLE_SHARE))
+
+
+def _profiled(sampled: int) -> int:
+    """How many of a sample's first rows are profiled: reading and profiling them again
+    costs more per row than copying them."""
+    return min(sampled, PROFILE_ROWS, max(SIZED_ROWS, sampled // 4))
 
 
 SAMPLED = "ms_sampled"  # the name the source is attached under while it is sampled
@@ -210,10 +234,52 @@ def _sample_attached(
     finally:
         scratch.drop()
         dst.execute(f"DETACH DATABASE {SAMPLED}")
-    rows = _read(t, source, src, (0, None), min(done, PROFILE_ROWS)) if done else []
+    rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
     # one statement reads and writes, with no pipeline to fill: one rate for all three
     took = ended - started
     return Sample(rows, took, took, done, took, read_rows=done)
+
+
+def _sample_streamed(
+    t: TablePlan,
+    source: Connector,
+    target: Connector,
+    conns: tuple[Any, Any],
+    sizes: tuple[int, int],
+    seconds: float,
+) -> Sample:
+    """As the copy does it between engines that stream (``batches.RangeCopier.streams``):
+    each batch the source's COPY TO piped into the target's COPY FROM, committed with its
+    checkpoint; both servers work at once, so one rate for reading and writing."""
+    src, dst = conns
+    size, limit = sizes
+    scratch = _Scratch(t, target, dst)
+    done, started = 0, time.perf_counter()
+    try:
+        while done < limit and time.perf_counter() - started < seconds:
+            count = min(size, limit - done)
+            select = f"SELECT {t.streamed_reads} FROM ({_first(t, source, done, count)}) ms_s"
+            written = scratch.stream(source, src, select, done)
+            done += written
+            if written < count:
+                break
+        ended = time.perf_counter()
+    finally:
+        src.rollback()
+        scratch.drop()
+    rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
+    took = ended - started
+    return Sample(rows, took, took, done, took, read_rows=done)
+
+
+def _first(t: TablePlan, source: Connector, offset: int, size: int) -> str:
+    """The table's rows ``offset`` to ``offset + size`` in key order, every column."""
+    where = f" WHERE {t.where}" if t.where else ""
+    order = ", ".join(source.quote(k) for k in t.key)
+    return (
+        f"SELECT * FROM {t.source_from}{where} ORDER BY {order} "
+        f"LIMIT {int(size)} OFFSET {int(offset)}"
+    )
 
 
 def _read_csv(
@@ -221,12 +287,7 @@ def _read_csv(
 ) -> tuple[bytes | None, int]:
     """The next ``size`` rows in key order, as the copy reads them as CSV."""
     assert t.csv is not None
-    where = f" WHERE {t.where}" if t.where else ""
-    order = ", ".join(source.quote(k) for k in t.key)
-    inner = (
-        f"SELECT * FROM {t.source_from}{where} ORDER BY {order} "
-        f"LIMIT {int(size)} OFFSET {int(offset)}"
-    )
+    inner = _first(t, source, offset, size)
     try:
         return source.read_csv(
             conn, f"SELECT {source.csv_select(t.csv.fields)} FROM ({inner}) ms_s", []
@@ -286,6 +347,26 @@ class _Scratch:
             self.target.write_rows(cursor, self.name, columns, batch.rows or [])
         cursor.execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
         self.conn.commit()
+
+    def stream(self, source: Connector, source_conn: Any, select: str, done: int) -> int:
+        """One streamed COPY of ``select`` and the checkpoint, in one transaction; the
+        rows written."""
+        self.target.begin(self.conn)
+        written, _ = self.target.copy_from(
+            source,
+            source_conn,
+            select,
+            self.conn,
+            self.name,
+            self.t.target_columns,
+            stop=lambda: False,
+            copy_format=self.t.copy_format,
+        )
+        self.conn.cursor().execute(
+            f"UPDATE {self.book} SET done = {int(done + written)} WHERE id = 1"
+        )
+        self.conn.commit()
+        return written
 
     def insert_select(self, sql: str, params: list[Any], done: int) -> int:
         """One INSERT ... SELECT and the checkpoint, in one transaction; the rows written."""

@@ -81,6 +81,15 @@ class TablePlan:
         )
 
     @property
+    def streamed_reads(self) -> str:
+        """What a streamed COPY selects: the columns, cast to the target's types where they
+        differ (binary COPY needs the same types on both ends)."""
+        return ", ".join(
+            f"({read})::{cast}" if cast else read
+            for read, cast in zip(self.reads, self.casts, strict=True)
+        )
+
+    @property
     def key_index(self) -> tuple[int, ...]:
         return tuple(self.source_columns.index(k) for k in self.key)
 

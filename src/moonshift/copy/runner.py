@@ -24,6 +24,7 @@ from moonshift.copy.batches import (
     RangeJob,
     SideError,
     run_ahead,
+    streams,
     tagged,
 )
 from moonshift.copy.bookkeeping import (
@@ -276,16 +277,17 @@ class CopyRunner:
                 upper,
             )
         ]
+        batch = self.spec.batch_rows(streams(table, self.spec.mode is Mode.INCREMENTAL))
         splittable = (
             bool(table.key)
             and not table.cursor
             and self.target.capabilities.parallel_writes
             and self.spec.parallel > 1
-            and table.rows > 2 * self.spec.batch_size
+            and table.rows > 2 * batch
         )
         if not splittable:
             return whole
-        count = min(self.spec.parallel * 2, max(1, table.rows // self.spec.batch_size))
+        count = min(self.spec.parallel * 2, max(1, table.rows // batch))
         found = self._boundaries(table, count)
         if not found:
             return whole
@@ -447,6 +449,11 @@ class CopyRunner:
                 self.flags.abort.set()
             self.flags.stop.set()
 
+    def _batch_rows(self, streamed: bool) -> int:
+        """As an operator set it on the running copy, else as the spec says."""
+        value = self.controls.settings().get("batch_size")
+        return int(value) if value else self.spec.batch_rows(streamed)
+
     def _setting(self, name: str) -> int:
         value = self.controls.settings().get(name)
         return int(value) if value else int(getattr(self.spec, name))
@@ -525,7 +532,7 @@ class CopyRunner:
             target=self.target,
             book=self.book,
             flags=self.flags,
-            batch_size=lambda: self._setting("batch_size"),
+            batch_size=self._batch_rows,
             upsert=self.spec.mode is Mode.INCREMENTAL,
             watermark=keys.decode(watermark),
             on_bad_rows=self._bad_rows,

@@ -12,6 +12,11 @@ from pydantic import Field, field_validator, model_validator
 from moonshift.domain.spec_base import FieldProblem, Flag, Lasting, Number, SpecModel, Whole
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+# Rows per batch (one target transaction with its checkpoint) when the spec names none. A
+# batch streamed from server to server (PostgreSQL to PostgreSQL) holds none of its rows in
+# moonshift, so only its transaction's length bounds it: larger batches, fewer round trips.
+BATCH_ROWS = 50_000
+STREAMED_BATCH_ROWS = 250_000
 
 
 class CreateTarget(StrEnum):
@@ -161,7 +166,7 @@ class CopySpec(SpecModel):
     exclude: tuple[str, ...] = ()
     # options per table, by source name, for tables that "*" chose
     overrides: dict[str, TableOptions] = Field(default_factory=dict)
-    batch_size: Whole = Field(default=50_000, ge=1, le=10_000_000)
+    batch_size: Whole | None = Field(default=None, ge=1, le=10_000_000)  # None: batch_rows
     parallel: Whole = Field(default=2, ge=1, le=64)
     create_target: CreateTarget = CreateTarget.IF_MISSING
     target_prep: TargetPrep = TargetPrep.NONE
@@ -178,6 +183,10 @@ class CopySpec(SpecModel):
     max_retries: Whole = Field(default=5, ge=0, le=100)
     retry_backoff: Lasting = timedelta(seconds=1)
     bookkeeping_table: str = "_moonshift_checkpoints"
+
+    def batch_rows(self, streamed: bool) -> int:
+        """Rows per batch: the spec's ``batch_size``, else the default of the batch's path."""
+        return self.batch_size or (STREAMED_BATCH_ROWS if streamed else BATCH_ROWS)
 
     @field_validator("tables", mode="before")
     @classmethod

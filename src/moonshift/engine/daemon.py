@@ -23,11 +23,14 @@ from moonshift.errors import Conflict
 from moonshift.files import hold_alone, private_folder
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import spec_for
-from moonshift.seams import Clock, EngineStore, Launcher
+from moonshift.seams import Clock, EngineStore, Launcher, Waiter
 from moonshift.store import StateStore
 
 log = logging.getLogger("moonshift.daemon")
 SHUTDOWN_GRACE_SECONDS = 20.0
+# A daemon counts as live for 30 s after its last heartbeat: one every 5 s keeps it live
+# without a write at every wake-up.
+HEARTBEAT_SECONDS = 5.0
 
 
 def run_daemon(
@@ -78,11 +81,7 @@ def run_daemon(
     )
     delivering.start()
     try:
-        while not stop.is_set():
-            wake = engine.tick()
-            store.daemon_heartbeat(daemon_id, now=clock.now())
-            delay = (wake - clock.now()).total_seconds()
-            waiter.wait(max(0.02, min(delay, config.poll_seconds)))
+        _loop(engine, store, waiter, clock, config, stop)
     finally:
         waiter.close()
         log.info("daemon %s stopping", daemon_id)
@@ -99,6 +98,33 @@ def run_daemon(
         if read_pid(home).pid == os.getpid():
             pid_file(home).unlink(missing_ok=True)
         log.info("daemon %s stopped", daemon_id)
+
+
+def _loop(
+    engine: Engine,
+    store: EngineStore,
+    waiter: Waiter,
+    clock: Clock,
+    config: SchedulerConfig,
+    stop: threading.Event,
+) -> None:
+    """Tick when something is due, when the store changed, and, where not every change
+    can be seen (or a worker may exit), every ``poll_seconds``; heartbeat in between."""
+    beat, due, changed = float("-inf"), 0.0, True
+    while not stop.is_set():
+        if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+            store.daemon_heartbeat(engine.daemon_id, now=clock.now())
+            beat = time.monotonic()
+        if changed or time.monotonic() >= due:
+            waiter.mark()  # before the tick reads: a change made while it runs wakes it again
+            wake = engine.tick()
+            delay = (wake - clock.now()).total_seconds()
+            # a worker's exit changes nothing in the store
+            if engine.launcher.running() or not waiter.sees_every_change:
+                delay = min(delay, config.poll_seconds)
+            due = time.monotonic() + max(0.02, delay)
+        until = min(due, beat + HEARTBEAT_SECONDS)
+        changed = waiter.wait(max(0.0, until - time.monotonic()), poll=config.poll_seconds)
 
 
 def _alone_on_sqlite(url: str) -> BinaryIO | None:

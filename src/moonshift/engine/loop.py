@@ -30,6 +30,7 @@ from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import LEASE, RunContext, end_run, spec_for
 from moonshift.seams import Clock, EngineStore, Launcher
 from moonshift.store.records import (
+    Glance,
     MigrationRecord,
     RunRecord,
     ScheduleRecord,
@@ -75,6 +76,7 @@ class Engine:
         self._heap: list[tuple[datetime, str]] = []
         self._next: dict[str, datetime] = {}
         self._seen: datetime | None = None
+        self._loaded = False
         self._specs: dict[tuple[str, int], MigrationSpec] = {}
         self._wake_hints: list[datetime] = []
         self._backfill_parallel: dict[int, int] = {}
@@ -93,15 +95,23 @@ class Engine:
     def _tick(self) -> datetime:
         now = self.clock.now()
         self._wake_hints = []
-        self._refresh_heap()
-        working = self.supervise(now)
+        # One statement says which questions have answers; an idle wake-up asks no more.
+        glance = self.store.glance(now, daemon_id=self.daemon_id)
+        self._refresh_heap(glance.schedules_changed_at)
+        working, took_over = self._supervise(now, glance)
         round_ = self._round(working)
-        self.dispatch(now, round_=round_)  # runs queued before go first
+        busy = took_over or glance.runnable
+        if busy:
+            self.dispatch(now, round_=round_)  # runs queued before go first
         if self._heap and self._heap[0][0] <= now:
             self.plan(now, round_)
-        self.help_copies(now)
-        self._wake_hints += self.preflight.tick(now, self._specs_of)
-        later = self.store.next_not_before(now)
+            busy = True
+        if glance.help_wanted:
+            self.help_copies(now)
+        self._wake_hints += self.preflight.tick(
+            now, self._specs_of, changed_at=glance.schedules_changed_at
+        )
+        later = self.store.next_not_before(now) if busy else glance.next_not_before
         if later is not None:
             self._wake_hints.append(later)
         return self._next_wake(now)
@@ -119,19 +129,24 @@ class Engine:
 
     # -- plan: due fires become runs --------------------------------------------------------
 
-    def _refresh_heap(self) -> None:
-        """Take in schedules changed since last time (all of them now and then, as a net)."""
+    def _refresh_heap(self, changed_at: datetime | None) -> None:
+        """Take in schedules changed since last time (all of them now and then, as a net);
+        ``changed_at``: the latest change of any schedule, just read."""
         monotonic = time.monotonic()
         if monotonic - self._full_reload > FULL_RELOAD_SECONDS:
-            self._seen, self._full_reload = None, monotonic
-        for migration_id, next_fire, status in self.store.schedule_times(self._seen):
+            self._loaded, self._full_reload = False, monotonic
+        if self._loaded and changed_at == self._seen:
+            return
+        seen = self._seen if self._loaded else None
+        for migration_id, next_fire, status in self.store.schedule_times(seen):
             if status == ScheduleStatus.ACTIVE.value and next_fire is not None:
                 if self._next.get(migration_id) != next_fire:
                     self._next[migration_id] = next_fire
                     heapq.heappush(self._heap, (next_fire, migration_id))
             else:
                 self._next.pop(migration_id, None)
-        self._seen = self.store.schedules_changed_at()
+        # read before the rows: a change that commits between the two is read again
+        self._seen, self._loaded = changed_at, True
 
     def plan(self, now: datetime, round_: _Round | None = None) -> list[int]:
         """Every due fire becomes its run, a batch of schedules per transaction; returns the
@@ -248,21 +263,29 @@ class Engine:
     def supervise(self, now: datetime) -> list[RunRecord]:
         """Take over runs whose workers are gone, watch the others; returns the runs that
         hold a worker now."""
-        for run_id, pid, code in self.launcher.finished():
+        return self._supervise(now, None)[0]
+
+    def _supervise(self, now: datetime, glance: Glance | None) -> tuple[list[RunRecord], bool]:
+        """``supervise``, reading only what ``glance`` says is there; also whether a
+        worker ended since the last tick (then the glance is out of date)."""
+        ended = bool(finished := self.launcher.finished())
+        for run_id, pid, code in finished:
             run = self.store.get_run(run_id)
             mine = run.lease_owner == self.daemon_id and run.worker_pid == pid
             if run.state in lifecycle.WORKING and mine:  # not a new worker's since
                 self.take_over(run, f"its worker exited with code {code}")
-        for run in self.store.expired_leases(now):
-            self.take_over(run, "its lease expired (worker or daemon died)")
-        working = self.store.working_runs()
+        if glance is None or glance.leases_expired or ended:
+            for run in self.store.expired_leases(now):
+                self.take_over(run, "its lease expired (worker or daemon died)")
+                ended = True
+        working = self.store.working_runs() if glance is None or glance.holding or ended else []
         for run in working:
             if run.state is State.RUNNING and not run.control:
                 self._watch(run, now)
         leases = [run.lease_expires_at for run in working if run.lease_expires_at is not None]
         if leases:
             self._wake_hints.append(min(leases))
-        return working
+        return working, ended
 
     def _watch(self, run: RunRecord, now: datetime) -> None:
         spec = self._spec_of_run(run)

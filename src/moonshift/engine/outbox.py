@@ -50,9 +50,12 @@ class Dispatcher:
 
     def pass_once(self) -> int:
         """Remind of open alerts, route what is new, deliver what is due; returns how much
-        it did."""
+        it did. A pass with nothing to do reads one statement."""
         now = self.clock.now()
-        return self.remind(now) + self.route(now) + self.deliver()
+        work = self.store.outbox_glance(now)
+        reminded = self.remind(now) if work.open_alerts else 0
+        routed = self.route(now) if work.unrouted or reminded else 0
+        return reminded + routed + (self.deliver() if work.deliveries_due or routed else 0)
 
     # -- alerts ---------------------------------------------------------------------------
 

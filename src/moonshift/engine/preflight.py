@@ -38,14 +38,16 @@ class Preflight:
         self._changed: datetime | None = None  # schedules as of the last scan
         self._specs: Mapping[str, MigrationSpec] = {}
 
-    def tick(self, now: datetime, load_specs: SpecLoader) -> list[datetime]:
+    def tick(
+        self, now: datetime, load_specs: SpecLoader, *, changed_at: datetime | None
+    ) -> list[datetime]:
         """Start due checks, announce failures; returns when it next has something to do.
 
-        It looks for upcoming fires every SCAN_EVERY and when a schedule changed, and loads
-        only their specs.
+        It looks for upcoming fires every SCAN_EVERY and when a schedule changed (the
+        latest change of any is ``changed_at``), and loads only their specs.
         """
         hints: list[datetime] = []
-        changed = self.store.schedules_changed_at()
+        changed = changed_at
         if self._scanned is None or now - self._scanned >= SCAN_EVERY or changed != self._changed:
             self._scanned, self._changed = now, changed
             fires = self.store.fires_between(now, now + LOOKAHEAD)

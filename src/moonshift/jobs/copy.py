@@ -63,7 +63,7 @@ def analyse(
         described.update(measured)
     else:
         described["profile"], described["estimate"] = measure(
-            plan, source, target, spec.copy_spec.batch_size
+            plan, source, target, spec.copy_spec.batch_rows
         )
     return plan, described
 

@@ -11,13 +11,13 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 
 from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.core import StoreCore
-from moonshift.store.records import ChannelRecord, DeliveryRecord
+from moonshift.store.records import ChannelRecord, DeliveryRecord, OutboxGlance
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -73,6 +73,18 @@ class NotifyStore(StoreCore):
         goes with it); inside a store transaction use ``_emit``."""
         with self._write() as conn:
             return self._emit(conn, notice)
+
+    def outbox_glance(self, now: datetime) -> OutboxGlance:
+        query = select(
+            exists().where(t.alerts.c.status == "open"),
+            exists().where(t.outbox.c.routed_at.is_(None)),
+            exists().where(t.deliveries.c.status == PENDING, t.deliveries.c.next_attempt_at <= now),
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one()
+        return OutboxGlance(
+            open_alerts=bool(row[0]), unrouted=bool(row[1]), deliveries_due=bool(row[2])
+        )
 
     def unrouted_events(self, *, limit: int = 200) -> list[Notice]:
         """Events not yet routed, oldest first."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 
 from moonshift.domain.lifecycle import State
 from moonshift.store import schema as t
@@ -133,20 +134,23 @@ class RangeStore(StoreCore):
             return {(row[0], int(row[1])): row[2] for row in conn.execute(query)}
 
     def runs_to_help(self, *, daemon_id: str, now: datetime) -> list[int]:
-        """Running copies, held by other daemons, with a range nobody holds."""
-        free = or_(_r.owner.is_(None), _r.lease_until < now)
-        query = (
-            select(_r.run_id)
-            .join(t.runs, t.runs.c.id == _r.run_id)
-            .where(
-                _r.done.is_(False),
-                free,
-                and_(t.runs.c.state == State.RUNNING.value, t.runs.c.lease_owner != daemon_id),
-            )
-            .distinct()
-        )
+        query = helpable_runs(daemon_id=daemon_id, now=now).distinct()
         with self._read() as conn:
             return sorted(int(rid) for rid in conn.execute(query).scalars())
+
+
+def helpable_runs(*, daemon_id: str, now: datetime) -> Select[Any]:
+    """Running copies, held by other daemons, with a range nobody holds."""
+    free = or_(_r.owner.is_(None), _r.lease_until < now)
+    return (
+        select(_r.run_id)
+        .join(t.runs, t.runs.c.id == _r.run_id)
+        .where(
+            _r.done.is_(False),
+            free,
+            and_(t.runs.c.state == State.RUNNING.value, t.runs.c.lease_owner != daemon_id),
+        )
+    )
 
 
 def _of(migration_id: str, copy_id: int, table: str) -> tuple[ColumnElement[bool], ...]:

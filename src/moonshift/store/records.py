@@ -155,6 +155,28 @@ class ScheduleRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Glance:
+    """What a daemon's wake-up reads first, in one statement: which of its questions have
+    an answer worth reading."""
+
+    schedules_changed_at: datetime | None  # the latest change of any schedule
+    leases_expired: bool  # a worker's run whose lease ran out
+    holding: bool  # runs that hold a worker, or are claimed for one
+    runnable: bool  # queued runs whose time has come, or paused ones set to resume
+    next_not_before: datetime | None  # the soonest a waiting run is looked at again
+    help_wanted: bool  # another daemon's running copy has a key range nobody holds
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxGlance:
+    """What the notification dispatcher's pass reads first, in one statement."""
+
+    open_alerts: bool  # alerts to remind of, each on its own schedule
+    unrouted: bool  # events not yet routed to their channels
+    deliveries_due: bool  # deliveries whose next attempt is due
+
+
+@dataclass(frozen=True, kw_only=True)
 class DaemonRecord:
     id: str
     host: str

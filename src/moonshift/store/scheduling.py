@@ -15,12 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     FromClause,
     Insert,
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -41,9 +43,11 @@ from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.bulk import insert_new, one_of, reserve_ids, update_by_key
 from moonshift.store.core import StoreCore, _run, new_run_record
+from moonshift.store.ranges import helpable_runs
 from moonshift.store.records import (
     BackfillRecord,
     DaemonRecord,
+    Glance,
     MigrationRecord,
     RunRecord,
     ScheduleRecord,
@@ -444,6 +448,26 @@ class SchedulingStore(StoreCore):
             self._emit(conn, _created(audit))
         return run_id
 
+    def glance(self, now: datetime, *, daemon_id: str) -> Glance:
+        query = select(
+            select(func.max(t.schedules.c.updated_at)).scalar_subquery(),
+            exists().where(_lease_expired(now)),
+            exists().where(_holding_worker()),
+            exists().where(_runnable(now)),
+            select(func.min(t.runs.c.not_before)).where(_waiting_later(now)).scalar_subquery(),
+            exists(helpable_runs(daemon_id=daemon_id, now=now)),
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one()
+        return Glance(
+            schedules_changed_at=row[0],
+            leases_expired=bool(row[1]),
+            holding=bool(row[2]),
+            runnable=bool(row[3]),
+            next_not_before=row[4],
+            help_wanted=bool(row[5]),
+        )
+
     def runnable(
         self,
         now: datetime,
@@ -455,17 +479,7 @@ class SchedulingStore(StoreCore):
         query = (
             select(t.runs, t.migrations)
             .join(t.migrations, t.migrations.c.id == t.runs.c.migration_id)
-            .where(
-                or_(
-                    t.runs.c.state.in_(
-                        [s.value for s in lifecycle.DISPATCHABLE if s is not State.PAUSED]
-                    ),
-                    # a paused run resumes on its own only when its pause set not_before
-                    and_(t.runs.c.state == State.PAUSED.value, t.runs.c.not_before.is_not(None)),
-                )
-            )
-            .where(or_(t.runs.c.not_before.is_(None), t.runs.c.not_before <= now))
-            .where(or_(t.runs.c.lease_owner.is_(None), t.runs.c.lease_expires_at < now))
+            .where(_runnable(now))
             .order_by(t.runs.c.nominal_time, t.runs.c.id)
             .limit(limit)
         )
@@ -495,22 +509,12 @@ class SchedulingStore(StoreCore):
         return found
 
     def working_runs(self) -> list[RunRecord]:
-        query = select(t.runs).where(
-            # a queued or paused run that a daemon claimed holds a worker that is starting
-            t.runs.c.state.in_(
-                [s.value for s in lifecycle.WORKING | {State.CREATED, State.PAUSED}]
-            ),
-            # an approved run (or one sent back to planning) waits for a worker: none holds it
-            t.runs.c.lease_owner.is_not(None),
-        )
+        query = select(t.runs).where(_holding_worker())
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query.order_by(t.runs.c.id))]
 
     def next_not_before(self, now: datetime) -> datetime | None:
-        query = select(func.min(t.runs.c.not_before)).where(
-            t.runs.c.state.in_([State.CREATED.value, State.PAUSED.value]),
-            t.runs.c.not_before > now,
-        )
+        query = select(func.min(t.runs.c.not_before)).where(_waiting_later(now))
         with self._read() as conn:
             return conn.execute(query).scalar()
 
@@ -611,10 +615,7 @@ class SchedulingStore(StoreCore):
             return result.rowcount == 1
 
     def expired_leases(self, now: datetime) -> list[RunRecord]:
-        query = select(t.runs).where(
-            t.runs.c.state.in_([s.value for s in lifecycle.WORKING]),
-            and_(t.runs.c.lease_expires_at.is_not(None), t.runs.c.lease_expires_at < now),
-        )
+        query = select(t.runs).where(_lease_expired(now))
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query)]
 
@@ -762,6 +763,48 @@ class SchedulingStore(StoreCore):
         )
         with self._read() as conn:
             return [DaemonRecord(**row._mapping) for row in conn.execute(query)]
+
+
+# What a daemon asks of runs, each in one place: ``glance`` asks all at once whether any
+# run answers, and the engine reads those that do.
+
+
+def _runnable(now: datetime) -> ColumnElement[bool]:
+    """Queued runs whose time has come, and paused runs set to resume, held by nobody."""
+    r = t.runs.c
+    return and_(
+        or_(
+            r.state.in_([s.value for s in lifecycle.DISPATCHABLE if s is not State.PAUSED]),
+            # a paused run resumes on its own only when its pause set not_before
+            and_(r.state == State.PAUSED.value, r.not_before.is_not(None)),
+        ),
+        or_(r.not_before.is_(None), r.not_before <= now),
+        or_(r.lease_owner.is_(None), r.lease_expires_at < now),
+    )
+
+
+def _holding_worker() -> ColumnElement[bool]:
+    r = t.runs.c
+    return and_(
+        # a queued or paused run that a daemon claimed holds a worker that is starting
+        r.state.in_([s.value for s in lifecycle.WORKING | {State.CREATED, State.PAUSED}]),
+        # an approved run (or one sent back to planning) waits for a worker: none holds it
+        r.lease_owner.is_not(None),
+    )
+
+
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    r = t.runs.c
+    return and_(
+        r.state.in_([s.value for s in lifecycle.WORKING]),
+        r.lease_expires_at.is_not(None),
+        r.lease_expires_at < now,
+    )
+
+
+def _waiting_later(now: datetime) -> ColumnElement[bool]:
+    r = t.runs.c
+    return and_(r.state.in_([State.CREATED.value, State.PAUSED.value]), r.not_before > now)
 
 
 _SCHEDULE_NAMES = tuple(c.name for c in t.schedules.c)
