@@ -20,7 +20,9 @@ class WalCopier:
     a PASSIVE checkpoint neither waits for the writer nor holds it. The WAL starts over only
     when a transaction begins with all of it copied, which a writer that never pauses rarely
     meets; so ``pace()``, before each batch, waits for the copy to catch up once the WAL
-    holds more than ``WAL_LIMIT_BYTES``, and the WAL stays about that long."""
+    holds more than ``WAL_LIMIT_BYTES``, and the WAL stays about that long; unless a reader
+    of an older snapshot keeps frames from being copied (then the WAL grows, as it would
+    anyway, and the writer does not wait)."""
 
     def __init__(self, side: sqlite3.Connection) -> None:
         self.side = side
@@ -30,6 +32,7 @@ class WalCopier:
         self.turn = threading.Condition()
         self.asked = 0  # the writer's requests to catch up, numbered
         self.answered = 0  # the last request that a checkpoint begun after it answered
+        self.copied = 0  # frames the last checkpoint found copied
         self.wake = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="moonshift-checkpoint", daemon=True)
@@ -67,7 +70,8 @@ class WalCopier:
             log.debug("a checkpoint beside the batches failed", exc_info=True)
             return
         self.frames = int(frames)
-        if copied == frames:
-            with self.turn:
+        with self.turn:
+            if copied in (frames, self.copied):  # all of it, or no more than last time
                 self.answered = request
                 self.turn.notify_all()
+            self.copied = int(copied)
