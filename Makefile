@@ -8,6 +8,8 @@ ASSETS := node_modules/.moonshift-installed
 CHROMIUM := /usr/bin/chromium
 # bench/copy_throughput.py's reference for MariaDB and PostgreSQL to PostgreSQL.
 PGLOADER := /usr/bin/pgloader
+# ... and its reference for SQLite to SQLite, the SQLite shell.
+SQLITE3 := /usr/bin/sqlite3
 
 .PHONY: demo test lint bench clean lock assets compile
 
@@ -29,6 +31,9 @@ $(CHROMIUM):
 $(PGLOADER):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgloader
 
+$(SQLITE3):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3
+
 assets: $(ASSETS)
 
 # Byte-compiled once here: where the environment keeps Python from writing bytecode
@@ -49,7 +54,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP) $(ASSETS) $(CHROMIUM) $(PGLOADER)
+bench: $(STAMP) $(ASSETS) $(CHROMIUM) $(PGLOADER) $(SQLITE3)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Re-pin every dependency after editing pyproject.toml.

@@ -11,7 +11,11 @@ compiled to bytecode once (the bench compiles them first, where the environment 
 from writing bytecode, ``PYTHONDONTWRITEBYTECODE``).
 
     .venv/bin/python bench/copy_throughput.py [--rows 5000000] [--cross-rows 1000000]
-        [--repeat 1] [--pairs pg-pg,my-pg,pg-my,sq-sq]
+        [--sqlite-rows N] [--repeat 1] [--pairs pg-pg,my-pg,pg-my,sq-sq]
+
+SQLite's reference is the ``sqlite3`` shell (``apt-get install sqlite3``; the Makefile's
+bench target installs it), in a process of its own as moonshift is; without it, the same
+statements in this process.
 
 Each pair is a function returning ``Pair``; add a pair by adding one to ``PAIRS``.
 """
@@ -65,6 +69,10 @@ SQ_FILL = (
     "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {n}) "
     "INSERT INTO big SELECT n, n % 97, round((n % 100000) / 7.0, 2), hex(randomblob(16)), "
     "datetime(1577836800 + n, 'unixepoch'), n % 3 = 0 FROM g"
+)
+SQ_REFERENCE = (
+    "PRAGMA journal_mode=WAL; ATTACH DATABASE '{source}' AS src; BEGIN IMMEDIATE; "
+    "INSERT INTO main.big SELECT * FROM src.big; COMMIT;"
 )
 
 
@@ -288,29 +296,39 @@ def sqlite_to_sqlite(rows: int, repeat: int, tag: str, tmp: Path) -> Pair:
     for _ in range(repeat):
         target = tmp / "ref.db"
         sq_db(target, ddl=True)
-        conn = sqlite3.connect(target, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        started = time.perf_counter()
-        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO main.big SELECT * FROM src.big")
-        conn.execute("COMMIT")
-        pair.references.setdefault("ATTACH + INSERT ... SELECT", []).append(
-            time.perf_counter() - started
-        )
-        conn.close()
+        if has("sqlite3"):  # as a user runs it: the shell, in a process of its own
+            script = SQ_REFERENCE.replace("{source}", str(source).replace("'", "''"))
+            took = timed(["sqlite3", str(target), script])
+            label = "sqlite3 shell: ATTACH + INSERT ... SELECT"
+        else:
+            took = attach_in_process(source, target)
+            label = "ATTACH + INSERT ... SELECT in this process"
+        pair.references.setdefault(label, []).append(took)
         took, peak = moonshift(f"sqlite:///{source}", sq_db(tmp / "ours.db"), batch_size=100_000)
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
     return pair
 
 
+def attach_in_process(source: Path, target: Path) -> float:
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    started = time.perf_counter()
+    conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO main.big SELECT * FROM src.big")
+    conn.execute("COMMIT")
+    took = time.perf_counter() - started
+    conn.close()
+    return took
+
+
 Runner = Callable[[int, int, str, Path], Pair]
-PAIRS: dict[str, tuple[Runner, bool]] = {  # key -> (function, uses the cross-pair row count)
-    "pg-pg": (pg_to_pg, False),
-    "my-pg": (mariadb_to_pg, True),
-    "pg-my": (pg_to_mariadb, True),
-    "sq-sq": (sqlite_to_sqlite, True),
+PAIRS: dict[str, tuple[Runner, str]] = {  # key -> (function, the option giving its rows)
+    "pg-pg": (pg_to_pg, "rows"),
+    "my-pg": (mariadb_to_pg, "cross_rows"),
+    "pg-my": (pg_to_mariadb, "cross_rows"),
+    "sq-sq": (sqlite_to_sqlite, "sqlite_rows"),
 }
 
 
@@ -345,6 +363,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=5_000_000, help="PostgreSQL -> PostgreSQL")
     parser.add_argument("--cross-rows", type=int, default=1_000_000, help="the other pairs")
+    parser.add_argument("--sqlite-rows", type=int, help="SQLite -> SQLite (default: --cross-rows)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
     parser.add_argument("--pairs", default=",".join(PAIRS), help="which pairs, by key")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -361,8 +380,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for key in args.pairs.split(","):
-                run, cross = PAIRS[key]
-                rows = args.cross_rows if cross else args.rows
+                run, option = PAIRS[key]
+                rows = getattr(args, option) or args.cross_rows
                 done.append(run(rows, args.repeat, tag, Path(tmp)))
                 drop_all(tag)
     finally:

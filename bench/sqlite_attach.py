@@ -2,14 +2,13 @@
 ranges and every batch with its checkpoint; no process start-up, no planning, no estimate)
 beside one ``ATTACH`` and ``INSERT ... SELECT`` in one transaction, in turn, same run.
 
-    .venv/bin/python bench/sqlite_attach.py [--rows 1000000] [--repeat 3]
+    .venv/bin/python bench/sqlite_attach.py [--rows 1000000] [--repeat 3] [--batch-size 100000]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from copy_throughput import sq_db
+from copy_throughput import attach_in_process, sq_db
 
 from moonshift.app import Moonshift, Settings
 from moonshift.copy import runner
@@ -38,26 +37,17 @@ def _timed(self: runner.CopyRunner) -> Any:
 
 def reference(source: Path, target: Path) -> float:
     sq_db(target, ddl=True)
-    conn = sqlite3.connect(target, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    started = time.perf_counter()
-    conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO main.big SELECT * FROM src.big")
-    conn.execute("COMMIT")
-    took = time.perf_counter() - started
-    conn.close()
-    return took
+    return attach_in_process(source, target)
 
 
-def ours(source: Path, folder: Path) -> None:
+def ours(source: Path, folder: Path, batch_size: int) -> None:
     app = Moonshift(Settings(state_url=f"sqlite:///{folder / 'state.db'}", home=folder))
     spec = {
         "id": "sq",
         "kind": "copy",
         "source": {"url": f"sqlite:///{source}"},
         "target": {"url": f"sqlite:///{folder / 'target.db'}"},
-        "copy": {"batch_size": 100_000},
+        "copy": {"batch_size": batch_size},
     }
     app.migrations.apply_spec(MigrationSpec.model_validate(spec), actor="bench")
     app.runs.execute(app.runs.run_now("sq", actor="bench").id)
@@ -68,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=100_000)
     args = parser.parse_args()
     runner.CopyRunner.run = _timed  # type: ignore[method-assign]
     refs = []
@@ -78,8 +69,8 @@ def main() -> None:
         for attempt in range(args.repeat):
             refs.append(reference(source, folder / f"ref{attempt}.db"))
             (folder / str(attempt)).mkdir()
-            ours(source, folder / str(attempt))
-    print(f"SQLite -> SQLite, {args.rows:,} rows, seconds per run:")
+            ours(source, folder / str(attempt), args.batch_size)
+    print(f"SQLite -> SQLite, {args.rows:,} rows, batch_size {args.batch_size:,}, seconds per run:")
     print("  ATTACH + INSERT ... SELECT: " + ", ".join(f"{t:.2f}" for t in refs))
     print("  moonshift's copy phase    : " + ", ".join(f"{t:.2f}" for t in PHASES))
     print(f"  ratio (best / best): {min(refs) / min(PHASES):.2f}")

@@ -133,8 +133,11 @@ def test_sigkill_during_the_copy_and_its_phases_leaves_every_key_index_and_forei
         app.close()
 
 
+# 1,500 batches: seconds of copying even on a fast machine, for the kills to find; or the
+# whole table in one batch, one statement with no key range
+@pytest.mark.parametrize("batch_size", [200, 1_000_000], ids=["batches", "whole-table"])
 def test_sigkill_during_an_attached_sqlite_copy_loses_and_duplicates_nothing(
-    tmp_path: Path,
+    tmp_path: Path, batch_size: int
 ) -> None:
     """SQLite to SQLite moves each batch by one INSERT ... SELECT from the attached source,
     committed with its checkpoint: killed at random points, it still copies every row once."""
@@ -153,8 +156,8 @@ def test_sigkill_during_an_attached_sqlite_copy_loses_and_duplicates_nothing(
     conn.close()
     spec = (
         f"id: sq\nkind: copy\nsource: {{url: 'sqlite:///{source}'}}\n"
-        f"target: {{url: 'sqlite:///{target}'}}\ncopy: {{batch_size: 200}}\n"
-    )  # 1,500 batches: seconds of copying even on a fast machine, for the kills to find
+        f"target: {{url: 'sqlite:///{target}'}}\ncopy: {{batch_size: {batch_size}}}\n"
+    )
     env = {"MOONSHIFT_LEASE_SECONDS": "5"}
     app, run_id, kills = _kill_until_done(tmp_path, spec, "sq", 5, 7, env)
     try:

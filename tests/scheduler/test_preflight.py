@@ -29,6 +29,21 @@ def test_probe_answers_and_never_shows_a_secret(tmp_path: Path) -> None:
         == f"no SQLite file at {tmp_path / 'none.db'}"
     )
     assert unreachable(f"sqlite:///{tmp_path / 'new.db'}", {}, must_exist=False) is None
+    assert not (tmp_path / "new.db").exists()  # a check creates nothing
+
+
+def test_probing_a_sqlite_file_reads_it_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    before = path.read_bytes()
+    assert unreachable(f"sqlite:///{path}", {}) is None
+    assert path.read_bytes() == before  # its journal mode (in the header) stays as it was
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    (tmp_path / "notes.db").write_text("not a database, only text, " * 20)
+    reason = unreachable(f"sqlite:///{tmp_path / 'notes.db'}", {})
+    assert reason == "DatabaseError: file is not a database"
 
 
 def test_a_failing_endpoint_is_recorded_before_the_start_and_announced(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -264,6 +265,12 @@ class Connector(ABC):
         are lost or kept together, and a later durable commit waits for every one before it."""
         conn.commit()
 
+    def writing(self, conn: Any) -> AbstractContextManager[Callable[[], None]]:
+        """Around a key range's batches written on ``conn``: what the engine does beside
+        them while they are written. What it gives is called before each batch (where the
+        engine may hold the writer back for a moment)."""
+        return nullcontext(lambda: None)
+
     def begin_build(self, conn: Any) -> None:
         """Start the transaction of a step after the rows (a key, an index, a check): where
         the engine allows, with more memory for an index build's sort."""
@@ -446,6 +453,19 @@ class Connector(ABC):
     def attach(self, conn: Any, source: Connector, name: str) -> None:
         """Make ``source``'s tables readable on ``conn`` as ``name.table``, outside a
         transaction (engines where ``can_attach``)."""
+        raise NotImplementedError
+
+    def stored_columns(self, conn: Any, table: str, schema: str) -> tuple[str, ...] | None:
+        """The columns of ``schema.table`` in their order, or None when one of them is not
+        stored as written (a generated column); engines where ``can_attach``."""
+        raise NotImplementedError
+
+    def insert_attached(
+        self, conn: Any, sql: str, params: Sequence[Any], stop: Callable[[], bool]
+    ) -> int:
+        """Run an INSERT ... SELECT from an attached source inside the open transaction;
+        returns the rows inserted. Raises Stopped, the statement undone, when ``stop`` says
+        so while it runs (engines where ``can_attach``)."""
         raise NotImplementedError
 
     def copy_out(self, conn: Any, select_sql: str) -> Iterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,14 +19,11 @@ def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True
         resolved = normalize(substitute(url, environ))
     except (MissingVariableError, InvalidInput) as exc:
         return str(exc)
-    if resolved.get_backend_name() == "sqlite":
-        path = Path(resolved.database or "")
-        if must_exist and not path.exists():
-            return f"no SQLite file at {path}"
-        if not must_exist and not path.parent.is_dir():
-            return f"no folder for the SQLite file at {path}"
-    connector = connector_class(resolved.get_backend_name())(resolved)  # type: ignore[call-arg]
     try:
+        if resolved.get_backend_name() == "sqlite":
+            memory = resolved.database in (None, "", ":memory:")
+            return None if memory else _sqlite(Path(str(resolved.database)), must_exist)
+        connector = connector_class(resolved.get_backend_name())(resolved)  # type: ignore[call-arg]
         conn = connector.connect()
         try:
             conn.cursor().execute("SELECT 1")
@@ -38,3 +36,18 @@ def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True
         if resolved.password:
             message = message.replace(str(resolved.password), "***")
         return f"{type(exc).__name__}: {message}"
+
+
+def _sqlite(path: Path, must_exist: bool) -> str | None:
+    """A SQLite file read, never written (a check must not change the file's journal
+    mode, nor create it)."""
+    if not path.exists():
+        if must_exist:
+            return f"no SQLite file at {path}"
+        return None if path.parent.is_dir() else f"no folder for the SQLite file at {path}"
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
+    return None

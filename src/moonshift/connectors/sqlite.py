@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from moonshift.connectors import sqlitecatalog
-from moonshift.connectors.base import Column, Connector, Schema, classified
-from moonshift.connectors.ddl import ColumnDef
+from moonshift.connectors.base import Column, Connector, Schema, Stopped, classified
+from moonshift.connectors.ddl import ColumnDef, TableDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.connectors.sqlitewal import WalCopier
 from moonshift.errors import TerminalError, TransientError
 
+log = logging.getLogger("moonshift.copy")
 BUSY_TIMEOUT_SECONDS = 30
+# How often a running statement asks whether to stop, in SQLite's virtual machine
+# instructions: a thousand times a second and more, each a Python call, too few to measure.
+STOP_CHECK_INSTRUCTIONS = 10_000
 
 
 class SqliteConnector(SqlConnector):
@@ -75,6 +83,56 @@ class SqliteConnector(SqlConnector):
         assert isinstance(source, SqliteConnector)
         conn.execute(f"ATTACH DATABASE ? AS {self.quote(name)}", (source.url.database,))
 
+    def stored_columns(self, conn: Any, table: str, schema: str) -> tuple[str, ...] | None:
+        found = conn.execute(
+            "SELECT name, hidden FROM pragma_table_xinfo(?, ?) ORDER BY cid", (table, schema)
+        ).fetchall()
+        if any(hidden for _name, hidden in found):
+            return None
+        return tuple(str(name) for name, _hidden in found)
+
+    def insert_attached(
+        self, conn: Any, sql: str, params: Sequence[Any], stop: Callable[[], bool]
+    ) -> int:
+        asked = False
+
+        def check() -> int:
+            nonlocal asked
+            asked = stop()
+            return int(asked)
+
+        conn.set_progress_handler(check, STOP_CHECK_INSTRUCTIONS)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+        except sqlite3.OperationalError:
+            if asked:
+                raise Stopped() from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    @contextmanager
+    def writing(self, conn: Any) -> Iterator[Callable[[], None]]:
+        try:
+            copier = WalCopier(self.connect())
+        except sqlite3.Error:  # then each commit copies the WAL, as it would anyway
+            log.debug("no side connection for checkpoints", exc_info=True)
+            yield lambda: None
+            return
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        copier.start()
+        try:
+            yield copier.pace
+        finally:
+            copier.stop()
+            copier.side.close()
+            try:
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+            except sqlite3.Error:
+                log.debug("the writer's connection is gone", exc_info=True)
+
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
@@ -90,6 +148,21 @@ class SqliteConnector(SqlConnector):
         )
 
     # -- DDL --------------------------------------------------------------------------------
+
+    def create_table_sql(self, table: TableDef) -> str:
+        # A rowid alias (one INTEGER key column) is never NULL: a NULL written there takes the
+        # next rowid. NOT NULL on it would add nothing, and would keep SQLite from copying a
+        # source's records as they are, which INSERT ... SELECT * does only where the target
+        # is NOT NULL no more than the source, whose INTEGER PRIMARY KEY says nothing of NULL.
+        if len(table.key) == 1:
+            columns = tuple(
+                replace(c, nullable=True)
+                if c.name == table.key[0] and c.type.strip().upper() == "INTEGER"
+                else c
+                for c in table.columns
+            )
+            table = replace(table, columns=columns)
+        return super().create_table_sql(table)
 
     def column_sql(self, column: ColumnDef) -> str:
         parts = [self.quote(column.name), column.type]

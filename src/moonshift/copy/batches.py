@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,8 @@ class Batch:
     # SQLite to SQLite: the batch's rows as a query on the source attached to the target's
     # connection, written by one INSERT ... SELECT (with its parameters).
     attached_select: tuple[str, list[Any]] | None = None
+    # ... of the whole range, a table that fits in one batch: one statement with no key range
+    whole: bool = False
     read_seconds: float = 0.0
     transform_seconds: float = 0.0
     # Of a streamed batch's write, the time the target waited for the source.
@@ -210,6 +212,16 @@ class SqlBuilder:
             return None
         return tuple(row[:-1]), int(row[-1])
 
+    def greatest_key(self) -> tuple[str, list[Any]]:
+        """The greatest key of the range's rows."""
+        conds, params = self.conditions(None)
+        keys_sql = ", ".join(self.key)
+        descending = ", ".join(f"{k} DESC" for k in self.key)
+        return (
+            f"SELECT {keys_sql} FROM {self.table}{self.where(conds)} ORDER BY {descending} LIMIT 1",
+            params,
+        )
+
     def between(
         self, after: tuple[Any, ...] | None, bound: tuple[Any, ...] | None, columns: str
     ) -> tuple[str, list[Any]]:
@@ -350,6 +362,16 @@ class RangeCopier:
 
     def _read_attached(self, conn: Any, after: tuple[Any, ...] | None, size: int) -> Batch:
         """The batch's last key (an index scan of its keys); its rows stay in the source."""
+        state = self.job.state
+        whole = after is None and state.lo is None and state.hi is None
+        if whole and self.plan.rows <= size:
+            cursor = conn.cursor()
+            cursor.execute(*self.sql.nth_key(None, size + 1))
+            if cursor.fetchone() is None:
+                # the whole table fits in one batch: one statement with no key range, which
+                # SQLite may run as a transfer of its records (the writer finds its last key)
+                select = self._attached_sql.between(None, None, self._attached_sql.columns)
+                return Batch(None, 0, True, attached_select=select, whole=True)
         found = self.sql.boundary(conn, after, size)
         if found is None:
             return Batch(after, 0, True)
@@ -400,11 +422,11 @@ class RangeCopier:
         written = 0
         if not self.plan.key:
             target.truncate(conn, self.plan.target)  # a keyless table: whole, in one go
-        if batch.count or batch.stream_sql is not None:
+        if batch.count or batch.whole or batch.stream_sql is not None:
             cursor.execute("SAVEPOINT ms_batch")
             try:
                 if batch.attached_select is not None:
-                    written = self._insert_select(cursor, *batch.attached_select)
+                    written = self._insert_select(conn, batch)
                 elif batch.text is not None:
                     csv = self.plan.csv
                     assert csv is not None
@@ -466,11 +488,37 @@ class RangeCopier:
         target.commit_batch(conn, durable=batch.final or job.flags.stop.is_set())
         return written
 
-    def _insert_select(self, cursor: Any, select: str, params: list[Any]) -> int:
+    def _insert_select(self, conn: Any, batch: Batch) -> int:
+        """One INSERT ... SELECT from the attached source; ``stop --immediate`` interrupts it."""
+        assert batch.attached_select is not None
         target, plan = self.job.target, self.plan
-        names = ", ".join(target.quote(c) for c in plan.target_columns)
-        cursor.execute(f"INSERT INTO main.{target.quote(plan.target)} ({names}) {select}", params)
-        return int(cursor.rowcount)
+        select, params = batch.attached_select
+        table = f"main.{target.quote(plan.target)}"
+        if batch.whole and self._transferable(conn):
+            # no column list, no WHERE, every column: SQLite's transfer, which copies each
+            # record as it is stored, without decoding it
+            sql, params = f"INSERT INTO {table} SELECT * FROM {self._attached_sql.table}", []
+        else:
+            names = ", ".join(target.quote(c) for c in plan.target_columns)
+            sql = f"INSERT INTO {table} ({names}) {select}"
+        written = target.insert_attached(conn, sql, params, self.job.flags.abort.is_set)
+        if batch.whole:  # in this transaction: exactly the rows it copied
+            cursor = conn.cursor()
+            cursor.execute(*self._attached_sql.greatest_key())
+            row = cursor.fetchone()
+            batch.last, batch.count = (None if row is None else tuple(row)), written
+        return written
+
+    def _transferable(self, conn: Any) -> bool:
+        """Whether the source's table and the target's have the same stored columns in the
+        same order, each read as it is: then ``INSERT ... SELECT *`` is the plan's copy."""
+        plan, target = self.plan, self.job.target
+        if plan.where or plan.reads != tuple(map(self.job.source.quote, plan.source_columns)):
+            return False
+        return (
+            target.stored_columns(conn, plan.source, ATTACHED) == plan.source_columns
+            and target.stored_columns(conn, plan.target, "main") == plan.target_columns
+        )
 
     def _insert(self, cursor: Any, rows: Sequence[Any]) -> None:
         target, plan = self.job.target, self.plan
@@ -529,7 +577,9 @@ _END = object()
 Translate = Callable[[BaseException], TransientError | TerminalError]
 
 
-def tagged(batches: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
+def tagged(
+    batches: Iterator[Batch], side: str, translate: Translate
+) -> Generator[Batch, None, None]:
     """Batches read in this thread, their failures marked as ``side``'s."""
     while True:
         try:
@@ -543,7 +593,9 @@ def tagged(batches: Iterator[Batch], side: str, translate: Translate) -> Iterato
         yield batch
 
 
-def run_ahead(produce: Iterator[Batch], side: str, translate: Translate) -> Iterator[Batch]:
+def run_ahead(
+    produce: Iterator[Batch], side: str, translate: Translate
+) -> Generator[Batch, None, None]:
     """Read the next batch in a thread while the caller writes this one (memory: two batches)."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()

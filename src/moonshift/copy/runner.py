@@ -546,37 +546,52 @@ class CopyRunner:
             src.close()
             raise
         after = keys.decode(state.last_key)
+        read = tagged if copier.streams else run_ahead
+        batches = read(copier.read(src, after), "source", self.source.translate)
         try:
-            read = tagged if copier.streams else run_ahead
-            for batch in read(copier.read(src, after), "source", self.source.translate):
-                started = time.perf_counter()
-                try:
-                    written = copier.write(tgt, batch, after)
-                except (Aborted, SideError):
-                    raise
-                except CheckpointMoved:
-                    _rollback(tgt)
-                    if self.controls.ranges is not None:
-                        return False  # its lease expired here: another worker has the range
-                    self._stop_reason = OWNERSHIP_LOST
-                    self.flags.stop.set()
-                    return False
-                except Exception as exc:
-                    _rollback(tgt)
-                    raise SideError("target", self.target.translate(exc)) from exc
-                writing = time.perf_counter() - started - batch.read_while_writing
-                read_seconds = batch.read_seconds + batch.read_while_writing
-                self.progress.add(
-                    table.target, written, read_seconds, batch.transform_seconds, writing
-                )
-                self._check_error_budget(batch)
-                after = batch.last
-                if self.flags.stop.is_set():
-                    return True
+            with self.target.writing(tgt) as pace:
+                for batch in batches:
+                    pace()
+                    if not self._write(copier, tgt, table, batch, after):
+                        return False
+                    after = batch.last
+                    if self.flags.stop.is_set():
+                        return True
         finally:
+            batches.close()  # its reader thread ends before the connection it reads closes
             copier.close()
             src.close()
             tgt.close()
+        return True
+
+    def _write(
+        self,
+        copier: RangeCopier,
+        tgt: Any,
+        table: TablePlan,
+        batch: Batch,
+        after: tuple[Any, ...] | None,
+    ) -> bool:
+        """Write a batch with its checkpoint; False when another worker took the range."""
+        started = time.perf_counter()
+        try:
+            written = copier.write(tgt, batch, after)
+        except (Aborted, SideError):
+            raise
+        except CheckpointMoved:
+            _rollback(tgt)
+            if self.controls.ranges is not None:
+                return False  # its lease expired here: another worker has the range
+            self._stop_reason = OWNERSHIP_LOST
+            self.flags.stop.set()
+            return False
+        except Exception as exc:
+            _rollback(tgt)
+            raise SideError("target", self.target.translate(exc)) from exc
+        writing = time.perf_counter() - started - batch.read_while_writing
+        read_seconds = batch.read_seconds + batch.read_while_writing
+        self.progress.add(table.target, written, read_seconds, batch.transform_seconds, writing)
+        self._check_error_budget(batch)
         return True
 
     def _check_error_budget(self, batch: Batch) -> None:
