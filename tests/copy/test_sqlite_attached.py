@@ -262,3 +262,31 @@ def test_a_reader_holding_an_old_snapshot_does_not_hold_the_batches_back(
     assert run.state is State.COMPLETED, run.reason
     assert took < 60, took
     _assert_exact(source, target)
+
+
+@pytest.mark.parametrize("batch_size", [WHOLE, 128], ids=["whole", "ranged"])
+def test_rows_the_target_refuses_are_isolated_and_the_rest_copied(
+    tmp_path: Path, copy_app: Moonshift, batch_size: int
+) -> None:
+    """A statement the target refuses is undone and its rows go through the row path's
+    bisection, a whole table's as a batch's: only the refused rows are left out."""
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, qty INT)")
+    conn.executemany(
+        "INSERT INTO items VALUES (?, ?)", [(i, -i if i in (7, 500) else i) for i in range(1, 1001)]
+    )
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(target)
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, qty INT CHECK (qty >= 0))")
+    conn.close()
+    apply(copy_app, copy_spec(f"sqlite:///{source}", f"sqlite:///{target}", batch_size=batch_size))
+    run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert sorted(e.row_values["id"] for e in copy_app.copies.errors("c")) == ["500", "7"]
+    conn = sqlite3.connect(target)
+    ids = [row[0] for row in conn.execute("SELECT id FROM items ORDER BY id")]
+    conn.close()
+    assert ids == [i for i in range(1, 1001) if i not in (7, 500)]
+    assert _checkpoints(target)["items"] == (998, 1, keys.encode([1000]))

@@ -471,6 +471,11 @@ class RangeCopier:
                 bad = self._isolate(cursor, rows)
                 job.on_bad_rows([self._bad(row, msg) for row, msg in bad])
                 written = len(rows) - len(bad)
+                batch.count = len(rows) if batch.whole else batch.count
+        if batch.whole:  # in this transaction: the greatest key of the rows it read
+            cursor.execute(*self._attached_sql.greatest_key())
+            row = cursor.fetchone()
+            batch.last = None if row is None else tuple(row)
         job.book.advance(
             conn,
             self.plan.target,
@@ -502,11 +507,8 @@ class RangeCopier:
             names = ", ".join(target.quote(c) for c in plan.target_columns)
             sql = f"INSERT INTO {table} ({names}) {select}"
         written = target.insert_attached(conn, sql, params, self.job.flags.abort.is_set)
-        if batch.whole:  # in this transaction: exactly the rows it copied
-            cursor = conn.cursor()
-            cursor.execute(*self._attached_sql.greatest_key())
-            row = cursor.fetchone()
-            batch.last, batch.count = (None if row is None else tuple(row)), written
+        if batch.whole:
+            batch.count = written
         return written
 
     def _transferable(self, conn: Any) -> bool:

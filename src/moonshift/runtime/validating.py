@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moonshift.connectors.base import Unreachable, connect
 from moonshift.domain.lifecycle import State
@@ -18,7 +18,9 @@ from moonshift.errors import TerminalError
 from moonshift.jobs.copy import connectors
 from moonshift.runtime.runs import LEASE, RunContext, with_connections
 from moonshift.store.records import RunRecord, ValidationRecord
-from moonshift.validation.runner import Report, subject, validate
+
+if TYPE_CHECKING:
+    from moonshift.validation.runner import Report
 
 log = logging.getLogger("moonshift.validation")
 HEARTBEAT_SECONDS = 2.0
@@ -55,6 +57,9 @@ def validate_copy(ctx: RunContext, spec: MigrationSpec, run: RunRecord | None) -
             heartbeat_at=now,
         )
     record = ctx.store.start_validation(spec.id, run.id if run else None, actor=ctx.actor, now=now)
+    # loaded here: a copy that never validates does not load the checks (YAML among them)
+    from moonshift.validation.runner import subject, validate
+
     beat = _Heartbeat(ctx, run.id if moves and run else None)
     try:
         report = validate(subject(spec, source, target, beat))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from typing import Any
 
 from sqlalchemy import (
@@ -27,15 +28,19 @@ from sqlalchemy import (
 )
 from sqlalchemy import table as sql_table
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+
+def dialect(conn: Connection) -> Any:
+    """The connection's SQLAlchemy dialect module (``insert`` with ON CONFLICT, ``ARRAY``),
+    which its engine has loaded already: the other store's is never imported."""
+    return import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
 
 
 def one_of(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN values`` (keep SQLite's lists to a few thousand values)."""
     if conn.dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(column.type)))  # type: ignore[no-any-return]
+        array = dialect(conn).ARRAY(column.type)
+        return column == any_(literal(list(values), array))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
 
 
@@ -56,7 +61,8 @@ def insert_new(
     if conn.dialect.name == "postgresql":
         staged = sql_table(_stage(conn, table, names, rows), *(column(n) for n in names))
         new = (
-            pg_insert(table)
+            dialect(conn)
+            .insert(table)
             .from_select(names, select(*staged.c))
             .on_conflict_do_nothing()
             .returning(*table.c)
@@ -67,7 +73,7 @@ def insert_new(
         return [tuple(row) for row in found]
     # One writer at a time (BEGIN IMMEDIATE): the rows past the highest id are these.
     before = conn.execute(select(func.max(table.c.id))).scalar() or 0
-    conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+    conn.execute(dialect(conn).insert(table).on_conflict_do_nothing(), rows)
     for statement in follow(select(table).where(table.c.id > before).subquery()):
         conn.execute(statement)
     return [tuple(row) for row in conn.execute(select(*returning).where(table.c.id > before))]

@@ -34,8 +34,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from moonshift.domain import lifecycle, notices
 from moonshift.domain.control import ControlRequest
@@ -43,7 +41,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
-from moonshift.store.bulk import insert_new, one_of, reserve_ids, update_by_key
+from moonshift.store.bulk import dialect, insert_new, one_of, reserve_ids, update_by_key
 from moonshift.store.core import StoreCore, _run, new_run_record
 from moonshift.store.ranges import helpable_runs
 from moonshift.store.records import (
@@ -406,7 +404,7 @@ class SchedulingStore(StoreCore):
     ) -> int | None:
         """Insert a run unless its identity exists (then None), with its audit entry."""
         migration = migration or self._migration_in(conn, migration_id)
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        insert = dialect(conn).insert
         statement = (
             insert(t.runs)
             .values(
