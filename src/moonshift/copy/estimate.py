@@ -234,10 +234,7 @@ def _sample_attached(
     finally:
         scratch.drop()
         dst.execute(f"DETACH DATABASE {SAMPLED}")
-    rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
-    # one statement reads and writes, with no pipeline to fill: one rate for all three
-    took = ended - started
-    return Sample(rows, took, took, done, took, read_rows=done)
+    return _one_rate(t, source, src, done, ended - started)
 
 
 def _sample_streamed(
@@ -267,8 +264,13 @@ def _sample_streamed(
     finally:
         src.rollback()
         scratch.drop()
+    return _one_rate(t, source, src, done, ended - started)
+
+
+def _one_rate(t: TablePlan, source: Connector, src: Any, done: int, took: float) -> Sample:
+    """A sample whose every batch was one statement reading and writing at once, with no
+    pipeline to fill: one rate for reading, writing and in all; its first rows profiled."""
     rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
-    took = ended - started
     return Sample(rows, took, took, done, took, read_rows=done)
 
 
@@ -345,8 +347,7 @@ class _Scratch:
             self.target.write_csv(self.conn, self.name, columns, loads, batch.text, batch.count)
         else:
             self.target.write_rows(cursor, self.name, columns, batch.rows or [])
-        cursor.execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
-        self.conn.commit()
+        self._checkpoint(done)
 
     def stream(self, source: Connector, source_conn: Any, select: str, done: int) -> int:
         """One streamed COPY of ``select`` and the checkpoint, in one transaction; the
@@ -362,10 +363,7 @@ class _Scratch:
             stop=lambda: False,
             copy_format=self.t.copy_format,
         )
-        self.conn.cursor().execute(
-            f"UPDATE {self.book} SET done = {int(done + written)} WHERE id = 1"
-        )
-        self.conn.commit()
+        self._checkpoint(done + written)
         return written
 
     def insert_select(self, sql: str, params: list[Any], done: int) -> int:
@@ -374,9 +372,13 @@ class _Scratch:
         self.target.begin(self.conn)
         cursor.execute(sql, params)
         written = int(cursor.rowcount)
-        cursor.execute(f"UPDATE {self.book} SET done = {int(done + written)} WHERE id = 1")
-        self.conn.commit()
+        self._checkpoint(done + written)
         return written
+
+    def _checkpoint(self, done: int) -> None:
+        """The batch's checkpoint, in its transaction, which it commits."""
+        self.conn.cursor().execute(f"UPDATE {self.book} SET done = {int(done)} WHERE id = 1")
+        self.conn.commit()
 
     def drop(self) -> None:
         self.conn.rollback()
