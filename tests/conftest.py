@@ -135,3 +135,15 @@ def app(state_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Moonshift]
     )
     yield service
     service.close()
+
+
+@pytest.fixture
+def copy_app(tmp_path: Path) -> Iterator[Moonshift]:
+    """Moonshift with its state in a SQLite file and the real clock: for copies and plans,
+    which read real databases at real times."""
+    app = Moonshift(
+        Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", home=tmp_path / "home"),
+        environ={"PATH": "/usr/bin:/bin"},
+    )
+    yield app
+    app.close()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from moonshift.app import Moonshift, Settings
 from tests.copy.proxy import Proxy
 
 ENGINES = [
@@ -32,13 +31,3 @@ def proxy() -> Iterator[Proxy]:
     found.start()
     yield found
     found.stop()
-
-
-@pytest.fixture
-def copy_app(tmp_path: Path) -> Iterator[Moonshift]:
-    app = Moonshift(
-        Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", home=tmp_path / "home"),
-        environ={"PATH": "/usr/bin:/bin"},
-    )
-    yield app
-    app.close()

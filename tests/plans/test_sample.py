@@ -4,26 +4,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from moonshift.app import Moonshift, Settings
+from moonshift.app import Moonshift
 from moonshift.copy import estimate
 
 ROWS = 30_000  # past MIN_SAMPLE_ROWS, whose floor then bounds the sample
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Moonshift]:
-    made = Moonshift(
-        Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", home=tmp_path / "home"),
-        environ={"PATH": "/usr/bin:/bin"},
-    )
-    yield made
-    made.close()
 
 
 def planned(app: Moonshift, source: str, target: str) -> tuple[dict, dict]:
@@ -37,7 +26,7 @@ def planned(app: Moonshift, source: str, target: str) -> tuple[dict, dict]:
 
 @pytest.mark.postgres
 def test_a_streamed_table_is_sampled_streamed_up_to_its_share(
-    app: Moonshift, pg_database: str, pg_database_2: str
+    copy_app: Moonshift, pg_database: str, pg_database_2: str
 ) -> None:
     with psycopg.connect(pg_database) as db:
         db.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL, at DATE)")
@@ -45,7 +34,7 @@ def test_a_streamed_table_is_sampled_streamed_up_to_its_share(
             "INSERT INTO items SELECT g, 'item ' || g, date '2026-01-01' + g % 300 "
             f"FROM generate_series(1, {ROWS}) g"
         )
-    tables, profiles = planned(app, pg_database, pg_database_2)
+    tables, profiles = planned(copy_app, pg_database, pg_database_2)
     table, profile = tables["items"], profiles["items"]
     assert table["rows"] == ROWS and table.get("error") is None, table
     assert table["sample_rows"] == estimate.MIN_SAMPLE_ROWS
@@ -60,14 +49,16 @@ def test_a_streamed_table_is_sampled_streamed_up_to_its_share(
 
 
 def test_a_small_table_is_sampled_whole_and_a_larger_one_to_the_floor(
-    app: Moonshift, tmp_path: Path
+    copy_app: Moonshift, tmp_path: Path
 ) -> None:
     source = tmp_path / "source.db"
     with sqlite3.connect(source) as db:
         for name, rows in (("items", ROWS), ("few", 5_000)):
             db.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
             db.executemany(f"INSERT INTO {name} VALUES (?, ?)", [(i, f"n{i}") for i in range(rows)])
-    tables, profiles = planned(app, f"sqlite:///{source}", f"sqlite:///{tmp_path / 'target.db'}")
+    tables, profiles = planned(
+        copy_app, f"sqlite:///{source}", f"sqlite:///{tmp_path / 'target.db'}"
+    )
     assert tables["items"]["sample_rows"] == estimate.MIN_SAMPLE_ROWS < ROWS
     assert profiles["items"]["sample_rows"] == estimate.MIN_SAMPLE_ROWS // 4
     assert tables["few"]["sample_rows"] == 5_000

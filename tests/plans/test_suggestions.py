@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -72,16 +71,6 @@ def test_a_decoy_with_a_like_name_loses_to_the_column_holding_the_values() -> No
     assert blind.chosen.score < 0.8 and blind.review  # an int cannot be the names
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Moonshift]:
-    found = Moonshift(
-        Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", home=tmp_path / "home"),
-        environ={"PATH": "/usr/bin:/bin"},
-    )
-    yield found
-    found.close()
-
-
 def _renamed_columns(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "source.db") as db:
         db.execute(
@@ -111,10 +100,10 @@ def _spec(tmp_path: Path, **extra: object) -> dict[str, object]:
 
 
 def test_accepting_suggestions_from_the_cli_writes_the_mapping_then_the_copy_runs(
-    app: Moonshift, tmp_path: Path
+    copy_app: Moonshift, tmp_path: Path
 ) -> None:
     _renamed_columns(tmp_path)
-    app.migrations.apply_data(_spec(tmp_path), actor=AUTHOR)
+    copy_app.migrations.apply_data(_spec(tmp_path), actor=AUTHOR)
     env = {"MOONSHIFT_STATE": f"sqlite:///{tmp_path / 'state.db'}"}
     listed = moonshift(tmp_path, "suggestions", "c", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -132,32 +121,32 @@ def test_accepting_suggestions_from_the_cli_writes_the_mapping_then_the_copy_run
     assert planned.returncode == 1  # the unmapped columns refuse the copy, and say what helps
     assert "suggested mappings: 3 (0 to review)" in planned.stdout
     assert "see the plan's suggestions" in planned.stderr
-    digest = app.plans.plan("c", actor=AUTHOR).digest
+    digest = copy_app.plans.plan("c", actor=AUTHOR).digest
     done = moonshift(tmp_path, "suggestions", "accept", "c", found["qty"]["sid"], env=env)
     assert done.returncode == 0 and "accepted" in done.stdout, done.stderr
     for column in ("cust_nm", "emailAddr"):  # the Python API, as the CLI does
-        app.suggestions.accept("c", found[column]["sid"], actor=AUTHOR)
+        copy_app.suggestions.accept("c", found[column]["sid"], actor=AUTHOR)
     stale = moonshift(tmp_path, "suggestions", "accept", "c", found["qty"]["sid"], env=env)
     assert stale.returncode == BAD_INPUT and "no suggestion" in stale.stderr, stale
-    assert app.migrations.get("c").version == 4  # one new spec version per acceptance
-    plan = app.plans.plan("c", actor=AUTHOR)
+    assert copy_app.migrations.get("c").version == 4  # one new spec version per acceptance
+    plan = copy_app.plans.plan("c", actor=AUTHOR)
     assert plan.digest != digest and not plan.suggestions and not plan.errors
     exported = moonshift(tmp_path, "export", "c", env=env).stdout
     assert "rename: customer_name" in exported and "rename: quantity" in exported
-    history = " ".join(e.reason or "" for e in app.runs.history("c"))
+    history = " ".join(e.reason or "" for e in copy_app.runs.history("c"))
     assert f"accepted suggestion {found['cust_nm']['sid']}" in history
-    run = run_copy(app, "c")
+    run = run_copy(copy_app, "c")
     assert run.state is State.COMPLETED, run.reason
     recreated = {**_spec(tmp_path), "copy": {"tables": ["customers"], "target_prep": "drop_create"}}
-    app.migrations.apply_data(recreated, actor=AUTHOR)
-    assert app.suggestions.list("c", actor=AUTHOR) == []  # its own columns, whatever was there
+    copy_app.migrations.apply_data(recreated, actor=AUTHOR)
+    assert copy_app.suggestions.list("c", actor=AUTHOR) == []  # its own columns, whatever was there
     target = f"sqlite:///{tmp_path / 'target.db'}"
     rows = read(target, "customers", ["id", "customer_name", "email_address", "quantity"])
     assert len(rows) == 100 and rows[41] == ["42", "name 42", "u42@example.org", "0"]
 
 
 def test_accepting_a_table_suggestion_voids_an_approval_of_the_old_plan(
-    app: Moonshift, tmp_path: Path
+    copy_app: Moonshift, tmp_path: Path
 ) -> None:
     with sqlite3.connect(tmp_path / "source.db") as db:
         db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total NUMERIC, placed_at TEXT)")
@@ -165,13 +154,13 @@ def test_accepting_a_table_suggestion_voids_an_approval_of_the_old_plan(
     with sqlite3.connect(tmp_path / "target.db") as db:
         db.execute("CREATE TABLE tbl_Order (id INTEGER PRIMARY KEY, total NUMERIC, placedAt TEXT)")
     approval = {"required": True, "approvers": 2}
-    app.migrations.apply_data(
+    copy_app.migrations.apply_data(
         {**_spec(tmp_path, approval=approval), "copy": {"tables": ["orders"]}}, actor=AUTHOR
     )
-    run = app.runs.execute(app.runs.run_now("c", actor=AUTHOR).id)
+    run = copy_app.runs.execute(copy_app.runs.run_now("c", actor=AUTHOR).id)
     assert run.state is State.AWAITING_APPROVAL, run.reason
-    app.plans.approve("c", actor=BOB)
-    [table, column] = app.suggestions.list("c", actor=AUTHOR)
+    copy_app.plans.approve("c", actor=BOB)
+    [table, column] = copy_app.suggestions.list("c", actor=AUTHOR)
     assert (table.source_table, table.source_column, table.target_table) == (
         "orders",
         None,
@@ -179,14 +168,14 @@ def test_accepting_a_table_suggestion_voids_an_approval_of_the_old_plan(
     )
     assert (column.source_column, column.target_column) == ("placed_at", "placedAt")
     with pytest.raises(NotFound, match="no suggestion"):
-        app.suggestions.accept("c", "0123456789", actor=AUTHOR)
-    assert app.migrations.get("c").version == 1  # the unknown one changed nothing
-    accepted = app.suggestions.accept("c", table.sid, actor=AUTHOR)
+        copy_app.suggestions.accept("c", "0123456789", actor=AUTHOR)
+    assert copy_app.migrations.get("c").version == 1  # the unknown one changed nothing
+    accepted = copy_app.suggestions.accept("c", table.sid, actor=AUTHOR)
     assert accepted.applied.version == 2
     assert any("approvals are void" in n for n in accepted.applied.notes), accepted.applied
-    assert app.runs.get(run.id).state is State.PLANNING
-    assert all(a.void_at is not None for a in app.plans.approvals(run.id))
-    spec = app.migrations.get("c").spec
+    assert copy_app.runs.get(run.id).state is State.PLANNING
+    assert all(a.void_at is not None for a in copy_app.plans.approvals(run.id))
+    spec = copy_app.migrations.get("c").spec
     assert spec["copy"]["tables"] == [{"source": "orders", "target": "tbl_Order"}]
 
 
@@ -262,7 +251,7 @@ def test_postgres_target_with_renamed_columns_accepted_over_http_then_copied(
 @pytest.mark.mariadb
 @pytest.mark.postgres
 def test_mariadb_into_a_postgres_target_named_otherwise(
-    app: Moonshift, mariadb_database: str, pg_database: str
+    copy_app: Moonshift, mariadb_database: str, pg_database: str
 ) -> None:
     create(
         mariadb_database,
@@ -285,8 +274,8 @@ def test_mariadb_into_a_postgres_target_named_otherwise(
         "target": {"url": pg_database},
         "copy": {"tables": ["contacts"], "target_prep": "truncate"},
     }
-    app.migrations.apply_data(spec, actor=AUTHOR)
-    found = {s.source_column: s for s in app.suggestions.list("c", actor=AUTHOR)}
+    copy_app.migrations.apply_data(spec, actor=AUTHOR)
+    found = {s.source_column: s for s in copy_app.suggestions.list("c", actor=AUTHOR)}
     assert {c: s.target_column for c, s in found.items()} == {
         "cust_nm": "customerName",  # not the decoy cust_nm_old, which holds other values
         "signup_dt": "signup_date",
@@ -294,8 +283,8 @@ def test_mariadb_into_a_postgres_target_named_otherwise(
     }
     assert not any(s.review for s in found.values()), found
     for s in found.values():
-        app.suggestions.accept("c", s.sid, actor=AUTHOR)
-    run = run_copy(app, "c")
+        copy_app.suggestions.accept("c", s.sid, actor=AUTHOR)
+    run = run_copy(copy_app, "c")
     assert run.state is State.COMPLETED, run.reason
     copied = read(pg_database, "contacts", ["id", "customerName", "signup_date", "quantity"])
     assert len(copied) == 300 and copied[-1] == ["300", "name 300", "2025-10-28", "3"]

@@ -1,5 +1,2 @@
-"""Validation tests use the copy tests' databases and application."""
-
-from tests.copy.conftest import copy_app
-
-__all__ = ["copy_app"]
+"""Validation tests use the copy tests' databases and application (``copy_app``, in the
+root conftest)."""
