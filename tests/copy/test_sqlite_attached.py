@@ -92,6 +92,14 @@ def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+def _applied(app: Moonshift, tmp_path: Path, batch_size: int) -> tuple[Path, Path]:
+    """The source (its TABLES filled) and the target of migration "c", which copies one into
+    the other in batches of ``batch_size``; applied, not run."""
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    apply(app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=batch_size))
+    return source, target
+
+
 def _assert_exact(source: Path, target: Path) -> None:
     for table in TABLES:
         assert _rows(target, table) == _rows(source, table), table
@@ -105,9 +113,8 @@ def _assert_exact(source: Path, target: Path) -> None:
 def test_rows_values_rowids_and_checkpoints_are_exact(
     tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch, batch_size: int
 ) -> None:
-    source, target = tmp_path / "s.db", tmp_path / "t.db"
     statements = _statements(monkeypatch)
-    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=batch_size))
+    source, target = _applied(copy_app, tmp_path, batch_size)
     run = run_copy(copy_app)
     assert run.state is State.COMPLETED, run.reason
     _assert_exact(source, target)
@@ -133,9 +140,8 @@ def test_rows_values_rowids_and_checkpoints_are_exact(
 def test_a_table_of_exactly_one_batch_is_one_statement(
     tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch, batch_size: int
 ) -> None:
-    source, target = tmp_path / "s.db", tmp_path / "t.db"
     statements = _statements(monkeypatch)
-    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=batch_size))
+    source, target = _applied(copy_app, tmp_path, batch_size)
     assert run_copy(copy_app).state is State.COMPLETED
     pairs = [s for s in statements if '"pairs"' in s]  # its 2,000 rows
     whole = ['INSERT INTO main."pairs" SELECT * FROM ms_source."pairs"']
@@ -167,8 +173,7 @@ def _held_until(monkeypatch: pytest.MonkeyPatch, ask: Callable[[], None], flag: 
 def test_a_stop_during_a_whole_table_statement_duplicates_nothing_and_resumes(
     tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch, immediate: bool
 ) -> None:
-    source, target = tmp_path / "s.db", tmp_path / "t.db"
-    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=WHOLE))
+    source, target = _applied(copy_app, tmp_path, WHOLE)
     copies = copy_app.copies
 
     def ask() -> None:
@@ -208,8 +213,7 @@ def test_batches_reach_the_database_file_while_the_copy_runs(
     the writer): a side connection does, while the next batch is written. Without it nothing
     would write the file before the copy's end: its batches stay far below the 1,000 pages
     of WAL at which a commit copies them."""
-    source, target = tmp_path / "s.db", tmp_path / "t.db"
-    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=RANGED))
+    source, target = _applied(copy_app, tmp_path, RANGED)
     write = RangeCopier.write
     written: list[bool] = []
 
@@ -236,8 +240,7 @@ def test_a_reader_holding_an_old_snapshot_does_not_hold_the_batches_back(
     """Past its limit the WAL is copied whole before the next batch, so that it starts over;
     a reader of an older snapshot keeps that from ever happening, and then the batches go
     on (the WAL grows, as it would anyway)."""
-    source, target = tmp_path / "s.db", tmp_path / "t.db"
-    apply(copy_app, copy_spec(_source(source), f"sqlite:///{target}", batch_size=RANGED))
+    source, target = _applied(copy_app, tmp_path, RANGED)
     monkeypatch.setattr(sqlitewal, "WAL_LIMIT_BYTES", 64 << 10)  # a batch or two
     monkeypatch.setattr(sqlitewal, "PACE_SECONDS", 5.0)  # each of 40 batches would wait it
     write = RangeCopier.write
