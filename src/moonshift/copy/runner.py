@@ -450,13 +450,16 @@ class CopyRunner:
             self.flags.stop.set()
 
     def _batch_rows(self, streamed: bool) -> int:
-        """As an operator set it on the running copy, else as the spec says."""
-        value = self.controls.settings().get("batch_size")
-        return int(value) if value else self.spec.batch_rows(streamed)
+        return self._live("batch_size") or self.spec.batch_rows(streamed)
 
     def _setting(self, name: str) -> int:
+        return self._live(name) or int(getattr(self.spec, name))
+
+    def _live(self, name: str) -> int | None:
+        """A setting as an operator set it on the running copy; None where none did (then
+        the spec's holds)."""
         value = self.controls.settings().get(name)
-        return int(value) if value else int(getattr(self.spec, name))
+        return int(value) if value else None
 
     def _guarded(
         self, table: TablePlan, state: RangeState, watermark: str | None, queue: RangeQueue
