@@ -119,9 +119,9 @@ def test_kill_9_in_every_phase_loses_and_duplicates_nothing(
         constraints = reached(
             State.RUNNING,
             "a phase after the rows",
-            lambda r: r.progress is not None
-            and r.progress.phase is not None
-            and r.worker_pid != dead,
+            lambda r: (
+                r.progress is not None and r.progress.phase is not None and r.worker_pid != dead
+            ),
         )
         strike(victims[3], constraints, table.close)
         done = wait_run(app, run_id, lambda r: r.state is State.COMPLETED, "completed", 600)
