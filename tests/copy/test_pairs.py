@@ -75,3 +75,86 @@ def test_unsigned_and_zero_dates_from_mariadb(
     assert run_copy(copy_app).state is State.COMPLETED
     # the unsigned 64-bit key went to exact digits, as the cast said
     assert read(target, "t", ["id", "d"]) == [["1", "2026-01-01"], ["18446744073709551615", "\\N"]]
+
+
+@pytest.mark.mariadb
+def test_zero_dates_are_counted_per_column_in_one_scan(
+    mariadb_database: str, tmp_path: Path, copy_app: Moonshift
+) -> None:
+    """Three date columns probed: the indexed one by its index, the other two in one scan
+    of the table; each count lands on its own column."""
+    from tests.copy.helpers import connector, execute
+
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE t (id INT PRIMARY KEY, a DATE, b DATETIME, c DATE, KEY by_c (c))",
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00'),"
+        " (2, '2026-01-01', '0000-00-00 00:00:00', '0000-00-00'),"
+        " (3, '2026-01-02', '2026-01-02 03:04:05', '0000-00-00'), (4, NULL, NULL, NULL)",
+    )
+    conn.close()
+    target = f"sqlite:///{tmp_path / 't.db'}"
+    apply(copy_app, copy_spec(mariadb_database, target, allow_lossy=["t.a", "t.b", "t.c"]))
+    warned = sorted(str(w) for w in copy_app.copies.plan("c").warnings)
+    assert [w.split(",")[0] for w in warned] == [
+        "t.a: lossy: 1 rows hold MySQL zero dates",
+        "t.b: lossy: 2 rows hold MySQL zero dates",
+        "t.c: lossy: 3 rows hold MySQL zero dates",
+    ]
+    assert run_copy(copy_app).state is State.COMPLETED
+    assert read(target, "t", ["id", "a", "b", "c"])[0] == ["1", "\\N", "\\N", "\\N"]
+
+
+@pytest.mark.postgres
+def test_a_second_probed_column_costs_no_second_scan(
+    pg_database: str, tmp_path: Path, copy_app: Moonshift
+) -> None:
+    """Decimals into SQLite are probed for digits a REAL loses: the table's probes share a
+    scan, so planning two such columns scans the source as often as planning one."""
+    create(pg_database, "CREATE TABLE one (id INT PRIMARY KEY, x NUMERIC(30,0))")
+    create(pg_database, "CREATE TABLE two (id INT PRIMARY KEY, x NUMERIC(30,0), y NUMERIC(30,0))")
+    rows = [(i, Decimal(i), Decimal(i)) for i in range(1, 50)] + [
+        (50, Decimal("123456789012345678901"), 1)
+    ]
+    insert(pg_database, "one", ["id", "x"], [r[:2] for r in rows])
+    insert(pg_database, "two", ["id", "x", "y"], rows)
+    scans = {}
+    for table in ("one", "two"):
+        before = _seq_scans(pg_database, table)
+        apply(
+            copy_app,
+            copy_spec(
+                pg_database, f"sqlite:///{tmp_path / 't.db'}", tables=[table], allow_lossy=["x"]
+            ),
+        )
+        warned = [str(w) for w in copy_app.copies.plan("c").warnings]
+        assert any(w.startswith(f"{table}.x: lossy: 1 rows hold numbers") for w in warned), warned
+        scans[table] = _seq_scans(pg_database, table, more_than=before) - before
+    assert scans["two"] == scans["one"], scans
+
+
+def _seq_scans(url: str, table: str, more_than: int = -1) -> int:
+    """The table's sequential scans so far, once the statistics show more than
+    ``more_than`` and have stood still for two seconds (closed connections' counts reach
+    them within moments, one connection at a time)."""
+    import time
+
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    seen, since = -1, time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            found = conn.execute(
+                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = %s", (table,)
+            ).fetchone()
+            scans = int(found[0]) if found else 0
+            if scans != seen:
+                seen, since = scans, time.monotonic()
+            steady = time.monotonic() - since >= 2.0
+            if (scans > more_than and steady) or time.monotonic() > deadline:
+                return scans
+            time.sleep(0.2)

@@ -377,6 +377,7 @@ class Probe:
     what: str  # what those rows hold, for the message
     blank: bool = False  # allowed, such values are written as NULL
     on_read: bool = False  # "{}" is the value as read (money as numeric), not the column
+    ranged: bool = False  # the condition is a range of the column: an index can answer it
 
     def sql(self, column: str) -> str:
         return self.condition.replace("{}", column)
@@ -413,6 +414,7 @@ def probe(src: SqlType, dst: SqlType, source_engine: str, target_engine: str) ->
         return Probe(
             "{} < '00:00:00' OR {} >= '24:00:00'",
             "times outside one day (MySQL's TIME is also a duration)",
+            ranged=True,
         )
     if source_engine == "mysql" and src.family is F.SPATIAL:
         return Probe("ST_SRID({}) <> 0", "geometries with an SRID, which WKB does not keep")
@@ -423,6 +425,7 @@ def probe(src: SqlType, dst: SqlType, source_engine: str, target_engine: str) ->
             "{} < '0000-01-01' AND CAST({} AS CHAR) LIKE '0000-00-00%'",
             f"MySQL zero dates, which {target_engine} cannot store",
             blank=True,
+            ranged=True,
         )
     return None
 

@@ -78,6 +78,19 @@ class Planning(Protocol):
 
     def count(self, conn: Any, table: Table, condition: str, where: str | None) -> int: ...
 
+    def count_each(
+        self, conn: Any, table: Table, conditions: list[str], where: str | None
+    ) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class _Probing:
+    """A column's probe, waiting to be counted with the table's others."""
+
+    probe: Probe
+    condition: str  # the probe's SQL on this column
+    cast: bool  # the column has a cast (a lossy value is then a warning)
+
 
 class ColumnMapper:
     def __init__(
@@ -100,6 +113,7 @@ class ColumnMapper:
         }
         self.keyed = set(table.primary_key) | {c for u in table.unique_keys for c in u}
         self.key_probes: dict[str, Probe] = {}  # text keys MySQL holds only up to a length
+        self._probes: dict[str, _Probing] = {}  # by source column, counted after the columns
 
     @property
     def name(self) -> str:
@@ -130,7 +144,7 @@ class ColumnMapper:
             if planned.target in seen:
                 self.p.fatal(self.name, planned.target, "two columns would have this name")
             seen.add(planned.target)
-        return found
+        return self._probed(found)
 
     # -- one column ---------------------------------------------------------------------------
 
@@ -414,28 +428,57 @@ class ColumnMapper:
         if reason is not None:
             self._lossy(column.name, f"lossy {src.raw} -> {dst.raw}: {reason}", cast)
             return replace(plan, lossy=reason)
-        found = self._probe(plan, column, src, dst)
-        if found is None:
-            return plan
-        count, what = found
-        held = f"{count} rows hold {what.what}"
-        allowed = self.p.spec.lossy_allowed(self.name, column.name)
-        self._lossy(column.name, f"lossy: {held}", cast, blank=what.blank)
-        return replace(plan, lossy=held, blank=what.blank and allowed)
+        self._probe(plan, column, src, dst, cast)
+        return plan
 
     def _probe(
-        self, plan: ColumnPlan, column: Column, src: SqlType, dst: SqlType
-    ) -> tuple[int, Probe] | None:
-        """Values only the data can tell about, counted on the source."""
+        self, plan: ColumnPlan, column: Column, src: SqlType, dst: SqlType, cast: bool
+    ) -> None:
+        """Values only the data can tell about, counted on the source once every column is
+        planned (``_probed``)."""
         if not self.rows or plan.source is None:
-            return None
+            return
         found = probe(src, dst, self.p.source.engine, self.p.target.engine)
         found = found or self.key_probes.get(column.name)
         if found is None:
-            return None
+            return
         condition = found.sql(plan.read if found.on_read else self.p.source.quote(column.name))
-        count = self.p.count(self.conn, self.table, condition, self.ts.where)
-        return (count, found) if count else None
+        self._probes[column.name] = _Probing(found, condition, cast)
+
+    def _probed(self, found: list[ColumnPlan]) -> list[ColumnPlan]:
+        """The columns, with what the probes counted: a column whose values some rows do not
+        survive is lossy (or blanked, where allowed). A range of a column an index leads
+        is counted alone (the index answers it); the others share one scan of the table,
+        which costs about what one of them costs alone."""
+        if not self._probes:
+            return found
+        indexed = {i.columns[0] for i in self.table.indexes if i.columns and not i.where}
+        indexed |= {k[0] for k in (self.table.primary_key, *self.table.unique_keys) if k}
+        alone = [
+            name
+            for name, p in self._probes.items()
+            if name in indexed and p.probe.ranged and not p.probe.on_read
+        ]
+        shared = [name for name in self._probes if name not in alone]
+        counts = {
+            name: self.p.count(self.conn, self.table, self._probes[name].condition, self.ts.where)
+            for name in alone
+        }
+        if shared:
+            conditions = [self._probes[name].condition for name in shared]
+            each = self.p.count_each(self.conn, self.table, conditions, self.ts.where)
+            counts.update(zip(shared, each, strict=True))
+        return [self._held(plan, counts.get(plan.source or "", 0)) for plan in found]
+
+    def _held(self, plan: ColumnPlan, count: int) -> ColumnPlan:
+        probing = self._probes.get(plan.source or "")
+        if probing is None or not count:
+            return plan
+        assert plan.source is not None
+        held = f"{count} rows hold {probing.probe.what}"
+        allowed = self.p.spec.lossy_allowed(self.name, plan.source)
+        self._lossy(plan.source, f"lossy: {held}", probing.cast, blank=probing.probe.blank)
+        return replace(plan, lossy=held, blank=probing.probe.blank and allowed)
 
     def _lossy(self, column: str, what: str, cast: bool, *, blank: bool = False) -> None:
         where = f"{self.name}.{column}"

@@ -351,6 +351,24 @@ class Planner:
         finally:
             conn.rollback()
 
+    def count_each(
+        self, conn: Any, table: Table, conditions: list[str], where: str | None
+    ) -> list[int]:
+        """Rows of ``table`` (within ``where``) that meet each of ``conditions``, in one
+        scan."""
+        if len(conditions) == 1:
+            return [self.count(conn, table, conditions[0], where)]
+        source_from = self.source.from_sql(table.name, table.only)
+        counted = ", ".join(f"COUNT(CASE WHEN ({c}) THEN 1 END)" for c in conditions)
+        cursor = conn.cursor()
+        try:
+            cursor.execute(
+                f"SELECT {counted} FROM {source_from}" + (f" WHERE ({where})" if where else "")
+            )
+            return [int(n) for n in cursor.fetchone()]
+        finally:
+            conn.rollback()
+
     def fatal(self, table: str, column: str | None, message: str) -> None:
         self.issues.append(Issue(table, column, message, True))
 
