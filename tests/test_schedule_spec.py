@@ -146,7 +146,7 @@ def test_start_at_in_a_gap_or_overlap_is_a_warning_naming_the_instant(tmp_path: 
     )
     [warning] = load_files([path], env={}).warnings
     assert str(warning) == (
-        f"{path}:1: schedule.start_at: 2026-03-08 02:30 does not exist in America/New_York "
+        f"{path}:4: schedule.start_at: 2026-03-08 02:30 does not exist in America/New_York "
         "(clocks go forward); it will fire at 2026-03-08 03:00 EDT (07:00 UTC)"
     )
     path.write_text(

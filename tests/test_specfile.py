@@ -100,9 +100,27 @@ def test_unset_variables_are_warnings(tmp_path: Path) -> None:
     )
     result = load_files([path], env={})
     assert [str(w) for w in result.warnings] == [
-        f"{path}:1: source.url: ${{PGPW}} is not set here; it must be set where the migration runs"
+        f"{path}:3: source.url: ${{PGPW}} is not set here; it must be set where the migration runs"
     ]
     assert load_files([path], env={"PGPW": "x"}).warnings == []
+
+
+def test_an_unset_variable_is_placed_on_the_line_that_names_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "migrations:\n"
+        "  - id: first\n    kind: command\n    command: ['true']\n"
+        "  - id: export\n"
+        "    kind: command\n"
+        "    command:\n"
+        "      run: [sh, -c, 'echo $API_TOKEN']\n"
+        "      env:\n"
+        "        API_TOKEN: ${EXPORT_TOKEN}\n",
+    )
+    [warning] = load_files([path], env={}).warnings
+    assert str(warning).startswith(
+        f"{path}:10: command.env.API_TOKEN: ${{EXPORT_TOKEN}} is not set"
+    )
 
 
 def test_models_are_immutable_and_command_shorthands() -> None:
@@ -119,3 +137,13 @@ def test_canonical_form_ignores_defaults() -> None:
     [a] = load_text("id: a\nkind: command\ncommand: echo\n")
     [b] = load_text("id: a\nkind: command\nenabled: true\ncommand: {run: echo, kill_grace: 10s}\n")
     assert a.canonical() == b.canonical()
+
+
+def test_a_value_no_type_of_a_union_takes_is_named_by_the_keys_the_user_wrote(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "id: a\nkind: command\ncommand: [true]\n")
+    found = problems([path])
+    assert found, found
+    assert not [p for p in found if "tuple" in p or ".str" in p], found  # a type's name
+    assert any(p.endswith(":3: command[0]: must be a string, got true") for p in found), found

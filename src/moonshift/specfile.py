@@ -80,10 +80,16 @@ class LoadedSpec:
     file: str
     line: int
     layout: Flattened | None = None  # how the user wrote it, when not in moonshift's layout
+    base: Loc = ()  # where the spec sits in its file
+    lines: Mapping[Loc, int] = field(default_factory=dict)  # of the file's keys and items
 
     def written(self, path: str) -> str:
         """A field path of the spec as the user wrote it."""
         return dotted(self.layout.written(parse_dotted(path))) if self.layout else path
+
+    def line_of(self, path: str) -> int:
+        """The line where the user wrote a field of the spec (or its nearest parent)."""
+        return _line_of((*self.base, *parse_dotted(self.written(path))), self.lines, self.line)
 
 
 @dataclass(frozen=True)
@@ -316,7 +322,9 @@ def _named_in(
         try:
             found.append((model.model_validate(item), line))
         except ValidationError as exc:
-            problems += [_problem(name, base, error, lines, line, model) for error in exc.errors()]
+            problems += [
+                _problem(name, base, error, lines, line, model, data=item) for error in exc.errors()
+            ]
     return found
 
 
@@ -378,12 +386,14 @@ def _migrations_in(
             continue
         try:
             spec = MigrationSpec.model_validate(flat.data)
-            specs.append(LoadedSpec(spec, name, line, flat if flat.renames else None))
+            layout = flat if flat.renames else None
+            specs.append(LoadedSpec(spec, name, line, layout, base, lines))
         except ValidationError as exc:
             problems += [
-                _problem(name, base, error, lines, line, written=flat.written)
+                _problem(name, base, error, lines, line, written=flat.written, data=flat.data)
                 for error in exc.errors()
             ]
+            problems = list(dict.fromkeys(problems))
     return specs, problems
 
 
@@ -395,9 +405,11 @@ def _problem(
     fallback: int,
     model: type[BaseModel] = MigrationSpec,
     written: Callable[[Loc], Loc] = lambda loc: loc,
+    data: Any = None,
 ) -> SpecProblem:
-    """The problem at the key the user wrote (``written`` maps the model's location to it)."""
-    loc: Loc = tuple(error["loc"])
+    """The problem at the key the user wrote (``written`` maps the model's location to it;
+    ``data``, what was validated, tells the keys from the names of a union's types)."""
+    loc: Loc = tuple(error["loc"]) if data is None else _without_union_tags(error["loc"], data)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
         loc = (*loc, *parse_dotted(cause.path))
@@ -406,6 +418,24 @@ def _problem(
         reason = _reason(error, loc, model, lambda key: str(written((*loc[:-1], key))[-1]))
     loc = written(loc)
     return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
+
+
+def _without_union_tags(loc: Sequence[str | int], data: Any) -> Loc:
+    """``loc`` without the parts pydantic adds to name which of a union's types refused the
+    value ("tuple[str, ...]", "str"): below anything but a mapping, a name is no key."""
+    kept: list[str | int] = []
+    node, missing = data, object()  # below a key not written, every part is kept
+    for part in loc:
+        if isinstance(part, str) and node is not missing and not isinstance(node, dict):
+            continue
+        kept.append(part)
+        if isinstance(node, dict):
+            node = node.get(part, missing)
+        elif isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
+            node = node[part]
+        else:
+            node = missing
+    return tuple(kept)
 
 
 def _reason(
@@ -495,7 +525,7 @@ def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> list[tuple
     return duplicates
 
 
-def _line_of(loc: Loc, lines: dict[Loc, int], fallback: int) -> int:
+def _line_of(loc: Loc, lines: Mapping[Loc, int], fallback: int) -> int:
     for end in range(len(loc), 0, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
@@ -554,7 +584,7 @@ def cycle_problems(known: Mapping[str, list[str]], specs: list[LoadedSpec]) -> l
 
 def _notes(loaded: LoadedSpec) -> list[SpecProblem]:
     return [
-        SpecProblem(loaded.file, loaded.line, loaded.written(path), text)
+        SpecProblem(loaded.file, loaded.line_of(path), loaded.written(path), text)
         for path, text in loaded.spec.notes()
     ]
 
@@ -563,7 +593,7 @@ def _unset_variables(loaded: LoadedSpec, env: Mapping[str, str]) -> list[SpecPro
     return [
         SpecProblem(
             loaded.file,
-            loaded.line,
+            loaded.line_of(path),
             loaded.written(path),
             f"${{{name}}} is not set here; it must be set where the migration runs",
         )

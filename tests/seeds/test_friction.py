@@ -26,5 +26,5 @@ def test_a_past_start_at_is_warned_at_apply(tmp_path: Path) -> None:
     )
     first = invoke(tmp_path, "apply", "m.yaml")
     assert first.returncode == 0
-    assert "m.yaml:1: schedule.start_at: 2020-01-01T00:00:00+00:00 is in the past" in first.stderr
+    assert "m.yaml:4: schedule.start_at: 2020-01-01T00:00:00+00:00 is in the past" in first.stderr
     assert "is in the past" not in invoke(tmp_path, "apply", "m.yaml").stderr  # unchanged

@@ -83,7 +83,7 @@ def _past_start(item: LoadedSpec, now: datetime) -> SpecProblem | None:
     when = trigger.instant.isoformat()
     return SpecProblem(
         item.file,
-        item.line,
+        item.line_of("schedule.start_at"),
         item.written("schedule.start_at"),
         f"{when} is in the past: the migration starts as soon as a daemon runs",
     )
@@ -209,7 +209,7 @@ class Migrations(Family):
         wanted = {n for item in loaded.specs for n in item.spec.connection_names().values()}
         connections |= set(self.store.connection_urls(sorted(wanted - connections)))
         problems = [
-            SpecProblem(item.file, item.line, path, f'no connection "{name}"')
+            SpecProblem(item.file, item.line_of(path), path, f'no connection "{name}"')
             for item in loaded.specs
             for path, name in item.spec.connection_names().items()
             if name not in connections
@@ -217,7 +217,10 @@ class Migrations(Family):
         channels = {c.spec.id for c in loaded.channels} | {c.id for c in self.store.list_channels()}
         problems += [
             SpecProblem(
-                item.file, item.line, f"notify[{i}].channel", f'no channel "{rule.channel}"'
+                item.file,
+                item.line_of(f"notify[{i}].channel"),
+                f"notify[{i}].channel",
+                f'no channel "{rule.channel}"',
             )
             for item in loaded.specs
             for i, rule in enumerate(item.spec.notify)
@@ -230,7 +233,7 @@ class Migrations(Family):
                         problems.append(
                             SpecProblem(
                                 item.file,
-                                item.line,
+                                item.line_of(f"{key}[{i}].migration"),
                                 f"{key}[{i}].migration",
                                 f'no migration "{ref.migration}"',
                             )
