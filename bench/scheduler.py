@@ -341,13 +341,27 @@ def load_average() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--due", type=int, default=10_000, help="migrations due at once (a)")
-    parser.add_argument("--runs", type=int, default=1, help="times to run (a); median shown")
-    parser.add_argument("--idle", type=float, default=60, help="seconds of idling to measure (b)")
-    parser.add_argument("--idle-schedules", type=int, default=100_000)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--due", type=int, default=10_000, help="(a) migrations due at one instant")
     parser.add_argument(
-        "--steady-minutes", type=float, default=1.0, help="minutes of steady fires (c)"
+        "--runs", type=int, default=1, help="(a) times the burst runs; the median is shown"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=60, help="(b) seconds of the idle daemon's CPU measured"
+    )
+    parser.add_argument(
+        "--idle-schedules",
+        type=int,
+        default=100_000,
+        help="(b) enabled schedules, none of them due, while the idle CPU is measured",
+    )
+    parser.add_argument(
+        "--steady-minutes",
+        type=float,
+        default=1.0,
+        help="(c) minutes of a steady 1,000 fires a minute",
     )
     args = parser.parse_args()
     print(f"load average at the start: {load_average()} ({os.cpu_count()} cores)", flush=True)
