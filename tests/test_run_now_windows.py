@@ -3,7 +3,7 @@ refuse it and name the next opening in the migration's zone, unless it ignores i
 then the daemon starts it at once and leaves it alone to its end.
 
 The window first opens on 2030-01-07, so "now" is outside every window whatever the clock
-says, and the next opening is known: 22:00 in New York that day (EST, 03:00 UTC)."""
+says, and the next opening is known: 22:00 in New York that day (EST, 03:00 UTC the next day)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.api.server import Server, running, wait_for
 from tests.helpers import moonshift
 
-NEXT_OPENING = "the next, nightly, opens at 2030-01-07 22:00 EST (03:00 UTC)"
+NEXT_OPENING = "the next, nightly, opens at 2030-01-07 22:00 EST (2030-01-08 03:00 UTC)"
 
 
 def spec(migration_id: str, command: str, outside_window: str = "pause") -> dict[str, object]:

@@ -96,6 +96,8 @@ def _transition_between(low: datetime, high: datetime, zone: ZoneInfo) -> dateti
 
 
 def describe(instant: datetime, zone: ZoneInfo) -> str:
-    """``2026-03-08 03:00 EDT (07:00 UTC)``."""
-    local = instant.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({utc(instant):%H:%M} UTC)"
+    """``2026-03-08 03:00 EDT (07:00 UTC)``; the UTC date too where it is another day
+    (``2030-01-07 22:00 EST (2030-01-08 03:00 UTC)``)."""
+    local, universal = instant.astimezone(zone), utc(instant)
+    shown = "%H:%M" if universal.date() == local.date() else "%Y-%m-%d %H:%M"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({universal.strftime(shown)} UTC)"
