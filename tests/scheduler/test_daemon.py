@@ -178,3 +178,37 @@ def test_on_postgresql_a_start_wakes_the_daemon_at_once(workdir: Path, pg_state:
             assert woke_by - slept_at < timedelta(seconds=60)  # its poll would be later
     finally:
         moonshift(workdir, "daemon", "stop", env=env)
+
+
+@pytest.mark.postgres
+def test_the_daemon_waits_out_a_state_store_that_goes_away(workdir: Path, pg_state: str) -> None:
+    """The network to a PostgreSQL state store is cut and refused for a while, as in a
+    restart: the daemon keeps running, says so in its log, and when the store is back
+    starts the run asked for meanwhile."""
+    from tests.copy.proxy import Proxy
+
+    proxy = Proxy(5432)
+    proxy.start()
+    through = pg_state.replace(":5432/", f":{proxy.port}/")
+    assert through != pg_state
+    env = {"MOONSHIFT_STATE": through}
+    (workdir / "long.yaml").write_text(SPECS[SPECS.index("- id: longjob") :])  # no schedule
+    assert moonshift(workdir, "apply", "long.yaml", env=env).returncode == 0
+    pid = start_daemon(workdir, env)
+    log = workdir / ".moonshift" / "logs" / "daemon.log"
+    try:
+        with reader(workdir, pg_state) as app:
+            until(lambda: app.daemons.status().live)
+            proxy.stop()  # open connections cut, new ones refused
+            until(lambda: "cannot be reached" in log.read_text())
+            app.runs.start("longjob", actor="user:test")  # while it is away
+            time.sleep(3)  # a few of its tries fail
+            assert process_alive(pid)
+            proxy.start()
+            until(lambda: "is back after" in log.read_text())
+            until(lambda: runs(workdir, "longjob", pg_state)[0]["state"] == "completed", 180)
+            assert process_alive(pid)
+            assert "Traceback" not in log.read_text()
+    finally:
+        moonshift(workdir, "daemon", "stop", env=env)
+        proxy.stop()

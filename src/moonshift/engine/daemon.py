@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,12 +26,17 @@ from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import spec_for
 from moonshift.seams import Clock, EngineStore, Launcher, Waiter
 from moonshift.store import StateStore
+from moonshift.store.outage import unreachable
 
 log = logging.getLogger("moonshift.daemon")
 SHUTDOWN_GRACE_SECONDS = 20.0
 # A daemon counts as live for 30 s after its last heartbeat: one every 5 s keeps it live
 # without a write at every wake-up.
 HEARTBEAT_SECONDS = 5.0
+# While the state store cannot be reached: the first wait before trying again, and the
+# longest (each failure doubles it).
+OUTAGE_FIRST_WAIT = 0.5
+OUTAGE_LAST_WAIT = 30.0
 
 
 def run_daemon(
@@ -74,7 +80,7 @@ def run_daemon(
         store.url,
         config.max_concurrent_runs,
     )
-    waiter = store.waiter(stop)
+    waiter = _Waiting(store, stop)
     dispatcher = Dispatcher(store, clock, os.environ)
     delivering = threading.Thread(
         target=dispatcher.run, args=(stop, config.poll_seconds), name="notify", daemon=True
@@ -103,28 +109,97 @@ def run_daemon(
 def _loop(
     engine: Engine,
     store: EngineStore,
-    waiter: Waiter,
+    waiter: _Waiting,
     clock: Clock,
     config: SchedulerConfig,
     stop: threading.Event,
 ) -> None:
     """Tick when something is due, when the store changed, and, where not every change
-    can be seen (or a worker may exit), every ``poll_seconds``; heartbeat in between."""
+    can be seen (or a worker may exit), every ``poll_seconds``; heartbeat in between. A
+    store that cannot be reached is tried again, less often the longer it stays away."""
     beat, due, changed = float("-inf"), 0.0, True
+    outage = _Outage()
     while not stop.is_set():
-        if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-            store.daemon_heartbeat(engine.daemon_id, now=clock.now())
-            beat = time.monotonic()
-        if changed or time.monotonic() >= due:
-            waiter.mark()  # before the tick reads: a change made while it runs wakes it again
-            wake = engine.tick()
-            delay = (wake - clock.now()).total_seconds()
-            # a worker's exit changes nothing in the store
-            if engine.launcher.running() or not waiter.sees_every_change:
-                delay = min(delay, config.poll_seconds)
-            due = time.monotonic() + max(0.02, delay)
-        until = min(due, beat + HEARTBEAT_SECONDS)
-        changed = waiter.wait(max(0.0, until - time.monotonic()), poll=config.poll_seconds)
+        try:
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                store.daemon_heartbeat(engine.daemon_id, now=clock.now())
+                beat = time.monotonic()
+            if changed or time.monotonic() >= due:
+                waiter.mark()  # before the tick reads: a change made while it runs wakes it
+                wake = engine.tick()
+                delay = (wake - clock.now()).total_seconds()
+                # a worker's exit changes nothing in the store
+                if engine.launcher.running() or not waiter.sees_every_change:
+                    delay = min(delay, config.poll_seconds)
+                due = time.monotonic() + max(0.02, delay)
+            outage.over()
+            until = min(due, beat + HEARTBEAT_SECONDS)
+            changed = waiter.wait(max(0.0, until - time.monotonic()), poll=config.poll_seconds)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            waiter.lost()
+            changed = True  # whatever was due is still due: look at once when it is back
+            stop.wait(outage.began(exc))
+
+
+class _Outage:
+    """How long to wait before the next try while the state store is away: from half a
+    second, doubled at each failure, up to half a minute; each start and end logged."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+        self._wait = OUTAGE_FIRST_WAIT
+
+    def began(self, exc: BaseException) -> float:
+        """A failed try: the seconds to wait before the next."""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self._since is None:
+            self._since = time.monotonic()
+            log.warning("the state store cannot be reached (%s); trying again", first)
+        else:
+            log.info("the state store is still away (%s)", first)
+        wait, self._wait = self._wait, min(self._wait * 2, OUTAGE_LAST_WAIT)
+        return wait
+
+    def over(self) -> None:
+        if self._since is not None:
+            log.warning("the state store is back after %.0f s", time.monotonic() - self._since)
+            self._since, self._wait = None, OUTAGE_FIRST_WAIT
+
+
+class _Waiting:
+    """The store's ``Waiter``, made again after the store was away (a PostgreSQL restart
+    ends the connection that listens)."""
+
+    def __init__(self, store: EngineStore, stop: threading.Event) -> None:
+        self._store, self._stop = store, stop
+        self._waiter: Waiter | None = store.waiter(stop)
+
+    def _current(self) -> Waiter:
+        if self._waiter is None:
+            self._waiter = self._store.waiter(self._stop)
+        return self._waiter
+
+    @property
+    def sees_every_change(self) -> bool:
+        return self._current().sees_every_change
+
+    def mark(self) -> None:
+        self._current().mark()
+
+    def wait(self, seconds: float, *, poll: float) -> bool:
+        return self._current().wait(seconds, poll=poll)
+
+    def lost(self) -> None:
+        """Drop the waiter: the next use makes a new one."""
+        if self._waiter is not None:
+            with contextlib.suppress(Exception):
+                self._waiter.close()
+            self._waiter = None
+
+    def close(self) -> None:
+        self.lost()
 
 
 def _alone_on_sqlite(url: str) -> BinaryIO | None:

@@ -20,6 +20,7 @@ from moonshift.notify.posting import RetryAfter
 from moonshift.notify.registry import notifier_for
 from moonshift.runtime.runs import LEASE
 from moonshift.seams import Clock, EngineStore
+from moonshift.store.outage import unreachable
 from moonshift.store.records import DeliveryRecord
 
 log = logging.getLogger("moonshift.notify")
@@ -43,8 +44,11 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 busy = self.pass_once()
-            except Exception:  # a store hiccup: log it and go on, the outbox keeps the events
-                log.exception("notification dispatcher pass failed")
+            except Exception as exc:  # the outbox keeps the events: log it and go on
+                if unreachable(exc):  # the daemon's loop says so once, and when it is back
+                    log.debug("notifications wait for the state store: %s", exc)
+                else:
+                    log.exception("notification dispatcher pass failed")
                 busy = 0
             stop.wait(0.01 if busy else poll_seconds)
 
