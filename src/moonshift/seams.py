@@ -246,6 +246,11 @@ class RunStore(Protocol):
 
 
 class WorkerStore(RunStore, Protocol):
+    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
+        """Ask the run's worker to pause, fail or stop at its next check (a worker asks
+        itself, where its window closed)."""
+        ...
+
     # -- a copy's key ranges, by lease (``RangeLeases`` is how a copy sees them) -----------
 
     def offer_ranges(
@@ -571,10 +576,6 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
 
     def set_waiting(self, waits: Sequence[Waiting], *, now: datetime) -> None:
         """Record why each of these queued runs waits, in one transaction."""
-        ...
-
-    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
-        """Ask the run's worker to pause, fail or stop at its next check."""
         ...
 
     def count_pool(self, pool: str) -> int: ...

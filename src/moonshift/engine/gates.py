@@ -15,7 +15,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.domain.policies import Condition, DependencyStrategy, Overlap
 from moonshift.domain.spec import MigrationSpec
 from moonshift.store.records import RunRecord
-from moonshift.timing import OutsideWindow, StartAction, decide_start
+from moonshift.timing import StartAction, decide_start
 
 
 class Verdict(StrEnum):
@@ -140,17 +140,3 @@ def window_gate(run: RunRecord, spec: MigrationSpec, now: datetime) -> Gate:
         assert decision.window is not None
         return Gate(Verdict.WAIT, f"waiting for window {decision.window.name}", decision.start_at)
     return Gate.go()
-
-
-def window_closed(run: RunRecord, spec: MigrationSpec, now: datetime) -> bool:
-    """True when a running run is outside its migration's windows and must stop; a run
-    started with its windows ignored never must."""
-    windows = spec.window_set()
-    if windows is None or watches_no_window(run, spec):
-        return False
-    return not windows.is_open(now)
-
-
-def watches_no_window(run: RunRecord, spec: MigrationSpec) -> bool:
-    """No window pauses, fails or warns this run: it ignores them, or they are advisory."""
-    return run.ignore_windows or spec.behavior().outside_window is OutsideWindow.CONTINUE

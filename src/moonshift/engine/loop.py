@@ -28,6 +28,7 @@ from moonshift.engine.planning import plan_fires
 from moonshift.engine.preflight import Preflight
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import LEASE, RunContext, end_run, spec_for
+from moonshift.runtime.windows import watches_no_window, window_stop
 from moonshift.seams import Clock, EngineStore, Launcher
 from moonshift.store.records import (
     Glance,
@@ -38,7 +39,7 @@ from moonshift.store.records import (
     Trigger,
 )
 from moonshift.store.scheduling import DueBatch, NewRun, Waiting
-from moonshift.timing import Event, OutsideWindow
+from moonshift.timing import Event
 
 FULL_RELOAD_SECONDS = 300.0
 # Due schedules claimed per transaction, and queued runs gated per page: big enough that a
@@ -295,15 +296,13 @@ class Engine:
             )
             return
         behavior = spec.behavior()
-        if gates.window_closed(run, spec, now):
-            action = Action.PAUSE if behavior.outside_window is OutsideWindow.PAUSE else Action.FAIL
-            self.store.request_control(
-                run.id, ControlRequest(action=action, reason="window_closed"), now=now
-            )
+        stop = window_stop(run, spec, now)
+        if stop is not None:
+            self.store.request_control(run.id, stop, now=now)
             return
         windows = spec.window_set()
         closes = windows.closes_at(now) if windows else None
-        if closes is not None and not gates.watches_no_window(run, spec):
+        if closes is not None and not watches_no_window(run, spec):
             warn_at = closes - behavior.ending_warning
             if now >= warn_at and run.warned_at is None:
                 self.store.record_event(

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any
 
 from moonshift.clock import beating
@@ -35,6 +36,7 @@ from moonshift.runtime.runs import (
     with_connections,
 )
 from moonshift.runtime.validating import validate_copy
+from moonshift.runtime.windows import window_stop
 from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
 from moonshift.store.records import PlanRecord, RunRecord
 
@@ -352,6 +354,7 @@ class _Supervisor:
         self._progress: Progress | None = None
         self._phase: str | None = None
         self._reported = 0.0
+        self._spec_of_run: MigrationSpec | None = None
 
     def heartbeat(self) -> None:
         """Renew the lease when a beat is due; notes when another worker has the run."""
@@ -388,7 +391,18 @@ class _Supervisor:
             return run.reason or "cancelled"
         if run.control:
             return run.control.reason or run.control.action.value
+        # without a daemon watching (run-now --wait), the worker keeps its windows itself
+        stop = window_stop(run, self._spec(run), self.ctx.clock.now())
+        if stop is not None:
+            self.ctx.store.request_control(self.run_id, stop, now=self.ctx.clock.now())
+            self._run = replace(run, control=stop)
+            return stop.reason
         return None
+
+    def _spec(self, run: RunRecord) -> MigrationSpec:
+        if self._spec_of_run is None:
+            self._spec_of_run = spec_for(self.ctx.store, run)
+        return self._spec_of_run
 
     def control(self) -> ControlRequest | None:
         return self._run.control if self._run else None
