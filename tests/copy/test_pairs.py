@@ -158,3 +158,25 @@ def _seq_scans(url: str, table: str, more_than: int = -1) -> int:
             if (scans > more_than and steady) or time.monotonic() > deadline:
                 return scans
             time.sleep(0.2)
+
+
+@pytest.mark.postgres
+def test_an_expression_column_is_probed_as_a_column_is(
+    pg_database: str, tmp_path: Path, copy_app: Moonshift
+) -> None:
+    """A new column an ``expr`` fills is counted like the others: digits a SQLite REAL
+    cannot keep refuse the plan, naming the new column."""
+    create(pg_database, "CREATE TABLE one (id INT PRIMARY KEY, x NUMERIC(30,0))")
+    insert(pg_database, "one", ["id", "x"], [(1, Decimal(7)), (2, Decimal("1" * 21))])
+    options = {"doubled": {"expr": "x * 2"}}
+    target = f"sqlite:///{tmp_path / 't.db'}"
+    apply(
+        copy_app,
+        copy_spec(
+            pg_database, target, allow_lossy=["one.x"], overrides={"one": {"columns": options}}
+        ),
+    )
+    errors = [str(e) for e in copy_app.copies.plan("c").errors]
+    assert [e.split(",")[0] for e in errors] == [
+        "one.doubled: lossy: 1 rows hold numbers with more than 15 significant digits"
+    ], errors

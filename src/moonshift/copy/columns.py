@@ -87,6 +87,7 @@ class Planning(Protocol):
 class _Probing:
     """A column's probe, waiting to be counted with the table's others."""
 
+    column: str  # as the source names it (an expr's column: its target name)
     probe: Probe
     condition: str  # the probe's SQL on this column
     cast: bool  # the column has a cast (a lossy value is then a warning)
@@ -113,7 +114,7 @@ class ColumnMapper:
         }
         self.keyed = set(table.primary_key) | {c for u in table.unique_keys for c in u}
         self.key_probes: dict[str, Probe] = {}  # text keys MySQL holds only up to a length
-        self._probes: dict[str, _Probing] = {}  # by source column, counted after the columns
+        self._probes: dict[str, _Probing] = {}  # by target column, counted after the columns
 
     @property
     def name(self) -> str:
@@ -443,7 +444,7 @@ class ColumnMapper:
         if found is None:
             return
         condition = found.sql(plan.read if found.on_read else self.p.source.quote(column.name))
-        self._probes[column.name] = _Probing(found, condition, cast)
+        self._probes[plan.target] = _Probing(column.name, found, condition, cast)
 
     def _probed(self, found: list[ColumnPlan]) -> list[ColumnPlan]:
         """The columns, with what the probes counted: a column whose values some rows do not
@@ -457,7 +458,7 @@ class ColumnMapper:
         alone = [
             name
             for name, p in self._probes.items()
-            if name in indexed and p.probe.ranged and not p.probe.on_read
+            if p.column in indexed and p.probe.ranged and not p.probe.on_read
         ]
         shared = [name for name in self._probes if name not in alone]
         counts = {
@@ -468,16 +469,15 @@ class ColumnMapper:
             conditions = [self._probes[name].condition for name in shared]
             each = self.p.count_each(self.conn, self.table, conditions, self.ts.where)
             counts.update(zip(shared, each, strict=True))
-        return [self._held(plan, counts.get(plan.source or "", 0)) for plan in found]
+        return [self._held(plan, counts.get(plan.target, 0)) for plan in found]
 
     def _held(self, plan: ColumnPlan, count: int) -> ColumnPlan:
-        probing = self._probes.get(plan.source or "")
+        probing = self._probes.get(plan.target)
         if probing is None or not count:
             return plan
-        assert plan.source is not None
         held = f"{count} rows hold {probing.probe.what}"
-        allowed = self.p.spec.lossy_allowed(self.name, plan.source)
-        self._lossy(plan.source, f"lossy: {held}", probing.cast, blank=probing.probe.blank)
+        allowed = self.p.spec.lossy_allowed(self.name, probing.column)
+        self._lossy(probing.column, f"lossy: {held}", probing.cast, blank=probing.probe.blank)
         return replace(plan, lossy=held, blank=probing.probe.blank and allowed)
 
     def _lossy(self, column: str, what: str, cast: bool, *, blank: bool = False) -> None:
