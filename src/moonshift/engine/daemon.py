@@ -139,6 +139,7 @@ def _loop(
             if not unreachable(exc):
                 raise
             waiter.lost()
+            engine.forget()  # a claim may have failed after the engine moved on: read again
             changed = True  # whatever was due is still due: look at once when it is back
             stop.wait(outage.began(exc))
 

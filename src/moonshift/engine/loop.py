@@ -130,6 +130,11 @@ class Engine:
 
     # -- plan: due fires become runs --------------------------------------------------------
 
+    def forget(self) -> None:
+        """Read every schedule again at the next tick (what this engine holds may be ahead
+        of the store: the state store went away in the middle of a tick)."""
+        self._loaded = False
+
     def _refresh_heap(self, changed_at: datetime | None) -> None:
         """Take in schedules changed since last time (all of them now and then, as a net);
         ``changed_at``: the latest change of any schedule, just read."""
@@ -298,7 +303,7 @@ class Engine:
         behavior = spec.behavior()
         stop = window_stop(run, spec, now)
         if stop is not None:
-            self.store.request_control(run.id, stop, now=now)
+            self.store.request_control(run.id, stop, now=now, unless_asked=True)
             return
         windows = spec.window_set()
         closes = windows.closes_at(now) if windows else None

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 # SQLite's OperationalError also reports mistakes ("no such table"): only these are waits.
 _SQLITE_WAITS = ("locked", "unable to open", "disk i/o")
+_PG_RESTARTING = frozenset({"57P01", "57P02", "57P03"})
 
 
 def unreachable(exc: BaseException) -> bool:
@@ -24,6 +25,10 @@ def unreachable(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
         return any(text in str(exc).lower() for text in _SQLITE_WAITS)
     psycopg = sys.modules.get("psycopg")  # loaded only where the store is PostgreSQL
-    return psycopg is not None and isinstance(
-        exc, psycopg.OperationalError | psycopg.InterfaceError
-    )
+    if psycopg is None or not isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return False
+    # no SQLSTATE: the server never answered (refused, reset, timed out); class 08: the
+    # connection broke; 57P01-57P03: the server is shutting down or starting up. Not a
+    # wrong password, a missing database or a full disk: those stop the daemon.
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _PG_RESTARTING
