@@ -246,9 +246,12 @@ class RunStore(Protocol):
 
 
 class WorkerStore(RunStore, Protocol):
-    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
+    def request_control(
+        self, run_id: int, request: ControlRequest, *, now: datetime, unless_asked: bool = False
+    ) -> bool:
         """Ask the run's worker to pause, fail or stop at its next check (a worker asks
-        itself, where its window closed)."""
+        itself, where its window closed); ``unless_asked``: not over a request already
+        there. Whether it was written."""
         ...
 
     # -- a copy's key ranges, by lease (``RangeLeases`` is how a copy sees them) -----------

@@ -630,13 +630,15 @@ class SchedulingStore(StoreCore):
                 ],
             )
 
-    def request_control(self, run_id: int, request: ControlRequest, *, now: datetime) -> None:
+    def request_control(
+        self, run_id: int, request: ControlRequest, *, now: datetime, unless_asked: bool = False
+    ) -> bool:
+        query = update(t.runs).where(t.runs.c.id == run_id)
+        if unless_asked:
+            query = query.where(t.runs.c.control.is_(None))
         with self._write() as conn:
-            conn.execute(
-                update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .values(control=request.stored(), updated_at=now)
-            )
+            done = conn.execute(query.values(control=request.stored(), updated_at=now))
+            return bool(done.rowcount)
 
     def count_pool(self, pool: str) -> int:
         query = (

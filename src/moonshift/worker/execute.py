@@ -393,10 +393,13 @@ class _Supervisor:
             return run.control.reason or run.control.action.value
         # without a daemon watching (run-now --wait), the worker keeps its windows itself
         stop = window_stop(run, self._spec(run), self.ctx.clock.now())
-        if stop is not None:
-            self.ctx.store.request_control(self.run_id, stop, now=self.ctx.clock.now())
+        if stop is None:
+            return None
+        instant = self.ctx.clock.now()
+        if self.ctx.store.request_control(self.run_id, stop, now=instant, unless_asked=True):
             self._run = replace(run, control=stop)
             return stop.reason
+        self._checked = 0.0  # an operator asked first: theirs holds, read at the next check
         return None
 
     def _spec(self, run: RunRecord) -> MigrationSpec:
