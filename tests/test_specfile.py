@@ -147,3 +147,10 @@ def test_a_value_no_type_of_a_union_takes_is_named_by_the_keys_the_user_wrote(
     assert found, found
     assert not [p for p in found if "tuple" in p or ".str" in p], found  # a type's name
     assert any(p.endswith(":3: command[0]: must be a string, got true") for p in found), found
+
+
+def test_a_mapping_no_type_of_a_union_takes_is_named_by_its_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "id: a\nkind: command\ncommand: {run: {a: 1}}\n")
+    found = problems([path])
+    assert found and not [p for p in found if "tuple" in p or ".str" in p], found
+    assert all(": command.run: must be" in p for p in found), found

@@ -409,7 +409,11 @@ def _problem(
 ) -> SpecProblem:
     """The problem at the key the user wrote (``written`` maps the model's location to it;
     ``data``, what was validated, tells the keys from the names of a union's types)."""
-    loc: Loc = tuple(error["loc"]) if data is None else _without_union_tags(error["loc"], data)
+    loc: Loc = (
+        tuple(error["loc"])
+        if data is None
+        else _without_union_tags(error["loc"], data, error["type"])
+    )
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
         loc = (*loc, *parse_dotted(cause.path))
@@ -420,21 +424,26 @@ def _problem(
     return SpecProblem(name, _line_of((*base, *loc), lines, fallback), dotted(loc), reason)
 
 
-def _without_union_tags(loc: Sequence[str | int], data: Any) -> Loc:
+def _without_union_tags(loc: Sequence[str | int], data: Any, kind: str) -> Loc:
     """``loc`` without the parts pydantic adds to name which of a union's types refused the
-    value ("tuple[str, ...]", "str"): below anything but a mapping, a name is no key."""
+    value ("tuple[str, ...]", "str"): a name below anything but a mapping, or one the
+    mapping does not hold (but the last, where the error is a key ``missing``)."""
     kept: list[str | int] = []
-    node, missing = data, object()  # below a key not written, every part is kept
-    for part in loc:
-        if isinstance(part, str) and node is not missing and not isinstance(node, dict):
-            continue
+    node, absent = data, object()  # below a key not written, every part is kept
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and node is not absent:
+            is_key = isinstance(node, dict) and (
+                part in node or (kind == "missing" and i == len(loc) - 1)
+            )
+            if not is_key:
+                continue
         kept.append(part)
         if isinstance(node, dict):
-            node = node.get(part, missing)
+            node = node.get(part, absent)
         elif isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
             node = node[part]
         else:
-            node = missing
+            node = absent
     return tuple(kept)
 
 
