@@ -10,7 +10,13 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 # SQLite's OperationalError also reports mistakes ("no such table"): only these are waits.
 _SQLITE_WAITS = ("locked", "unable to open", "disk i/o")
-_PG_RESTARTING = frozenset({"57P01", "57P02", "57P03"})
+_PG_WAITS = frozenset({"57P01", "57P02", "57P03", "53300"})
+_PG_WAIT_TEXTS = (
+    "the database system is",  # starting up, shutting down, in recovery mode
+    "terminating connection due to administrator command",
+    "too many clients",
+    "remaining connection slots",
+)
 
 
 def unreachable(exc: BaseException) -> bool:
@@ -27,8 +33,12 @@ def unreachable(exc: BaseException) -> bool:
     psycopg = sys.modules.get("psycopg")  # loaded only where the store is PostgreSQL
     if psycopg is None or not isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return False
-    # no SQLSTATE: the server never answered (refused, reset, timed out); class 08: the
-    # connection broke; 57P01-57P03: the server is shutting down or starting up. Not a
-    # wrong password, a missing database or a full disk: those stop the daemon.
+    # Class 08: the connection broke; 57P01-57P03: the server is shutting down or starting
+    # up; 53300: it has no connection to spare. Not a wrong password, a missing database or
+    # a full disk: those stop the daemon. A connection that failed has no SQLSTATE (libpq
+    # keeps it): there the server's own word, FATAL, tells a refusal from no answer.
     state = getattr(exc, "sqlstate", None)
-    return state is None or state.startswith("08") or state in _PG_RESTARTING
+    if state is not None:
+        return state.startswith("08") or state in _PG_WAITS
+    said = str(exc)
+    return "FATAL:" not in said or any(text in said for text in _PG_WAIT_TEXTS)
