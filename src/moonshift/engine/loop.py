@@ -84,6 +84,7 @@ class Engine:
         self._exclusion_cache: tuple[datetime | None, dict[str, dict[str, str]]] | None = None
         self._full_reload = time.monotonic()
         self._helped_at = 0.0
+        self._exited: list[tuple[int, int, int]] = []  # workers gone, not yet looked at
         self.preflight = Preflight(store, clock, environ or {})
 
     # -- the loop body --------------------------------------------------------------------
@@ -274,12 +275,15 @@ class Engine:
     def _supervise(self, now: datetime, glance: Glance | None) -> tuple[list[RunRecord], bool]:
         """``supervise``, reading only what ``glance`` says is there; also whether a
         worker ended since the last tick (then the glance is out of date)."""
-        ended = bool(finished := self.launcher.finished())
-        for run_id, pid, code in finished:
+        self._exited += self.launcher.finished()
+        ended = bool(self._exited)
+        while self._exited:  # one the store fails on is looked at again next tick
+            run_id, pid, code = self._exited[0]
             run = self.store.get_run(run_id)
             mine = run.lease_owner == self.daemon_id and run.worker_pid == pid
             if run.state in lifecycle.WORKING and mine:  # not a new worker's since
                 self.take_over(run, f"its worker exited with code {code}")
+            self._exited.pop(0)
         if glance is None or glance.leases_expired or ended:
             for run in self.store.expired_leases(now):
                 self.take_over(run, "its lease expired (worker or daemon died)")

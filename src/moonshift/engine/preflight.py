@@ -79,7 +79,6 @@ class Preflight:
                 continue
             spec = self._specs.get(migration_id)
             if spec is not None and now >= fire - spec.preflight.notify:
-                self._announced.add(key)
                 if future.result():
                     self.store.record_event(
                         now=now,
@@ -94,6 +93,7 @@ class Preflight:
                         fire.isoformat(),
                         future.result(),
                     )
+                self._announced.add(key)  # once recorded: a store outage leaves it to a retry
             if now > fire:
                 self._checked.pop(key, None)
                 self._announced.discard(key)
@@ -108,22 +108,24 @@ class Preflight:
             if now < notice_at:
                 hints.append(notice_at)
                 continue
-            del self._upcoming[key]
-            self._noticed.add(key)
             if now >= fire:
+                del self._upcoming[key]
+                self._noticed.add(key)
                 continue
             reason = f"starts at {fire.isoformat()}"
             earlier = self.store.get_events(migration_id, limit=20)
-            if any(e.event_type == "preflight" and e.reason == reason for e in earlier):
-                continue
-            self.store.record_event(
-                now=now,
-                migration_id=migration_id,
-                event_type="preflight",
-                outcome="notice",
-                reason=reason,
-            )
-            log.info("%s starts at %s: stakeholders notified", migration_id, fire.isoformat())
+            if not any(e.event_type == "preflight" and e.reason == reason for e in earlier):
+                self.store.record_event(
+                    now=now,
+                    migration_id=migration_id,
+                    event_type="preflight",
+                    outcome="notice",
+                    reason=reason,
+                )
+                log.info("%s starts at %s: stakeholders notified", migration_id, fire.isoformat())
+            # marked once recorded: a store outage above leaves it to the next tick
+            del self._upcoming[key]
+            self._noticed.add(key)
         self._noticed = {k for k in self._noticed if k[1] > now - LOOKAHEAD}
         return hints
 
