@@ -633,11 +633,16 @@ class SchedulingStore(StoreCore):
     def request_control(
         self, run_id: int, request: ControlRequest, *, now: datetime, unless_asked: bool = False
     ) -> bool:
-        query = update(t.runs).where(t.runs.c.id == run_id)
-        if unless_asked:
-            query = query.where(t.runs.c.control.is_(None))
         with self._write() as conn:
-            done = conn.execute(query.values(control=request.stored(), updated_at=now))
+            # read under the row's lock: a cleared control is stored as JSON null, which
+            # no SQL condition on the column tells from a request on every engine alike
+            if unless_asked and self._run_in(conn, run_id, lock=True).control is not None:
+                return False
+            done = conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(control=request.stored(), updated_at=now)
+            )
             return bool(done.rowcount)
 
     def count_pool(self, pool: str) -> int:
