@@ -20,12 +20,13 @@ from sqlalchemy import (
     create_engine,
 )
 
-from moonshift.connectors.base import Connector
+from moonshift.connectors.base import Connector, classified
 from moonshift.connectors.base import ForeignKey as FK
 from moonshift.connectors.base import Table as T
 from moonshift.connectors.registry import connector_for
 from moonshift.copy.order import load_order
 from moonshift.dburl import normalize
+from moonshift.errors import TerminalError
 
 SHOP_TABLES = {"customers", "products", "orders", "order_items", "employees", "tags", "a", "b"}
 
@@ -174,3 +175,18 @@ def test_postgres_commits_batches_and_builds_with_more_memory(
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_a_refusal_is_told_by_its_first_line_or_its_kind(database: Connector) -> None:
+    conn = database.connect()
+    try:
+        with pytest.raises(Exception, match=r"no.such") as refused:
+            conn.cursor().execute("SELECT no_such_column\nFROM no_such_table\nWHERE 1 = 1")
+    finally:
+        conn.rollback()
+        conn.close()
+    told = classified(refused.value, transient=False)
+    assert isinstance(told, TerminalError)
+    assert str(told) == str(refused.value).strip().splitlines()[0]
+    assert "WHERE" not in str(told)
+    assert str(classified(RuntimeError(" \n "), transient=True)) == "RuntimeError"

@@ -49,3 +49,11 @@ class TransientError(MoonshiftError):
 class TerminalError(MoonshiftError):
     """A failure that retrying will not mend (the data, the schema, the spec): fail now and
     say what to change."""
+
+
+def first_line(exc: BaseException) -> str:
+    """What a user is shown of ``exc``: the first line of its message (drivers append
+    context, hints and whole statements below it), else its type's name, as some drivers
+    raise with no message at all."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

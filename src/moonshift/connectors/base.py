@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from moonshift.errors import TerminalError, TransientError, Unavailable
+from moonshift.errors import TerminalError, TransientError, Unavailable, first_line
 
 if TYPE_CHECKING:
     from moonshift.connectors.ddl import ColumnDef, ForeignKeyDef, IndexDef, TableDef
@@ -521,8 +521,7 @@ def connect(connector: Connector, side: str) -> Any:
     try:
         return connector.connect()
     except Exception as exc:
-        text = str(exc).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
+        reason = first_line(exc)
         password = getattr(getattr(connector, "url", None), "password", None)
         if password:
             reason = reason.replace(str(password), "***")
@@ -533,9 +532,8 @@ def classified(exc: BaseException, transient: bool) -> TransientError | Terminal
     """``exc`` as a moonshift error of its kind, with its first line as the message."""
     if isinstance(exc, TransientError | TerminalError):
         return exc
-    text = str(exc).strip()
     kind = TransientError if transient else TerminalError
-    error = kind(text.splitlines()[0] if text else type(exc).__name__)
+    error = kind(first_line(exc))
     error.__cause__ = exc
     return error
 

@@ -21,7 +21,7 @@ from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.bookkeeping import Bookkeeping, RangeState
 from moonshift.copy.plan import TablePlan
-from moonshift.errors import TerminalError, TransientError
+from moonshift.errors import TerminalError, TransientError, first_line
 
 log = logging.getLogger("moonshift.copy")
 
@@ -463,9 +463,10 @@ class RangeCopier:
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_batch")
                 if batch.text is not None:
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     log.info(
-                        "%s: a batch as CSV was refused (%s); rows instead", job.plan.target, first
+                        "%s: a batch as CSV was refused (%s); rows instead",
+                        job.plan.target,
+                        first_line(exc),
                     )
                 rows = batch.rows if batch.rows is not None else self._reread(after, batch.bound)
                 bad = self._isolate(cursor, rows)
@@ -545,7 +546,7 @@ class RangeCopier:
                     raise
                 cursor.execute("ROLLBACK TO SAVEPOINT ms_part")
                 if len(part) == 1:
-                    bad.append((part[0], str(exc).strip().splitlines()[0]))
+                    bad.append((part[0], first_line(exc)))
                 else:
                     middle = len(part) // 2
                     pending += [part[middle:], part[:middle]]

@@ -22,6 +22,7 @@ from moonshift.connectors.typemap import (
 from moonshift.connectors.types import Family, SqlType, UnknownTypeError
 from moonshift.copy.expressions import translate
 from moonshift.domain.copy_spec import ColumnSpec, TableSpec
+from moonshift.errors import first_line
 
 F = Family
 # Families whose defaults are moved to another engine (when the default is portable).
@@ -223,7 +224,7 @@ class ColumnMapper:
                 self.conn, source.from_sql(self.table.name), option.expr
             )
         except Exception as exc:
-            self.p.fatal(self.name, name, f"expr: the source refused it: {_first_line(exc)}")
+            self.p.fatal(self.name, name, f"expr: the source refused it: {first_line(exc)}")
             return None
         try:
             found = source.parse_type(
@@ -508,11 +509,6 @@ def _domain_not_null(domain: UserType | None) -> bool:
             return True
         domain = domain.base_type
     return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _literal(sql: str) -> bool:

@@ -24,6 +24,7 @@ from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import comparable, convert_rows
 from moonshift.copy.batches import Batch, attachable, run_ahead, streams
 from moonshift.copy.plan import CopyPlan, TablePlan
+from moonshift.errors import first_line
 
 SAMPLE_ROWS = 50_000  # per table, at most (unless that is fewer than SAMPLE_BATCHES)
 SAMPLE_BATCHES = 4  # a pipeline's steady state needs a few batches
@@ -70,7 +71,7 @@ def measure(
             except Exception as exc:  # the risks name what is missing; estimate the rest
                 src.rollback()
                 dst.rollback()
-                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                error = first_line(exc)
                 tables.append(
                     {
                         "table": t.source,

@@ -14,7 +14,7 @@ from moonshift.copy.columns import ColumnMapper, ColumnPlan
 from moonshift.copy.objects import ObjectBuilder, Step
 from moonshift.copy.order import load_order
 from moonshift.domain.copy_spec import CopySpec, CreateTarget, Mode, TableSpec, TargetPrep
-from moonshift.errors import TerminalError
+from moonshift.errors import TerminalError, first_line
 
 __all__ = ["ColumnPlan", "CopyPlan", "Issue", "Planner", "Step", "TablePlan"]
 
@@ -332,7 +332,7 @@ class Planner:
             return int(cursor.fetchone()[0])
         except Exception as exc:
             if isinstance(self.source.translate(exc), TerminalError):
-                self.fatal(name, None, f"{refused}: {str(exc).splitlines()[0]}")
+                self.fatal(name, None, f"{refused}: {first_line(exc)}")
                 return -1
             raise
         finally:

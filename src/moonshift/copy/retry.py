@@ -8,7 +8,7 @@ from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import convert_rows
 from moonshift.copy import keys
 from moonshift.copy.plan import TablePlan
-from moonshift.errors import TransientError
+from moonshift.errors import TransientError, first_line
 
 
 def retry_row(
@@ -44,6 +44,6 @@ def retry_row(
         conn.rollback()
         if isinstance(target.translate(exc), TransientError):
             raise
-        return str(exc).strip().splitlines()[0]
+        return first_line(exc)
     finally:
         conn.close()

@@ -15,6 +15,7 @@ from moonshift.connectors.base import Connector, Schema, Table, connect
 from moonshift.copy.order import load_order
 from moonshift.copy.plan import CopyPlan
 from moonshift.domain.copy_spec import CopySpec, Mode, TargetPrep
+from moonshift.errors import first_line
 
 
 def gather(
@@ -140,7 +141,7 @@ def _tried(connector: Connector, conn: Any, sql: str, *, keep: bool = False) -> 
         cursor.execute(sql)
     except Exception as exc:
         conn.rollback()
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return first_line(exc)
     if keep:
         conn.commit()
     else:

@@ -20,7 +20,7 @@ from moonshift.domain.lifecycle import State
 from moonshift.engine.loop import Engine, SchedulerConfig
 from moonshift.engine.outbox import Dispatcher
 from moonshift.engine.pidfile import pid_file, read_pid
-from moonshift.errors import Conflict
+from moonshift.errors import Conflict, first_line
 from moonshift.files import hold_alone, private_folder
 from moonshift.jobs.registry import kind_of
 from moonshift.runtime.runs import spec_for
@@ -154,7 +154,7 @@ class _Outage:
 
     def began(self, exc: BaseException) -> float:
         """A failed try: the seconds to wait before the next."""
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if self._since is None:
             self._since = time.monotonic()
             log.warning("the state store cannot be reached (%s); trying again", first)

@@ -12,6 +12,7 @@ from moonshift.connectors.base import Connector, connect
 from moonshift.connectors.values import comparable
 from moonshift.domain.validation import CheckResult, Divergence, Findings
 from moonshift.domain.validation_spec import RuleSpec
+from moonshift.errors import first_line
 from moonshift.validation.subject import Subject
 
 
@@ -65,8 +66,7 @@ def rows_of(connector: Connector, side: str, sql: str) -> list[tuple[Any, ...]]:
             cursor.execute(sql)
             return [tuple(r) for r in cursor.fetchall()]
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise QueryFailed(f"the {side} refused it: {first}") from None
+            raise QueryFailed(f"the {side} refused it: {first_line(exc)}") from None
     finally:
         conn.rollback()
         conn.close()
