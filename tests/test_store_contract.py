@@ -75,6 +75,22 @@ def test_runs_have_a_unique_identity(store: StateStore, clock: FakeClock) -> Non
     assert len(store.list_runs("users")) == 1
 
 
+def test_only_the_lease_holder_writes_a_runs_checkpoint(
+    store: StateStore, clock: FakeClock
+) -> None:
+    store.apply_migration(spec(), actor=ACTOR, now=clock.now())
+    now = clock.now()
+    run = store.create_run("users", trigger=Trigger.MANUAL, nominal_time=now, actor=ACTOR, now=now)
+    until = clock.now() + timedelta(seconds=15)
+    assert store.claim_run(run.id, owner="daemon:a", lease_until=until, now=clock.now())
+    assert store.update_held_run(run.id, owner="daemon:a", now=clock.now(), checkpoint={"n": 1})
+    # a worker taken over since (its lease lapsed, another claimed the run) writes nothing
+    assert not store.update_held_run(run.id, owner="daemon:b", now=clock.now(), checkpoint={"n": 0})
+    assert store.get_run(run.id).checkpoint == {"n": 1}
+    with pytest.raises(ValueError, match="transition_run"):
+        store.update_held_run(run.id, owner="daemon:a", now=clock.now(), state=State.FAILED)
+
+
 def test_racing_creators_make_one_run(store: StateStore, clock: FakeClock) -> None:
     store.apply_migration(spec(), actor=ACTOR, now=clock.now())
     nominal, results, barrier = clock.now(), [], threading.Barrier(6)

@@ -187,6 +187,11 @@ class Launcher(Protocol):
         """Run ids whose workers (or helpers) this launcher started and that still run."""
         ...
 
+    def end(self, run_id: int) -> None:
+        """Kill the workers (and helpers) this launcher started for ``run_id`` that still
+        run, and wait for them to exit."""
+        ...
+
     def finished(self) -> list[tuple[int, int, int]]:
         """(run id, worker pid, exit code) of workers that ended since the last call."""
         ...
@@ -298,6 +303,11 @@ class WorkerStore(RunStore, Protocol):
     def renew_lease(
         self, run_id: int, *, owner: str, lease_until: datetime, now: datetime
     ) -> bool: ...
+
+    def update_held_run(self, run_id: int, *, owner: str, now: datetime, **fields: Any) -> bool:
+        """``update_run`` while ``owner`` holds the run's lease; False, changing nothing,
+        when another holds it (a worker taken over must not write over its successor)."""
+        ...
 
     def add_copy_errors(
         self, migration_id: str, run_id: int, rows: Sequence[dict[str, Any]], *, now: datetime

@@ -32,6 +32,9 @@ class RecordingLauncher:
     def running(self) -> set[int]:
         return set(self.launched)
 
+    def end(self, run_id: int) -> None:
+        self.launched = [r for r in self.launched if r != run_id]
+
     def finished(self) -> list[tuple[int, int, int]]:
         return []
 
@@ -72,6 +75,9 @@ class SimLauncher:
 
     def running(self) -> set[int]:
         return set(self.workers)
+
+    def end(self, run_id: int) -> None:
+        self.workers.pop(run_id, None)
 
     def finished(self) -> list[tuple[int, int, int]]:
         return []

@@ -75,6 +75,17 @@ def start_daemon(workdir: Path, env: dict[str, str] | None = None) -> int:
     return int(json.loads(result.stdout)["pid"])
 
 
+def five_steps_in(workdir: Path) -> dict[str, Any]:
+    """The longjob run once it is running and has done five steps."""
+    return until(  # type: ignore[no-any-return]
+        lambda: (
+            (r := runs(workdir, "longjob")[0])["state"] == "running"
+            and (r["checkpoint"] or {}).get("done", 0) >= 5
+            and r
+        )
+    )
+
+
 def history(workdir: Path, migration: str) -> list[dict[str, Any]]:
     with reader(workdir) as app:
         return [e.model_dump(mode="json") for e in app.runs.history(migration, limit=1000)]
@@ -104,12 +115,7 @@ def test_start_without_a_daemon_says_so(workdir: Path) -> None:
 def test_stop_pauses_at_a_checkpoint_and_the_next_daemon_resumes(workdir: Path) -> None:
     start_daemon(workdir)
     run_id = json.loads(moonshift(workdir, "start", "longjob", "--json").stdout)["run"]
-    until(
-        lambda: (
-            (r := runs(workdir, "longjob")[0])["state"] == "running"
-            and (r["checkpoint"] or {}).get("done", 0) >= 5
-        )
-    )
+    five_steps_in(workdir)
     assert moonshift(workdir, "daemon", "stop").returncode == 0
     paused = runs(workdir, "longjob")[0]
     assert (paused["id"], paused["state"], paused["reason"]) == (run_id, "paused", "shutdown")
@@ -130,13 +136,7 @@ def test_stop_pauses_at_a_checkpoint_and_the_next_daemon_resumes(workdir: Path) 
 def test_a_killed_daemons_run_is_taken_over_within_the_lease(workdir: Path) -> None:
     first = start_daemon(workdir, FAST)
     moonshift(workdir, "start", "longjob")
-    running = until(
-        lambda: (
-            (r := runs(workdir, "longjob")[0])["state"] == "running"
-            and (r["checkpoint"] or {}).get("done", 0) >= 5
-            and r
-        )
-    )
+    running = five_steps_in(workdir)
     os.kill(first, signal.SIGKILL)
     os.kill(running["worker_pid"], signal.SIGKILL)
     (workdir / ".moonshift" / "daemon.pid").unlink()
@@ -154,6 +154,30 @@ def test_a_killed_daemons_run_is_taken_over_within_the_lease(workdir: Path) -> N
     reasons = [e["reason"] or "" for e in history(workdir, "longjob")]
     assert any(r.startswith("taken over: its lease expired") for r in reasons)
     assert len(runs(workdir, "longjob")) == 1  # resumed, not started again
+
+
+def test_a_stalled_worker_is_killed_before_its_run_goes_to_another(workdir: Path) -> None:
+    start_daemon(workdir, FAST)
+    moonshift(workdir, "start", "longjob")
+    running = five_steps_in(workdir)
+    stalled = running["worker_pid"]
+    os.kill(stalled, signal.SIGSTOP)  # alive, but it renews nothing: its lease runs out
+    try:
+        until(
+            lambda: (
+                (r := runs(workdir, "longjob")[0])["worker_pid"] not in (None, stalled)
+                and r["state"] in ("running", "completed")
+            )
+        )
+        # killed before the next worker began: woken, it would count the same steps again
+        assert not process_alive(stalled)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stalled, signal.SIGCONT)
+    done = until(lambda: (r := runs(workdir, "longjob")[0])["state"] == "completed" and r)
+    assert done["checkpoint"]["done"] == LONG_STEPS
+    reasons = [e["reason"] or "" for e in history(workdir, "longjob")]
+    assert any(r.startswith("taken over: its lease expired") for r in reasons)
 
 
 @pytest.mark.postgres

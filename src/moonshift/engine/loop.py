@@ -286,6 +286,10 @@ class Engine:
             self._exited.pop(0)
         if glance is None or glance.leases_expired or ended:
             for run in self.store.expired_leases(now):
+                if run.lease_owner == self.daemon_id:
+                    # its worker may be alive, only too slow to renew (a stalled machine):
+                    # it goes before another starts, so that one run never has two
+                    self.launcher.end(run.id)
                 self.take_over(run, "its lease expired (worker or daemon died)")
                 ended = True
         working = self.store.working_runs() if glance is None or glance.holding or ended else []

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from moonshift.runtime.runs import LEASE, RunContext
+from moonshift.runtime.runs import HEARTBEAT_SECONDS, LEASE, RunContext
 from moonshift.store.records import RunRecord
-
-RENEW_SECONDS = LEASE.total_seconds() / 3
 
 
 class StoreRangeLeases:
@@ -45,7 +43,7 @@ class StoreRangeLeases:
         return self.ctx.store.ranges_left(self.run.migration_id, self.copy_id, table)
 
     def renew(self) -> None:
-        if time.monotonic() - self._renewed >= RENEW_SECONDS:
+        if time.monotonic() - self._renewed >= HEARTBEAT_SECONDS:
             self._renewed = time.monotonic()
             self.ctx.store.renew_ranges(self.owner, lease_until=self.ctx.clock.now() + LEASE)
 

@@ -19,6 +19,9 @@ from moonshift.store.scheduling import NewRun
 
 # How long a worker's claim on a run lasts without a heartbeat; tests shorten it.
 LEASE = timedelta(seconds=float(os.environ.get("MOONSHIFT_LEASE_SECONDS", "15")))
+# How often a holder renews it: a third of it at most, so that one late beat on a loaded
+# machine does not let it expire under a worker that is alive.
+HEARTBEAT_SECONDS = min(2.0, LEASE.total_seconds() / 3)
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,13 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.domain.validation import CheckResult
 from moonshift.errors import TerminalError
 from moonshift.jobs.copy import connectors
-from moonshift.runtime.runs import LEASE, RunContext, with_connections
+from moonshift.runtime.runs import HEARTBEAT_SECONDS, LEASE, RunContext, with_connections
 from moonshift.store.records import RunRecord, ValidationRecord
 
 if TYPE_CHECKING:
     from moonshift.validation.runner import Report
 
 log = logging.getLogger("moonshift.validation")
-HEARTBEAT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.bulk import dialect, insert_new, one_of, reserve_ids, update_by_key
-from moonshift.store.core import StoreCore, _run, new_run_record
+from moonshift.store.core import StoreCore, _run, new_run_record, stored
 from moonshift.store.ranges import helpable_runs
 from moonshift.store.records import (
     BackfillRecord,
@@ -604,6 +604,17 @@ class SchedulingStore(StoreCore):
                 update(t.runs)
                 .where(t.runs.c.id == run_id, t.runs.c.lease_owner == owner)
                 .values(lease_expires_at=lease_until, heartbeat_at=now)
+            )
+            return result.rowcount == 1
+
+    def update_held_run(self, run_id: int, *, owner: str, now: datetime, **fields: Any) -> bool:
+        if "state" in fields:
+            raise ValueError("use transition_run to change a run's state")
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id, t.runs.c.lease_owner == owner)
+                .values(updated_at=now, **stored(fields))
             )
             return result.rowcount == 1
 

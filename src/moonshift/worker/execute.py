@@ -27,6 +27,7 @@ from moonshift.runtime.plans import plan_content, record_plan, risks_of, worst
 from moonshift.runtime.preflight import check as preflight_check
 from moonshift.runtime.ranges import StoreRangeLeases
 from moonshift.runtime.runs import (
+    HEARTBEAT_SECONDS,
     LEASE,
     RunContext,
     copy_id,
@@ -41,7 +42,6 @@ from moonshift.seams import OWNERSHIP_LOST, Job, JobContext, Outcome
 from moonshift.store.records import PlanRecord, RunRecord
 
 log = logging.getLogger("moonshift.worker")
-HEARTBEAT_SECONDS = 2.0
 STATE_CHECK_SECONDS = 0.5
 PROGRESS_SECONDS = 1.0
 
@@ -53,7 +53,7 @@ def claim_and_execute(ctx: RunContext, run_id: int, owner: str | None) -> RunRec
         now = ctx.clock.now()
         if not ctx.store.claim_run(run_id, owner=ctx.actor, lease_until=now + LEASE, now=now):
             return None
-    return execute_run(ctx, run_id)
+    return execute_run(ctx, run_id, owner or ctx.actor)
 
 
 def make_job(ctx: RunContext, run: RunRecord, spec: MigrationSpec) -> Job:
@@ -98,12 +98,14 @@ def _copy_event(ctx: RunContext, run: RunRecord, event_type: str, outcome: str, 
     )
 
 
-def execute_run(ctx: RunContext, run_id: int) -> RunRecord:
-    """Take a run from ``created`` (or ``paused``) to its end; returns the final record."""
+def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
+    """Take a run whose lease ``owner`` holds from ``created`` (or ``paused``) to its end;
+    returns the final record."""
     run = ctx.store.get_run(run_id)
     spec = spec_for(ctx.store, run)
-    supervisor = _Supervisor(ctx, run.id)
-    ctx.store.update_run(run.id, now=ctx.clock.now(), worker_pid=os.getpid())
+    supervisor = _Supervisor(ctx, run.id, owner)
+    if not supervisor.write(worker_pid=os.getpid()):
+        return run  # taken over before this worker began: the other goes on
     try:
         # preparing may take long (schemas to read, a database to wait for): keep the lease
         with supervisor.beating():
@@ -344,10 +346,10 @@ def _move(ctx: RunContext, run: RunRecord, to: State, reason: str) -> None:
 class _Supervisor:
     """Heartbeats and renews the lease; notices cancellation, control requests and takeover."""
 
-    def __init__(self, ctx: RunContext, run_id: int) -> None:
+    def __init__(self, ctx: RunContext, run_id: int, owner: str) -> None:
         self.ctx = ctx
         self.run_id = run_id
-        self.owner = ctx.store.get_run(run_id).lease_owner or ctx.actor
+        self.owner = owner
         self.lost = False
         self._checked = self._beat = time.monotonic()
         self._run: RunRecord | None = None
@@ -424,10 +426,20 @@ class _Supervisor:
     def flush(self) -> None:
         if self._progress is not None and not self.lost:
             self._reported = time.monotonic()
-            self.ctx.store.update_run(
-                self.run_id, now=self.ctx.clock.now(), progress=self._progress
-            )
+            self.write(progress=self._progress)
             self._progress = None
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.ctx.store.update_run(self.run_id, now=self.ctx.clock.now(), checkpoint=checkpoint)
+        self.write(checkpoint=checkpoint)
+
+    def write(self, **fields: Any) -> bool:
+        """Change the run's fields while this worker holds it: a worker that was taken over
+        (it stalled past its lease) must not write over its successor's checkpoint. False,
+        and the run counts as lost, when another holds it."""
+        if self.lost:
+            return False
+        if not self.ctx.store.update_held_run(
+            self.run_id, owner=self.owner, now=self.ctx.clock.now(), **fields
+        ):
+            self.lost = True
+        return not self.lost

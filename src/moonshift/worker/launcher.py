@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import multiprocessing.process
 import os
@@ -14,6 +15,9 @@ from typing import Any
 
 from moonshift.files import private_folder
 from moonshift.worker.process import work
+
+log = logging.getLogger("moonshift.worker")
+KILL_WAIT_SECONDS = 30.0
 
 
 class ProcessLauncher:
@@ -70,6 +74,13 @@ class ProcessLauncher:
 
     def running(self) -> set[int]:
         return {run_id for run_id, p in self._workers.values() if p.exitcode is None}
+
+    def end(self, run_id: int) -> None:
+        for pid, (of_run, process) in list(self._workers.items()):
+            if of_run == run_id and process.exitcode is None:
+                log.warning("run %d: killing its worker %d", run_id, pid)
+                process.kill()  # a copy resumes from its checkpoint, as after any crash
+                process.join(KILL_WAIT_SECONDS)
 
     def finished(self) -> list[tuple[int, int, int]]:
         ended = [
