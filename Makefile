@@ -10,6 +10,9 @@ CHROMIUM := /usr/bin/chromium
 PGLOADER := /usr/bin/pgloader
 # ... and its reference for SQLite to SQLite, the SQLite shell.
 SQLITE3 := /usr/bin/sqlite3
+# Test processes: most tests wait on daemons, workers and databases, so two share the two
+# cores well (each test has its own databases, folders and ports); TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench clean lock assets compile
 
@@ -46,7 +49,7 @@ demo: $(STAMP) compile
 	@bash scripts/demo.sh
 
 test: $(STAMP) $(ASSETS) $(CHROMIUM) compile
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -22,6 +22,8 @@ from moonshift.app.views import Run
 from tests.helpers import moonshift
 
 SEED = int(os.environ.get("MOONSHIFT_FAULT_SEED") or random.randrange(2**32))
+# Parallel test workers start with this process's environment: one seed for the session.
+os.environ["MOONSHIFT_FAULT_SEED"] = str(SEED)
 LEASE_SECONDS = "4"
 
 

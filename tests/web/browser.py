@@ -58,6 +58,7 @@ def screenshots(page: Page, name: str) -> list[Path]:
         page.set_viewport_size(size)
         path = SHOTS / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0, f"{path}: an empty screenshot"
         taken.append(path)
         found = violations(page)
         assert not found, f"{name} at {label} width: {found}"
