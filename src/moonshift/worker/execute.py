@@ -142,7 +142,8 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
         outcome = Outcome(failure=f"internal error: {exc!r}")
     finally:
         supervisor.flush()
-    if supervisor.lost or outcome.stopped == OWNERSHIP_LOST:
+    # held(): a worker that stalled past its lease may learn only now that another has it
+    if outcome.stopped == OWNERSHIP_LOST or not supervisor.held():
         return ctx.store.get_run(run.id)  # another worker owns it now: write nothing
     return finish_run(ctx, run.id, outcome, kind_of(spec.kind).can_pause, spec)
 
