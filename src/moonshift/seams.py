@@ -187,9 +187,9 @@ class Launcher(Protocol):
         """Run ids whose workers (or helpers) this launcher started and that still run."""
         ...
 
-    def end(self, run_id: int) -> None:
+    def end(self, run_id: int) -> bool:
         """Kill the workers (and helpers) this launcher started for ``run_id`` that still
-        run, and wait for them to exit."""
+        run, and wait a few seconds for them to exit; whether they all did."""
         ...
 
     def finished(self) -> list[tuple[int, int, int]]:
@@ -562,6 +562,10 @@ class EngineStore(WorkerStore, NoticeStore, Protocol):
 
     def latest_run_at_or_before(self, migration_id: str, nominal: datetime) -> RunRecord | None:
         """The dependency rule: the latest run whose nominal time is not after ``nominal``."""
+        ...
+
+    def release_run(self, run_id: int, *, now: datetime) -> None:
+        """Let go of a claimed run that no worker took, for a later tick to claim again."""
         ...
 
     def claim_runs(

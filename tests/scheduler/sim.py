@@ -32,8 +32,9 @@ class RecordingLauncher:
     def running(self) -> set[int]:
         return set(self.launched)
 
-    def end(self, run_id: int) -> None:
+    def end(self, run_id: int) -> bool:
         self.launched = [r for r in self.launched if r != run_id]
+        return True
 
     def finished(self) -> list[tuple[int, int, int]]:
         return []
@@ -76,8 +77,9 @@ class SimLauncher:
     def running(self) -> set[int]:
         return set(self.workers)
 
-    def end(self, run_id: int) -> None:
+    def end(self, run_id: int) -> bool:
         self.workers.pop(run_id, None)
+        return True
 
     def finished(self) -> list[tuple[int, int, int]]:
         return []

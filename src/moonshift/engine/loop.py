@@ -286,10 +286,6 @@ class Engine:
             self._exited.pop(0)
         if glance is None or glance.leases_expired or ended:
             for run in self.store.expired_leases(now):
-                if run.lease_owner == self.daemon_id:
-                    # its worker may be alive, only too slow to renew (a stalled machine):
-                    # it goes before another starts, so that one run never has two
-                    self.launcher.end(run.id)
                 self.take_over(run, "its lease expired (worker or daemon died)")
                 ended = True
         working = self.store.working_runs() if glance is None or glance.holding or ended else []
@@ -437,6 +433,11 @@ class Engine:
         for run, spec, migration in chosen:
             if run.id not in claimed:
                 continue  # another daemon was quicker
+            if run.id in self.launcher.running() and not self.launcher.end(run.id):
+                # a worker started for it before is alive (it stalled past its lease, and
+                # the run was taken over and claimed again): one run never has two workers
+                self.store.release_run(run.id, now=now)
+                continue
             pid = self.launcher.launch(run.id, self.daemon_id)
             kind = "resume" if run.state is State.PAUSED else run.trigger.value
             log.info("started run %d of %s (%s, worker pid %d)", run.id, migration.id, kind, pid)

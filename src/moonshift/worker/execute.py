@@ -109,7 +109,7 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
     try:
         # preparing may take long (schemas to read, a database to wait for): keep the lease
         with supervisor.beating():
-            started = start_run(ctx, run, with_connections(ctx.store, spec), supervisor.held)
+            started = start_run(ctx, run, with_connections(ctx.store, spec), supervisor.held, owner)
     except OwnershipLost:
         return ctx.store.get_run(run.id)  # taken over while preparing: the other goes on
     except TerminalError as exc:
@@ -130,7 +130,7 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
         overrides=supervisor.overrides,
         report=supervisor.report,
         heartbeat=supervisor.heartbeat,
-        ranges=StoreRangeLeases(ctx, run, copy_id(ctx.store, run), run.lease_owner or ctx.actor),
+        ranges=StoreRangeLeases(ctx, run, copy_id(ctx.store, run), owner),
     )
     try:
         outcome = job.run(job_ctx)
@@ -153,12 +153,18 @@ class OwnershipLost(Exception):
 
 
 def start_run(
-    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool] = lambda: True
+    ctx: RunContext,
+    run: RunRecord,
+    spec: MigrationSpec,
+    held: Callable[[], bool] = lambda: True,
+    owner: str | None = None,
 ) -> Job | None:
     """Walk a run to ``running``; a paused run resumes directly, a run a lost worker left
     preparing is prepared again. Returns its job, or None when the run waits for approval
     (it then holds no worker). ``held``: whether this worker still holds the run, asked
-    after the long part of preparing (OwnershipLost when not)."""
+    after the long part of preparing (OwnershipLost when not); ``owner``: the lease it
+    holds the run under (by default the run's, else this worker's)."""
+    owner = owner or run.lease_owner or ctx.actor
     if run.state is State.PAUSED:
         job = _prepared(ctx, run, spec, held)
         ctx.store.transition_run(
@@ -169,11 +175,11 @@ def start_run(
             reason=f"resumed after: {run.reason}",
             control=None,
             not_before=None,
-            **_lease(ctx, run),
+            **_lease(ctx, owner),
         )
         return job
     if run.state is State.APPROVED:
-        return _start_approved(ctx, run, spec, held)
+        return _start_approved(ctx, run, spec, held, owner)
     if run.state is State.CREATED:
         _move(ctx, run, State.ANALYZING, "checking what the job needs, reading the schemas")
     migration = ctx.store.get_migration(run.migration_id, include_deleted=True)
@@ -194,11 +200,16 @@ def start_run(
         actor=ctx.actor,
         now=ctx.clock.now(),
     )
-    return _after_plan(ctx, run, written, plan, job)
+    return _after_plan(ctx, run, written, plan, job, owner)
 
 
 def _after_plan(
-    ctx: RunContext, run: RunRecord, spec: MigrationSpec, plan: PlanRecord, job: Job
+    ctx: RunContext,
+    run: RunRecord,
+    spec: MigrationSpec,
+    plan: PlanRecord,
+    job: Job,
+    owner: str,
 ) -> Job | None:
     """Park the run for its approvers, or go on to running when it needs none."""
     failing = at_least(risks_of(plan), spec.risk.fail_on)
@@ -225,23 +236,23 @@ def _after_plan(
         return None
     _move(ctx, run, State.AWAITING_APPROVAL, ready)
     _move(ctx, run, State.APPROVED, "approval not required by the spec")
-    return _running(ctx, run, job)
+    return _running(ctx, run, job, owner)
 
 
-def _running(ctx: RunContext, run: RunRecord, job: Job) -> Job:
+def _running(ctx: RunContext, run: RunRecord, job: Job, owner: str) -> Job:
     ctx.store.transition_run(
         run.id,
         State.RUNNING,
         actor=ctx.actor,
         now=ctx.clock.now(),
         reason="job started",
-        **_lease(ctx, run),
+        **_lease(ctx, owner),
     )
     return job
 
 
 def _start_approved(
-    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool]
+    ctx: RunContext, run: RunRecord, spec: MigrationSpec, held: Callable[[], bool], owner: str
 ) -> Job | None:
     """An approved run starts with the spec it was approved with, if its plan still holds:
     when the source schema or the mapping changed since, the approvals are void and the run
@@ -270,8 +281,8 @@ def _start_approved(
                 actor=ctx.actor,
                 now=ctx.clock.now(),
             )
-            return _after_plan(ctx, ctx.store.get_run(run.id), written, plan, job)
-    return _running(ctx, run, job)
+            return _after_plan(ctx, ctx.store.get_run(run.id), written, plan, job, owner)
+    return _running(ctx, run, job, owner)
 
 
 def _prepared(
@@ -284,10 +295,10 @@ def _prepared(
     return job
 
 
-def _lease(ctx: RunContext, run: RunRecord) -> dict[str, Any]:
+def _lease(ctx: RunContext, owner: str) -> dict[str, Any]:
     now = ctx.clock.now()
     return {
-        "lease_owner": run.lease_owner or ctx.actor,
+        "lease_owner": owner,
         "lease_expires_at": now + LEASE,
         "heartbeat_at": now,
         "worker_pid": os.getpid(),

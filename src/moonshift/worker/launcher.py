@@ -8,6 +8,7 @@ import multiprocessing
 import multiprocessing.process
 import os
 import threading
+import time
 from collections.abc import Iterator
 from multiprocessing import spawn
 from pathlib import Path
@@ -17,7 +18,8 @@ from moonshift.files import private_folder
 from moonshift.worker.process import work
 
 log = logging.getLogger("moonshift.worker")
-KILL_WAIT_SECONDS = 30.0
+EXIT_GRACE_SECONDS = 1.0
+KILL_WAIT_SECONDS = 5.0
 
 
 class ProcessLauncher:
@@ -75,12 +77,15 @@ class ProcessLauncher:
     def running(self) -> set[int]:
         return {run_id for run_id, p in self._workers.values() if p.exitcode is None}
 
-    def end(self, run_id: int) -> None:
-        for pid, (of_run, process) in list(self._workers.items()):
-            if of_run == run_id and process.exitcode is None:
-                log.warning("run %d: killing its worker %d", run_id, pid)
-                process.kill()  # a copy resumes from its checkpoint, as after any crash
-                process.join(KILL_WAIT_SECONDS)
+    def end(self, run_id: int) -> bool:
+        workers = [(pid, p) for pid, (of, p) in self._workers.items() if of == run_id]
+        _join_all([p for _, p in workers], EXIT_GRACE_SECONDS)  # one that ended its run exits
+        alive = [(pid, p) for pid, p in workers if p.exitcode is None]
+        for pid, process in alive:
+            log.warning("run %d: killing worker %d, which stalled past its lease", run_id, pid)
+            process.kill()  # a copy resumes from its checkpoint, as after any crash
+        _join_all([p for _, p in alive], KILL_WAIT_SECONDS)
+        return all(p.exitcode is not None for _, p in alive)
 
     def finished(self) -> list[tuple[int, int, int]]:
         ended = [
@@ -91,6 +96,14 @@ class ProcessLauncher:
         for _, pid, _ in ended:
             self._workers.pop(pid)[1].close()
         return [(run_id, pid, int(code)) for run_id, pid, code in ended if code is not None]
+
+
+def _join_all(processes: list[multiprocessing.process.BaseProcess], seconds: float) -> None:
+    """Wait for every one of ``processes`` to exit, ``seconds`` in all: the daemon's loop
+    waits meanwhile."""
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
 
 
 _PREPARING = threading.Lock()
