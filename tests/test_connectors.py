@@ -3,6 +3,9 @@ MariaDB, and tables ordered parents first."""
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,8 +28,15 @@ from moonshift.connectors.base import ForeignKey as FK
 from moonshift.connectors.base import Table as T
 from moonshift.connectors.registry import connector_for
 from moonshift.copy.order import load_order
-from moonshift.dburl import normalize
+from moonshift.dburl import (
+    KEEPALIVE_IDLE_SECONDS,
+    KEEPALIVE_INTERVAL_SECONDS,
+    KEEPALIVE_PROBES,
+    normalize,
+)
 from moonshift.errors import TerminalError
+from moonshift.store import StateStore
+from moonshift.store.listen import Waiter
 
 SHOP_TABLES = {"customers", "products", "orders", "order_items", "employees", "tags", "a", "b"}
 
@@ -190,3 +200,41 @@ def test_a_refusal_is_told_by_its_first_line_or_its_kind(database: Connector) ->
     assert str(told) == str(refused.value).strip().splitlines()[0]
     assert "WHERE" not in str(told)
     assert str(classified(RuntimeError(" \n "), transient=True)) == "RuntimeError"
+
+
+def _keepalives(fd: int) -> tuple[int, int, int, int]:
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        return (
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+        )
+    finally:
+        sock.close()
+
+
+KEPT_ALIVE = (1, KEEPALIVE_IDLE_SECONDS, KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_PROBES)
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_every_database_connection_notices_a_peer_that_is_gone(
+    pg_database: str, mariadb_database: str, pg_state: str
+) -> None:
+    pg = connector_for(pg_database, {}).connect()
+    my = connector_for(mariadb_database, {}).connect()
+    store = StateStore.open(pg_state)
+    waiter = Waiter(store.engine, threading.Event())
+    try:
+        assert _keepalives(pg.fileno()) == KEPT_ALIVE
+        assert _keepalives(my._sock.fileno()) == KEPT_ALIVE
+        with store.engine.connect() as conn:
+            assert _keepalives(conn.connection.dbapi_connection.fileno()) == KEPT_ALIVE
+        assert waiter._conn is not None and _keepalives(waiter._conn.fileno()) == KEPT_ALIVE
+    finally:
+        pg.close()
+        my.close()
+        waiter.close()
+        store.close()

@@ -14,6 +14,7 @@ from moonshift.connectors.base import Schema, classified
 from moonshift.connectors.ddl import ColumnDef, IndexDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
+from moonshift.dburl import keep_alive
 from moonshift.errors import TerminalError, TransientError
 
 # 1205 lock wait timeout, 1213 deadlock, 2006 gone away, 2013 lost, 2003 cannot connect.
@@ -77,6 +78,7 @@ class MysqlConnector(SqlConnector):
             connect_timeout=10,
             local_infile=True,  # batches from PostgreSQL load as CSV (write_csv)
         )
+        keep_alive(conn._sock)
         # The server may ask for any client file once LOCAL is on: PyMySQL answers only
         # while write_csv loads its own file (it checks this flag at the server's request).
         conn._local_infile = False

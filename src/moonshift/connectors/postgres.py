@@ -15,6 +15,7 @@ from moonshift.connectors.ddl import ColumnDef
 from moonshift.connectors.introspect import CAPABILITIES
 from moonshift.connectors.sql import SqlConnector
 from moonshift.connectors.types import SqlType, parse_postgres
+from moonshift.dburl import PG_KEEPALIVES
 from moonshift.errors import TerminalError, TransientError
 
 _TRANSIENT_STATES = ("40001", "40P01", "08000", "08003", "08006", "57P01", "57P02", "57P03")
@@ -47,7 +48,7 @@ class PostgresConnector(SqlConnector):
 
     def connect(self) -> psycopg.Connection[Any]:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return psycopg.connect(conninfo, connect_timeout=10, options=SESSION)
+        return psycopg.connect(conninfo, connect_timeout=10, options=SESSION, **PG_KEEPALIVES)
 
     def catalog(self, conn: Any) -> Schema:
         return pgcatalog.read_schema(conn)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Dialect, Engine, create_engine, event
 from sqlalchemy.exc import InvalidatePoolError
 
-from moonshift.dburl import normalize
+from moonshift.dburl import PG_KEEPALIVES, normalize
 from moonshift.files import private_file
 
 WRITE = "moonshift_write"
@@ -25,7 +25,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # Last in, first out: a daemon's loop keeps reusing the connection it just used,
         # which needs no check; the others grow idle, and are checked when taken again.
-        engine = create_engine(parsed, pool_use_lifo=True, pool_size=5, max_overflow=5)
+        engine = create_engine(
+            parsed, pool_use_lifo=True, pool_size=5, max_overflow=5, connect_args=PG_KEEPALIVES
+        )
         event.listen(engine, "connect", _used)
         event.listen(engine, "checkin", _used)
         event.listen(engine, "checkout", _pinger(engine.dialect))

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from moonshift.dburl import PG_KEEPALIVES
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -46,7 +48,9 @@ class Waiter:
             import psycopg  # only a PostgreSQL store listens; SQLite ones never load it
 
             url = engine.url.set(drivername="postgresql")
-            self._conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            self._conn = psycopg.connect(
+                url.render_as_string(hide_password=False), autocommit=True, **PG_KEEPALIVES
+            )
             self._conn.execute(f"LISTEN {CHANNEL}")
         elif engine.dialect.name == "sqlite" and database and database != ":memory:":
             self._file = sqlite3.connect(database, check_same_thread=False)
