@@ -11,9 +11,12 @@ import pytest
 import yaml
 
 from moonshift.app import Moonshift, Settings
+from moonshift.clock import SystemClock
 from moonshift.domain.lifecycle import State
 from moonshift.domain.validation_spec import Perspective
 from moonshift.errors import Conflict
+from moonshift.runtime.runs import LEASE, RunContext
+from moonshift.runtime.validating import _Heartbeat
 from tests.copy.helpers import apply, copy_spec, create, insert, run_copy, scalar
 from tests.helpers import FakeClock, moonshift
 from tests.scheduler.sim import make_engine
@@ -158,3 +161,27 @@ def test_divergences_are_capped_per_perspective_and_counted_whole(
         f"row id={i} is in the source only" for i in range(31, 36)
     ]
     assert page.next is None
+
+
+def test_a_validation_whose_run_was_taken_over_moves_it_no_further(
+    tmp_path: Path, copy_app: Moonshift
+) -> None:
+    source, target = urls(tmp_path)
+    apply(copy_app, copy_spec(source, target, tables="*"))
+    run = run_copy(copy_app)
+    store, clock = copy_app.store, SystemClock()
+    ctx = RunContext(store, tmp_path / "home", clock, {}, "worker:validating")
+    now = clock.now()
+    store.transition_run(
+        run.id,
+        State.VALIDATING,
+        actor=ctx.actor,
+        now=now,
+        lease_owner=ctx.actor,
+        lease_expires_at=now + LEASE,
+    )
+    beat = _Heartbeat(ctx, run.id)
+    assert beat.held(run) is run
+    # it stalled past its lease: a daemon failed the run ("worker lost") and let it go
+    store.update_run(run.id, now=clock.now(), lease_owner="daemon:other")
+    assert beat.held(run) is None and beat.lost

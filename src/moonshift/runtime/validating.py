@@ -63,12 +63,12 @@ def validate_copy(ctx: RunContext, spec: MigrationSpec, run: RunRecord | None) -
     try:
         report = validate(subject(spec, source, target, beat))
     except Unreachable as exc:
-        return _ended(ctx, record, run if moves else None, "error", f"validation: {exc}")
+        return _ended(ctx, record, beat.held(run if moves else None), "error", f"validation: {exc}")
     except Exception as exc:
         log.exception("validation %d of %s failed to run", record.id, spec.id)
         reason = f"validation could not run: {exc}"
-        return _ended(ctx, record, run if moves else None, "error", reason)
-    return _reported(ctx, record, run if moves else None, report)
+        return _ended(ctx, record, beat.held(run if moves else None), "error", reason)
+    return _reported(ctx, record, beat.held(run if moves else None), report)
 
 
 def _reported(
@@ -128,17 +128,25 @@ def _divergence(result: CheckResult, divergence: Any) -> dict[str, Any]:
 
 
 class _Heartbeat:
-    """Renews the lease of the run being validated, at most every HEARTBEAT_SECONDS."""
+    """Renews the lease of the run being validated, at most every HEARTBEAT_SECONDS; notes
+    when it cannot (the validation stalled past its lease and the run was taken over)."""
 
     def __init__(self, ctx: RunContext, run_id: int | None) -> None:
         self.ctx, self.run_id = ctx, run_id
         self.last = time.monotonic()
+        self.lost = False
 
     def __call__(self) -> None:
-        if self.run_id is None or time.monotonic() - self.last < HEARTBEAT_SECONDS:
+        if self.run_id is None or self.lost or time.monotonic() - self.last < HEARTBEAT_SECONDS:
             return
         self.last = time.monotonic()
         now = self.ctx.clock.now()
-        self.ctx.store.renew_lease(
+        self.lost = not self.ctx.store.renew_lease(
             self.run_id, owner=self.ctx.actor, lease_until=now + LEASE, now=now
         )
+
+    def held(self, run: RunRecord | None) -> RunRecord | None:
+        """``run``, if the validation still holds it (renewing its lease now), to move."""
+        self.last = 0.0
+        self()
+        return None if self.lost else run
