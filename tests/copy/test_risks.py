@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,16 @@ def test_dependency_not_scheduled_before(copy_app: Moonshift, tmp_path: Path) ->
     source, target = urls(tmp_path)
     create(source, "CREATE TABLE items (id INTEGER PRIMARY KEY)")
     apply(copy_app, {"id": "first", "kind": "command", "command": "true"})
-    later = {**copy_spec(source, target), "schedule": {"cron": "0 2 * * *"}}
+    # hours ahead of now, so that both next runs fall in this order whatever the time of day
+    hour = (datetime.now(UTC).hour + 3) % 24
+    later = {**copy_spec(source, target), "schedule": {"cron": f"0 {hour} * * *"}}
     apply(copy_app, {**later, "depends_on": [{"migration": "first"}]})
     assert risks(copy_app)["dependency-not-scheduled-before"] == ["first"]
-    apply(
-        copy_app,
-        {"id": "first", "kind": "command", "command": "true", "schedule": {"cron": "0 1 * * *"}},
-    )
-    assert "dependency-not-scheduled-before" not in risks(copy_app)
+    for before, late in ((1, False), (-1, True)):
+        cron = f"0 {(hour - before) % 24} * * *"
+        first = {"id": "first", "kind": "command", "command": "true", "schedule": {"cron": cron}}
+        apply(copy_app, first)
+        assert ("dependency-not-scheduled-before" in risks(copy_app)) is late, cron
 
 
 @pytest.mark.postgres
