@@ -18,15 +18,20 @@ class Proxy:
         self._flowing.set()
         self.delay = 0.0  # seconds before a new connection is passed on: a slow network
         self.throttle = 0.0  # seconds of wait after each chunk passed on: a narrow one
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        # bound at once and held until it listens: a port found free and let go could be
+        # taken meanwhile by another test process
+        self._bound: socket.socket | None = self._bind(0)
+        self.port = self._bound.getsockname()[1]
 
-    def start(self) -> None:
+    def _bind(self, port: int) -> socket.socket:
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((self.host, self.port))
+        server.bind((self.host, port))
+        return server
+
+    def start(self) -> None:
+        """Listen; after ``stop``, on the same port again (a database coming back)."""
+        server, self._bound = self._bound or self._bind(self.port), None
         server.listen(64)
         self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
@@ -49,6 +54,9 @@ class Proxy:
 
     def stop(self) -> None:
         """Refuse new connections and cut the open ones."""
+        if self._bound is not None:
+            self._bound.close()
+            self._bound = None
         if self._server is not None:
             with contextlib.suppress(OSError):
                 self._server.shutdown(socket.SHUT_RDWR)
