@@ -15,8 +15,7 @@ from moonshift.clock import SystemClock
 from moonshift.domain.lifecycle import State
 from moonshift.domain.validation_spec import Perspective
 from moonshift.errors import Conflict
-from moonshift.runtime.runs import LEASE, RunContext
-from moonshift.runtime.validating import _Heartbeat
+from moonshift.runtime.runs import LEASE, HeldLease, RunContext
 from tests.copy.helpers import apply, copy_spec, create, insert, run_copy, scalar
 from tests.helpers import FakeClock, moonshift
 from tests.scheduler.sim import make_engine
@@ -180,8 +179,8 @@ def test_a_validation_whose_run_was_taken_over_moves_it_no_further(
         lease_owner=ctx.actor,
         lease_expires_at=now + LEASE,
     )
-    beat = _Heartbeat(ctx, run.id)
-    assert beat.held(run) is run
+    lease = HeldLease(ctx, run.id, ctx.actor)
+    assert lease.held()
     # it stalled past its lease: a daemon failed the run ("worker lost") and let it go
     store.update_run(run.id, now=clock.now(), lease_owner="daemon:other")
-    assert beat.held(run) is None and beat.lost
+    assert not lease.held() and lease.lost

@@ -4,6 +4,7 @@ its lease lasts, and how it ends."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,33 @@ class RunContext:
     clock: Clock
     environ: Mapping[str, str]
     actor: str
+
+
+class HeldLease:
+    """A run's lease as the worker holding it under ``owner`` keeps it: renewed at most
+    every HEARTBEAT_SECONDS, and ``lost`` for good once a renewal is refused (the worker
+    stalled past it and the run was taken over)."""
+
+    def __init__(self, ctx: RunContext, run_id: int, owner: str) -> None:
+        self.ctx, self.run_id, self.owner = ctx, run_id, owner
+        self.lost = False
+        self._renewed = time.monotonic()
+
+    def renew(self) -> None:
+        """Renew it when a renewal is due (any thread may call this, as often as it likes)."""
+        if self.lost or time.monotonic() - self._renewed < HEARTBEAT_SECONDS:
+            return
+        self._renewed = time.monotonic()
+        now = self.ctx.clock.now()
+        self.lost = not self.ctx.store.renew_lease(
+            self.run_id, owner=self.owner, lease_until=now + LEASE, now=now
+        )
+
+    def held(self) -> bool:
+        """Whether the run is still held, renewing its lease now."""
+        self._renewed = 0.0
+        self.renew()
+        return not self.lost
 
 
 def log_dir(home: Path, migration_id: str) -> Path:

@@ -6,7 +6,6 @@ ended already stays as it is and the validation is kept on its own. The same for
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from moonshift.domain.spec import MigrationSpec
 from moonshift.domain.validation import CheckResult
 from moonshift.errors import TerminalError
 from moonshift.jobs.copy import connectors
-from moonshift.runtime.runs import HEARTBEAT_SECONDS, LEASE, RunContext, with_connections
+from moonshift.runtime.runs import LEASE, HeldLease, RunContext, with_connections
 from moonshift.store.records import RunRecord, ValidationRecord
 
 if TYPE_CHECKING:
@@ -59,16 +58,22 @@ def validate_copy(ctx: RunContext, spec: MigrationSpec, run: RunRecord | None) -
     # loaded here: a copy that never validates does not load the checks (YAML among them)
     from moonshift.validation.runner import subject, validate
 
-    beat = _Heartbeat(ctx, run.id if moves and run else None)
+    lease = HeldLease(ctx, run.id, ctx.actor) if moves and run else None
+
+    def moving() -> RunRecord | None:
+        """The run to move at the end, unless it was taken over while it was validated."""
+        return run if lease is not None and lease.held() else None
+
     try:
+        beat = lease.renew if lease is not None else (lambda: None)
         report = validate(subject(spec, source, target, beat))
     except Unreachable as exc:
-        return _ended(ctx, record, beat.held(run if moves else None), "error", f"validation: {exc}")
+        return _ended(ctx, record, moving(), "error", f"validation: {exc}")
     except Exception as exc:
         log.exception("validation %d of %s failed to run", record.id, spec.id)
         reason = f"validation could not run: {exc}"
-        return _ended(ctx, record, beat.held(run if moves else None), "error", reason)
-    return _reported(ctx, record, beat.held(run if moves else None), report)
+        return _ended(ctx, record, moving(), "error", reason)
+    return _reported(ctx, record, moving(), report)
 
 
 def _reported(
@@ -125,28 +130,3 @@ def _divergence(result: CheckResult, divergence: Any) -> dict[str, Any]:
         "what": divergence.what,
         "detail": divergence.model_dump(mode="json", include={"key", "source", "target"}),
     }
-
-
-class _Heartbeat:
-    """Renews the lease of the run being validated, at most every HEARTBEAT_SECONDS; notes
-    when it cannot (the validation stalled past its lease and the run was taken over)."""
-
-    def __init__(self, ctx: RunContext, run_id: int | None) -> None:
-        self.ctx, self.run_id = ctx, run_id
-        self.last = time.monotonic()
-        self.lost = False
-
-    def __call__(self) -> None:
-        if self.run_id is None or self.lost or time.monotonic() - self.last < HEARTBEAT_SECONDS:
-            return
-        self.last = time.monotonic()
-        now = self.ctx.clock.now()
-        self.lost = not self.ctx.store.renew_lease(
-            self.run_id, owner=self.ctx.actor, lease_until=now + LEASE, now=now
-        )
-
-    def held(self, run: RunRecord | None) -> RunRecord | None:
-        """``run``, if the validation still holds it (renewing its lease now), to move."""
-        self.last = 0.0
-        self()
-        return None if self.lost else run

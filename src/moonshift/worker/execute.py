@@ -29,6 +29,7 @@ from moonshift.runtime.ranges import StoreRangeLeases
 from moonshift.runtime.runs import (
     HEARTBEAT_SECONDS,
     LEASE,
+    HeldLease,
     RunContext,
     copy_id,
     end_run,
@@ -109,7 +110,9 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
     try:
         # preparing may take long (schemas to read, a database to wait for): keep the lease
         with supervisor.beating():
-            started = start_run(ctx, run, with_connections(ctx.store, spec), supervisor.held, owner)
+            started = start_run(
+                ctx, run, with_connections(ctx.store, spec), supervisor.lease.held, owner
+            )
     except OwnershipLost:
         return ctx.store.get_run(run.id)  # taken over while preparing: the other goes on
     except TerminalError as exc:
@@ -129,7 +132,7 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
         control=supervisor.control,
         overrides=supervisor.overrides,
         report=supervisor.report,
-        heartbeat=supervisor.heartbeat,
+        heartbeat=supervisor.lease.renew,
         ranges=StoreRangeLeases(ctx, run, copy_id(ctx.store, run), owner),
     )
     try:
@@ -143,7 +146,7 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
     finally:
         supervisor.flush()
     # held(): a worker that stalled past its lease may learn only now that another has it
-    if outcome.stopped == OWNERSHIP_LOST or not supervisor.held():
+    if outcome.stopped == OWNERSHIP_LOST or not supervisor.lease.held():
         return ctx.store.get_run(run.id)  # another worker owns it now: write nothing
     return finish_run(ctx, run.id, outcome, kind_of(spec.kind).can_pause, spec)
 
@@ -361,40 +364,21 @@ class _Supervisor:
     def __init__(self, ctx: RunContext, run_id: int, owner: str) -> None:
         self.ctx = ctx
         self.run_id = run_id
-        self.owner = owner
-        self.lost = False
-        self._checked = self._beat = time.monotonic()
+        self.lease = HeldLease(ctx, run_id, owner)
+        self._checked = time.monotonic()
         self._run: RunRecord | None = None
         self._progress: Progress | None = None
         self._phase: str | None = None
         self._reported = 0.0
         self._spec_of_run: MigrationSpec | None = None
 
-    def heartbeat(self) -> None:
-        """Renew the lease when a beat is due; notes when another worker has the run."""
-        now = time.monotonic()
-        if now - self._beat < HEARTBEAT_SECONDS:
-            return
-        self._beat = now
-        instant = self.ctx.clock.now()
-        if not self.ctx.store.renew_lease(
-            self.run_id, owner=self.owner, lease_until=instant + LEASE, now=instant
-        ):
-            self.lost = True
-
-    def held(self) -> bool:
-        """Whether this worker still holds the run (renewing its lease now)."""
-        self._beat = 0.0
-        self.heartbeat()
-        return not self.lost
-
     def beating(self) -> AbstractContextManager[None]:
         """Heartbeat from a thread while the worker's own thread is busy preparing."""
-        return beating(self.heartbeat, HEARTBEAT_SECONDS / 2, "moonshift-preparing")
+        return beating(self.lease.renew, HEARTBEAT_SECONDS / 2, "moonshift-preparing")
 
     def should_stop(self) -> str | None:
-        self.heartbeat()
-        if self.lost:
+        self.lease.renew()
+        if self.lease.lost:
             return OWNERSHIP_LOST
         now = time.monotonic()
         if now - self._checked < STATE_CHECK_SECONDS:
@@ -436,7 +420,7 @@ class _Supervisor:
             self.flush()
 
     def flush(self) -> None:
-        if self._progress is not None and not self.lost:
+        if self._progress is not None and not self.lease.lost:
             self._reported = time.monotonic()
             self.write(progress=self._progress)
             self._progress = None
@@ -448,10 +432,9 @@ class _Supervisor:
         """Change the run's fields while this worker holds it: a worker that was taken over
         (it stalled past its lease) must not write over its successor's checkpoint. False,
         and the run counts as lost, when another holds it."""
-        if self.lost:
-            return False
-        if not self.ctx.store.update_held_run(
-            self.run_id, owner=self.owner, now=self.ctx.clock.now(), **fields
+        lease = self.lease
+        if not lease.lost and not self.ctx.store.update_held_run(
+            self.run_id, owner=lease.owner, now=self.ctx.clock.now(), **fields
         ):
-            self.lost = True
-        return not self.lost
+            lease.lost = True
+        return not lease.lost
