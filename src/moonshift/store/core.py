@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, Update, insert, select, update
 
 from moonshift.domain import lifecycle, notices
 from moonshift.domain.control import ControlRequest
@@ -352,6 +352,13 @@ def run_from(values: dict[str, Any]) -> RunRecord:
     if values["progress"] is not None:
         values["progress"] = Progress.model_validate(values["progress"])
     return RunRecord(**values)
+
+
+def fields_update(run_id: int, now: datetime, fields: dict[str, Any]) -> Update:
+    """The UPDATE of a run's fields other than its state (which moves by transition_run)."""
+    if "state" in fields:
+        raise ValueError("use transition_run to change a run's state")
+    return update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **stored(fields))
 
 
 def stored(fields: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from moonshift.domain.notices import Notice
 from moonshift.errors import NotFound
 from moonshift.store import schema as t
 from moonshift.store.bulk import dialect, insert_new, one_of, reserve_ids, update_by_key
-from moonshift.store.core import StoreCore, _run, new_run_record, stored
+from moonshift.store.core import StoreCore, _run, fields_update, new_run_record
 from moonshift.store.ranges import helpable_runs
 from moonshift.store.records import (
     BackfillRecord,
@@ -608,15 +608,9 @@ class SchedulingStore(StoreCore):
             return result.rowcount == 1
 
     def update_held_run(self, run_id: int, *, owner: str, now: datetime, **fields: Any) -> bool:
-        if "state" in fields:
-            raise ValueError("use transition_run to change a run's state")
+        statement = fields_update(run_id, now, fields).where(t.runs.c.lease_owner == owner)
         with self._write() as conn:
-            result = conn.execute(
-                update(t.runs)
-                .where(t.runs.c.id == run_id, t.runs.c.lease_owner == owner)
-                .values(updated_at=now, **stored(fields))
-            )
-            return result.rowcount == 1
+            return conn.execute(statement).rowcount == 1
 
     def expired_leases(self, now: datetime) -> list[RunRecord]:
         query = select(t.runs).where(_lease_expired(now))

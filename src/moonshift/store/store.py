@@ -25,7 +25,7 @@ from moonshift.store import schema as t
 from moonshift.store.access import AccessStore
 from moonshift.store.alerting import AlertStore
 from moonshift.store.copying import CopyStore
-from moonshift.store.core import _migration, _run, stored
+from moonshift.store.core import _migration, _run, fields_update
 from moonshift.store.engine import make_engine
 from moonshift.store.listen import Waiter, announce
 from moonshift.store.notifying import NotifyStore
@@ -384,12 +384,9 @@ class StateStore(
             )
 
     def update_run(self, run_id: int, *, now: datetime, **fields: Any) -> RunRecord:
-        if "state" in fields:
-            raise ValueError("use transition_run to change a run's state")
+        statement = fields_update(run_id, now, fields)
         with self._write() as conn:
-            conn.execute(
-                update(t.runs).where(t.runs.c.id == run_id).values(updated_at=now, **stored(fields))
-            )
+            conn.execute(statement)
             return self._run_in(conn, run_id)
 
     # -- audit log and trigger events ---------------------------------------------------
