@@ -433,7 +433,7 @@ class Engine:
         for run, spec, migration in chosen:
             if run.id not in claimed:
                 continue  # another daemon was quicker
-            if run.id in self.launcher.running() and not self.launcher.end(run.id):
+            if not self.launcher.end(run.id):
                 # a worker started for it before is alive (it stalled past its lease, and
                 # the run was taken over and claimed again): one run never has two workers
                 self.store.release_run(run.id, now=now)
