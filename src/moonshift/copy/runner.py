@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
 from moonshift.clock import beating
@@ -398,6 +399,7 @@ class CopyRunner:
             wait_for_others=not self.helping,
         )
         running: dict[threading.Thread, RangeState] = {}
+        ended: SimpleQueue[threading.Thread] = SimpleQueue()  # each range's thread, as it ends
         while queue.more(len(running)):
             limit = 1 if not self.target.capabilities.parallel_writes else self._setting("parallel")
             while len(running) < limit and not self.flags.stop.is_set():
@@ -406,16 +408,15 @@ class CopyRunner:
                     break
                 thread = threading.Thread(
                     target=self._guarded,
-                    args=(table, state, watermark, queue),
+                    args=(table, state, watermark, queue, ended),
                     name=f"copy-{table.target}-{state.range_id}",
                     daemon=True,
                 )
                 running[thread] = state
                 thread.start()
-            for thread in list(running):
-                thread.join(timeout=POLL_SECONDS / max(1, len(running)))
-                if not thread.is_alive():
-                    del running[thread]
+            for thread in _ended(ended, POLL_SECONDS):
+                thread.join()
+                running.pop(thread, None)
             self._obey()
             queue.keep_alive()
             self.controls.report(self.progress.snapshot())
@@ -462,8 +463,15 @@ class CopyRunner:
         return int(value) if value else None
 
     def _guarded(
-        self, table: TablePlan, state: RangeState, watermark: str | None, queue: RangeQueue
+        self,
+        table: TablePlan,
+        state: RangeState,
+        watermark: str | None,
+        queue: RangeQueue,
+        ended: SimpleQueue[threading.Thread],
     ) -> None:
+        """A range's thread; it tells ``ended`` when it is done, so that the next range
+        starts at once rather than at the next poll."""
         try:
             if self._copy_range(table, state, watermark) and not self.flags.stop.is_set():
                 queue.finished(state)
@@ -471,6 +479,8 @@ class CopyRunner:
             if self._failure is None:
                 self._failure = exc
             self.flags.stop.set()
+        finally:
+            ended.put(threading.current_thread())
 
     def _copy_range(self, table: TablePlan, state: RangeState, watermark: str | None) -> bool:
         """False when another worker took the range over."""
@@ -620,6 +630,18 @@ class CopyRunner:
             self.errors.count += len(rows)
         for row in rows:
             self.progress.bad(self._target_of[row.table])
+
+
+def _ended(ended: SimpleQueue[threading.Thread], timeout: float) -> list[threading.Thread]:
+    """The threads that ended, waiting up to ``timeout`` seconds for the first (also when
+    none runs: the ranges left are other workers', and the copy waits on them)."""
+    try:
+        found = [ended.get(timeout=timeout)]
+    except Empty:
+        return []
+    while not ended.empty():
+        found.append(ended.get_nowait())
+    return found
 
 
 def _connect(connector: Connector, side: str) -> Any:
