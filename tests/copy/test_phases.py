@@ -55,7 +55,9 @@ def test_keys_indexes_and_foreign_keys_exist_after_a_copy_paused_or_stopped_and_
     build(tmp_path / "shop.db", SHOP_ROWS)
     source = f"sqlite:///{tmp_path / 'shop.db'}"
     run_sql(source, "CREATE INDEX orders_by_customer ON orders (customer_id)")
-    apply(copy_app, copy_spec(source, pg_database, batch_size=20, parallel=1))
+    # batches of 5: the rows take a few seconds, so the pause below lands among them even on
+    # a loaded machine (the worker looks at its run every half second)
+    apply(copy_app, copy_spec(source, pg_database, batch_size=5, parallel=1))
     run = copy_app.runs.run_now("c", actor="test")
     copy_app.runs.start_worker(run.id)
     until(lambda: copy_app.runs.get(run.id).state is State.RUNNING, 60)

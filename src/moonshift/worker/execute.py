@@ -104,7 +104,7 @@ def execute_run(ctx: RunContext, run_id: int, owner: str) -> RunRecord:
     returns the final record."""
     run = ctx.store.get_run(run_id)
     spec = spec_for(ctx.store, run)
-    supervisor = _Supervisor(ctx, run.id, owner)
+    supervisor = _Supervisor(ctx, run, owner)
     if not supervisor.write(worker_pid=os.getpid()):
         return run  # taken over before this worker began: the other goes on
     try:
@@ -361,12 +361,12 @@ def _move(ctx: RunContext, run: RunRecord, to: State, reason: str) -> None:
 class _Supervisor:
     """Heartbeats and renews the lease; notices cancellation, control requests and takeover."""
 
-    def __init__(self, ctx: RunContext, run_id: int, owner: str) -> None:
+    def __init__(self, ctx: RunContext, run: RunRecord, owner: str) -> None:
         self.ctx = ctx
-        self.run_id = run_id
-        self.lease = HeldLease(ctx, run_id, owner)
+        self.run_id = run.id
+        self.lease = HeldLease(ctx, run.id, owner)
         self._checked = time.monotonic()
-        self._run: RunRecord | None = None
+        self._run: RunRecord | None = run  # settings given before the worker began hold
         self._progress: Progress | None = None
         self._phase: str | None = None
         self._reported = 0.0
