@@ -13,6 +13,7 @@ import pytest
 
 from moonshift.app import Moonshift
 from moonshift.domain.lifecycle import State
+from moonshift.errors import TransientError
 from tests.copy.helpers import apply, connector, copy_spec, create, read, run_copy
 
 NASTY = [
@@ -94,6 +95,86 @@ def test_a_value_postgresql_refuses_sets_aside_its_row_and_the_batch_goes_on(
     assert [e.row_key for e in errors] == [f"[{bad}]"], errors
     copied = read(pg_database, "nasty", COLUMNS)
     assert copied == [r for r in read(mariadb_database, "nasty", COLUMNS) if r[0] != str(bad)]
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NOT NULL column is spelled without the NULL guard, a nullable one with it; dates,
+    times and instants are spelled by CONCAT; every value arrives as it was."""
+    kinds = {
+        "t": "VARCHAR(20)",
+        "d": "DATE",
+        "dt": "DATETIME",
+        "dt6": "DATETIME(6)",
+        "ts": "TIMESTAMP(3)",
+        "n": "DECIMAL(12,3)",
+        "f": "TINYINT(1)",
+        "l": "CHAR(3) CHARACTER SET latin1",
+    }
+    names = ["id", *kinds, *(f"{c}_null" for c in kinds)]
+    columns = [f"{c} {t} NOT NULL" for c, t in kinds.items()]
+    columns += [f"{c}_null {t} NULL" for c, t in kinds.items()]
+    create(mariadb_database, f"CREATE TABLE kinds (id INT PRIMARY KEY, {', '.join(columns)})")
+    values = [
+        (
+            'a"b',
+            "2024-02-29",
+            "1999-12-31 23:59:59",
+            "2020-01-01 00:00:00.000001",
+            "2038-01-19 03:14:07.999",
+            "-123456789.125",
+            1,
+            "é,\n",
+        ),
+        (
+            "",
+            "1000-01-01",
+            "9999-12-31 23:59:59",
+            "2000-06-15 12:00:00.500000",
+            "1970-01-01 00:00:01.000",
+            "0.000",
+            0,
+            "   ",
+        ),
+    ]
+    rows = [(1, *values[0], *values[0]), (2, *values[1], *values[1]), (3, *values[0], *[None] * 8)]
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO kinds VALUES ({', '.join(['%s'] * 17)})", rows)
+        conn.commit()
+    finally:
+        conn.close()
+    apply(copy_app, copy_spec(mariadb_database, pg_database, batch_size=10))  # one batch
+    plan = copy_app.copies.plan("c")
+    assert plan.tables[0].how == "CSV batches: GROUP_CONCAT into COPY FROM STDIN"
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    fallbacks = ("rows instead", "more than one read holds")
+    assert not [r for r in caplog.records if any(f in r.getMessage() for f in fallbacks)]
+    copied = read(pg_database, "kinds", names)
+    assert copied == read(mariadb_database, "kinds", names)
+    assert copied[2][9:] == ["\\N"] * 8  # the row whose nullable columns are NULL
+
+
+@pytest.mark.postgres
+def test_a_csv_batch_that_loads_fewer_lines_than_it_counted_is_refused(pg_database: str) -> None:
+    """A line the source spelled as NULL would vanish from its batch: the count catches it,
+    and the batch goes to the row path instead of committing short."""
+    create(pg_database, "CREATE TABLE few (id INT PRIMARY KEY, t TEXT)")
+    target = connector(pg_database)
+    conn = target.connect()
+    try:
+        with pytest.raises(Exception, match="COPY took 1 of 2 rows") as caught:
+            target.write_csv(conn, "few", ["id", "t"], [None, None], b'1,"a"\n', 2)
+        assert not isinstance(target.translate(caught.value), TransientError)
+    finally:
+        conn.rollback()
+        conn.close()
 
 
 @pytest.mark.postgres

@@ -90,7 +90,8 @@ class MysqlConnector(SqlConnector):
 
     def csv_select(self, fields: Sequence[str]) -> str:
         line = ", ',', ".join(fields)
-        return f"GROUP_CONCAT(CONCAT({line}) SEPARATOR '\\n'), COUNT(*)"
+        # as bytes: the driver hands them on rather than decoding the batch's text
+        return f"CAST(GROUP_CONCAT(CONCAT({line}) SEPARATOR '\\n') AS BINARY), COUNT(*)"
 
     def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
         with conn.cursor() as cursor:

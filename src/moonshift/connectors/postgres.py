@@ -226,8 +226,11 @@ class PostgresConnector(SqlConnector):
     ) -> None:
         names = ", ".join(self.quote(c) for c in columns)
         sql = f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT csv)"
-        with conn.cursor().copy(sql) as copy:
+        cursor = conn.cursor()
+        with cursor.copy(sql) as copy:
             copy.write(text)
+        if cursor.rowcount != rows:  # a line the source spelled as NULL is missing
+            raise psycopg.DataError(f"COPY took {cursor.rowcount} of {rows} rows")
 
     def _copy_in_sql(self, table: str, columns: Sequence[str], copy_format: str = "binary") -> str:
         names = ", ".join(self.quote(c) for c in columns)

@@ -34,6 +34,7 @@ class CsvColumn:
     source: SqlType | None
     target: SqlType | None
     blank: bool = False  # MariaDB's zero dates become NULL
+    nullable: bool = True  # the value read may be NULL (False: the source holds none)
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,12 @@ def _my_time(x: str, _t: SqlType) -> str:
 
 
 def _my_datetime(x: str, _t: SqlType) -> str:
-    return f"CAST({x} AS CHAR)"
+    # the text CAST(x AS CHAR) gives, at about half its cost to the server
+    return f"CONCAT({x})"
 
 
 def _my_instant(x: str, _t: SqlType) -> str:
-    return f"CONCAT(CAST({x} AS CHAR), '+00')"  # sessions run in UTC
+    return f"CONCAT({x}, '+00')"  # sessions run in UTC
 
 
 _MYSQL_TO_PG: dict[tuple[Family, Family], Field] = {
@@ -127,7 +129,9 @@ def _mysql_field(column: CsvColumn) -> str | None:
     value = column.read
     if column.blank:
         value = f"IF(LEFT(CAST({value} AS CHAR), 10) = '0000-00-00', NULL, {value})"
-    return f"IFNULL({spell(value, src)}, '')"
+    spelled = spell(value, src)
+    # an IFNULL costs the server as much as some fields do: only where a NULL can come
+    return f"IFNULL({spelled}, '')" if column.nullable or column.blank else spelled
 
 
 # -- PostgreSQL to MariaDB/MySQL: text is quoted, NULL is the bare word NULL ---------------

@@ -303,7 +303,14 @@ class Planner:
             return None
         if not self.loads_csv:
             return None
-        columns = [CsvColumn(c.read, c.source_type, c.target_type, c.blank) for c in table.written]
+        source = self.source_schema.tables.get(table.source)
+        not_null = {c.name for c in source.columns if not c.nullable} if source else set()
+        columns = [
+            CsvColumn(
+                c.read, c.source_type, c.target_type, c.blank, nullable=c.source not in not_null
+            )
+            for c in table.written
+        ]
         return csv_plan(self.source.engine, self.target.engine, columns)
 
     def _count(
