@@ -107,6 +107,37 @@ def test_zero_dates_are_counted_per_column_in_one_scan(
     assert read(target, "t", ["id", "a", "b", "c"])[0] == ["1", "\\N", "\\N", "\\N"]
 
 
+@pytest.mark.mariadb
+def test_a_large_tables_probes_scan_its_key_ranges_at_once_and_add_up(
+    mariadb_database: str, tmp_path: Path, copy_app: Moonshift, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table keyed by one integer is scanned in ``parallel`` key ranges at once: every
+    range's zero dates are counted, once."""
+    from moonshift.copy import scans
+    from tests.copy.helpers import connector, execute
+
+    monkeypatch.setattr(scans, "PARALLEL_SCAN_ROWS", 1)  # this small table counts as large
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE t (id INT PRIMARY KEY, a DATE, b DATETIME)",
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO t SELECT seq, IF(seq % 10 = 0, '0000-00-00', '2026-01-01'), "
+        "IF(seq % 25 = 0, '0000-00-00 00:00:00', NULL) FROM seq_1_to_1000",
+    )
+    source = connector(mariadb_database)
+    ranges = scans.key_ranges(source, conn, source.read_schema().tables["t"], "t", 1000, 3)
+    conn.close()
+    assert ranges == ["`id` < 335", "`id` >= 335 AND `id` < 669", "`id` >= 669"]
+    target = f"sqlite:///{tmp_path / 't.db'}"
+    apply(copy_app, copy_spec(mariadb_database, target, allow_lossy=["t.a", "t.b"], parallel=3))
+    warned = sorted(str(w).split(",")[0] for w in copy_app.copies.plan("c").warnings)
+    assert warned == [
+        "t.a: lossy: 100 rows hold MySQL zero dates",
+        "t.b: lossy: 40 rows hold MySQL zero dates",
+    ]
+
+
 @pytest.mark.postgres
 def test_a_second_probed_column_costs_no_second_scan(
     pg_database: str, tmp_path: Path, copy_app: Moonshift

@@ -80,7 +80,7 @@ class Planning(Protocol):
     def count(self, conn: Any, table: Table, condition: str, where: str | None) -> int: ...
 
     def count_each(
-        self, conn: Any, table: Table, conditions: list[str], where: str | None
+        self, conn: Any, table: Table, conditions: list[str], where: str | None, rows: int = 0
     ) -> list[int]: ...
 
 
@@ -468,7 +468,7 @@ class ColumnMapper:
         }
         if shared:
             conditions = [self._probes[name].condition for name in shared]
-            each = self.p.count_each(self.conn, self.table, conditions, self.ts.where)
+            each = self.p.count_each(self.conn, self.table, conditions, self.ts.where, self.rows)
             counts.update(zip(shared, each, strict=True))
         return [self._held(plan, counts.get(plan.target, 0)) for plan in found]
 

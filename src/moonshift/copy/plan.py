@@ -13,6 +13,7 @@ from moonshift.connectors.values import Convert, converter, decoder, encoder, tr
 from moonshift.copy.columns import ColumnMapper, ColumnPlan
 from moonshift.copy.objects import ObjectBuilder, Step
 from moonshift.copy.order import load_order
+from moonshift.copy.scans import key_ranges, parallel_counts
 from moonshift.domain.copy_spec import CopySpec, CreateTarget, Mode, TableSpec, TargetPrep
 from moonshift.errors import TerminalError, first_line
 
@@ -359,22 +360,19 @@ class Planner:
             conn.rollback()
 
     def count_each(
-        self, conn: Any, table: Table, conditions: list[str], where: str | None
+        self, conn: Any, table: Table, conditions: list[str], where: str | None, rows: int = 0
     ) -> list[int]:
         """Rows of ``table`` (within ``where``) that meet each of ``conditions``, in one
-        scan."""
-        if len(conditions) == 1:
-            return [self.count(conn, table, conditions[0], where)]
+        scan; of a table of ``rows`` keyed by one integer, in ``parallel`` key ranges at
+        once (``scans.parallel_counts``), each on a connection of its own."""
         source_from = self.source.from_sql(table.name, table.only)
-        counted = ", ".join(f"COUNT(CASE WHEN ({c}) THEN 1 END)" for c in conditions)
-        cursor = conn.cursor()
-        try:
-            cursor.execute(
-                f"SELECT {counted} FROM {source_from}" + (f" WHERE ({where})" if where else "")
-            )
-            return [int(n) for n in cursor.fetchone()]
-        finally:
-            conn.rollback()
+        if len(conditions) == 1:  # in the WHERE clause, where an index may answer it
+            sql, wheres = f"SELECT COUNT(*) FROM {source_from}", [conditions[0], where]
+        else:
+            counted = ", ".join(f"COUNT(CASE WHEN ({c}) THEN 1 END)" for c in conditions)
+            sql, wheres = f"SELECT {counted} FROM {source_from}", [where]
+        ranges = key_ranges(self.source, conn, table, source_from, rows, self.spec.parallel)
+        return parallel_counts(self.source, conn, sql, wheres, ranges)
 
     def fatal(self, table: str, column: str | None, message: str) -> None:
         self.issues.append(Issue(table, column, message, True))
