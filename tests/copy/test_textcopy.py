@@ -103,7 +103,8 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
     mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A NOT NULL column is spelled without the NULL guard, a nullable one with it; dates,
-    times and instants are spelled by CONCAT; every value arrives as it was."""
+    times and instants are spelled by CONCAT; text as UTF-8 bytes, converted from another
+    character set (latin1); every value arrives as it was."""
     kinds = {
         "t": "VARCHAR(20)",
         "d": "DATE",
@@ -113,6 +114,8 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
         "n": "DECIMAL(12,3)",
         "f": "TINYINT(1)",
         "l": "CHAR(3) CHARACTER SET latin1",
+        "e": "ENUM('a', 'it''s ☺')",
+        "s": "SET('x', 'é')",
     }
     names = ["id", *kinds, *(f"{c}_null" for c in kinds)]
     columns = [f"{c} {t} NOT NULL" for c, t in kinds.items()]
@@ -128,6 +131,8 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
             "-123456789.125",
             1,
             "é,\n",
+            "it's ☺",
+            "x,é",
         ),
         (
             "",
@@ -138,13 +143,15 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
             "0.000",
             0,
             "   ",
+            "a",
+            "",
         ),
     ]
-    rows = [(1, *values[0], *values[0]), (2, *values[1], *values[1]), (3, *values[0], *[None] * 8)]
+    rows = [(1, *values[0], *values[0]), (2, *values[1], *values[1]), (3, *values[0], *[None] * 10)]
     conn = connector(mariadb_database).connect()
     try:
         with conn.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO kinds VALUES ({', '.join(['%s'] * 17)})", rows)
+            cursor.executemany(f"INSERT INTO kinds VALUES ({', '.join(['%s'] * 21)})", rows)
         conn.commit()
     finally:
         conn.close()
@@ -156,9 +163,16 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
     assert run.state is State.COMPLETED, run.reason
     fallbacks = ("rows instead", "more than one read holds")
     assert not [r for r in caplog.records if any(f in r.getMessage() for f in fallbacks)]
-    copied = read(pg_database, "kinds", names)
-    assert copied == read(mariadb_database, "kinds", names)
-    assert copied[2][9:] == ["\\N"] * 8  # the row whose nullable columns are NULL
+    compared = [n for n in names if not n.startswith("s")]  # a SET becomes an array
+    copied = read(pg_database, "kinds", compared)
+    assert copied == read(mariadb_database, "kinds", compared)
+    assert copied[2][10:] == ["\\N"] * 9  # the row whose nullable columns are NULL
+    members = "SELECT s::text, s_null::text FROM kinds ORDER BY id"
+    assert scalar_rows(pg_database, members) == [
+        ("{x,é}", "{x,é}"),
+        ("{}", "{}"),
+        ("{x,é}", None),
+    ]
 
 
 @pytest.mark.postgres
@@ -206,6 +220,18 @@ def test_batches_larger_than_a_packet_are_read_in_smaller_pieces(
         "SELECT COUNT(*), SUM(LENGTH(t)), MD5(STRING_AGG(MD5(t), ',' ORDER BY id)) FROM wide"
     )
     assert str(scalar_row(pg_database, pg_digest)) == str(scalar_row(mariadb_database, digest))
+
+
+def scalar_rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    conn = connector(url).connect()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        rows = [tuple(row) for row in cursor.fetchall()]
+        conn.rollback()
+        return rows
+    finally:
+        conn.close()
 
 
 def scalar_row(url: str, sql: str) -> tuple[object, ...]:

@@ -56,6 +56,7 @@ class Column:
     identity: str | None = None
     sequence: str | None = None  # PostgreSQL: the sequence that numbers it
     user_type: UserType | None = None  # PostgreSQL: its type's (or element's) definition
+    charset: str | None = None  # MariaDB/MySQL: a text column's character set
 
 
 @dataclass(frozen=True)

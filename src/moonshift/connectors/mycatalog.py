@@ -16,7 +16,7 @@ WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAM
 """
 COLUMNS_SQL = """
 SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT, EXTRA,
-       GENERATION_EXPRESSION
+       GENERATION_EXPRESSION, CHARACTER_SET_NAME
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, ORDINAL_POSITION
 """
@@ -89,7 +89,7 @@ def _columns(
         else:
             checks[table].append(Check(clause, name))
     columns: dict[str, list[Column]] = defaultdict(list)
-    for table, name, kind, nullable, default, extra, expression in rows:
+    for table, name, kind, nullable, default, extra, expression, charset in rows:
         extra = (extra or "").lower()
         generated = expression if "generated" in extra and expression else None
         columns[table].append(
@@ -101,6 +101,7 @@ def _columns(
                 generated,
                 "stored" in extra,
                 "auto_increment" if "auto_increment" in extra else None,
+                charset=charset,
             )
         )
     return columns, checks

@@ -100,9 +100,10 @@ class MysqlConnector(SqlConnector):
         return conn
 
     def csv_select(self, fields: Sequence[str]) -> str:
+        # a line of bytes (its text fields are spelled as UTF-8 bytes, textcopy._my_quoted),
+        # and so the batch: the driver hands it on rather than decoding it
         line = ", ',', ".join(fields)
-        # as bytes: the driver hands them on rather than decoding the batch's text
-        return f"CAST(GROUP_CONCAT(CONCAT({line}) SEPARATOR '\\n') AS BINARY), COUNT(*)"
+        return f"CAST(GROUP_CONCAT(CONCAT(_binary'', {line}) SEPARATOR '\\n') AS BINARY), COUNT(*)"
 
     def read_csv(self, conn: Any, sql: str, params: Sequence[Any]) -> tuple[bytes | None, int]:
         with conn.cursor() as cursor:

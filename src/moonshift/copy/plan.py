@@ -305,13 +305,21 @@ class Planner:
         if not self.loads_csv:
             return None
         source = self.source_schema.tables.get(table.source)
-        not_null = {c.name for c in source.columns if not c.nullable} if source else set()
-        columns = [
-            CsvColumn(
-                c.read, c.source_type, c.target_type, c.blank, nullable=c.source not in not_null
+        found = {c.name: c for c in source.columns} if source else {}
+        columns = []
+        for c in table.written:
+            column = found.get(c.source or "")
+            as_is = column is not None and c.read == self.source.quote(column.name)
+            columns.append(
+                CsvColumn(
+                    c.read,
+                    c.source_type,
+                    c.target_type,
+                    c.blank,
+                    nullable=column is None or column.nullable,
+                    charset=column.charset if as_is and column else None,
+                )
             )
-            for c in table.written
-        ]
         return csv_plan(self.source.engine, self.target.engine, columns)
 
     def _count(
