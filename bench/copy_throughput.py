@@ -38,9 +38,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-import pymysql
-
 PG = "postgresql://postgres@127.0.0.1:5432"
 MY = "mysql://root@127.0.0.1:3306"
 PG_DDL = (
@@ -93,6 +90,8 @@ class Pair:
 
 
 def pg_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
+    import psycopg  # here, not above: moonshift's process imports only what moonshift does
+
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
@@ -108,6 +107,8 @@ def pg_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
 
 
 def my_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
+    import pymysql
+
     conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -133,6 +134,9 @@ def sq_db(path: Path, *, fill: int = 0, ddl: bool = False) -> str:
 
 
 def drop_all(tag: str) -> None:
+    import psycopg
+    import pymysql
+
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
         names = admin.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"msb_%_{tag}",)
@@ -203,6 +207,8 @@ def pgloader(pair: Pair, source: str, target: str) -> None:
     nothing: 3.6 does not read PostgreSQL 15's catalog)."""
     with tempfile.TemporaryDirectory() as tmp:
         took = timed(["pgloader", "--no-ssl-cert-verification", "--root-dir", tmp, source, target])
+    import psycopg
+
     with psycopg.connect(target) as conn:
         found = conn.execute(
             "SELECT table_schema FROM information_schema.tables WHERE table_name = 'big'"
