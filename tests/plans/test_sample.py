@@ -63,3 +63,35 @@ def test_a_small_table_is_sampled_whole_and_a_larger_one_to_the_floor(
     assert profiles["items"]["sample_rows"] == estimate.MIN_SAMPLE_ROWS // 4
     assert tables["few"]["sample_rows"] == 5_000
     assert profiles["few"]["sample_rows"] == estimate.SIZED_ROWS  # a quarter is fewer
+
+
+@pytest.mark.mariadb
+@pytest.mark.postgres
+def test_a_csv_table_is_sampled_by_its_key_as_the_copy_reads_it(
+    copy_app: Moonshift, mariadb_database: str, pg_database: str
+) -> None:
+    """MariaDB to PostgreSQL: batches of CSV, a single key's by key values (the batch's last
+    key, then the rows up to it), another key's by offset; every table sampled to its share
+    or whole, and nothing left in the target."""
+    from tests.copy.helpers import connector, execute
+
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)",
+        f"INSERT INTO items SELECT seq * 3, CONCAT('item ', seq) FROM seq_1_to_{ROWS}",
+        "CREATE TABLE few (id INT PRIMARY KEY, name VARCHAR(20))",
+        "INSERT INTO few SELECT seq, CONCAT('few ', seq) FROM seq_1_to_4999",
+        "CREATE TABLE pairs (a INT, b INT, PRIMARY KEY (a, b))",
+        "INSERT INTO pairs SELECT seq % 7, seq FROM seq_1_to_4999",
+    )
+    conn.close()
+    tables, profiles = planned(copy_app, mariadb_database, pg_database)
+    assert {t: tables[t].get("error") for t in tables} == dict.fromkeys(tables)
+    assert tables["items"]["sample_rows"] == estimate.MIN_SAMPLE_ROWS
+    assert profiles["items"]["columns"]["name"]["min"] == "item 1"
+    assert tables["few"]["sample_rows"] == 4999  # whole: its last batch is short
+    assert tables["pairs"]["sample_rows"] == 4999
+    with psycopg.connect(pg_database) as db:
+        left = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    assert left == []
