@@ -63,11 +63,13 @@ def measure(
     tables: list[dict[str, Any]] = []
     src, dst = connect(source, "source"), connect(target, "target")
     seconds = min(SAMPLE_SECONDS, SAMPLE_BUDGET / max(1, len(plan.tables)))
+    keyed_after = {s.table for s in plan.phases if s.kind == "primary key"}
     try:
         for t in plan.tables:
             try:
                 size = batch_rows(streams(t, upsert=False))
-                sample = _sample(t, source, target, (src, dst), size, seconds)
+                keyed = t.target not in keyed_after  # as the copy writes: key and all
+                sample = _sample(t, source, target, (src, dst), size, seconds, keyed)
             except Exception as exc:  # the risks name what is missing; estimate the rest
                 src.rollback()
                 dst.rollback()
@@ -101,6 +103,7 @@ def _sample(
     conns: tuple[Any, Any],
     batch_size: int,
     seconds: float,
+    keyed: bool = True,
 ) -> Sample:
     """Batch after batch, as the copy does: the next rows in key order read (and converted)
     in a thread while the last batch and a checkpoint row are written in one transaction;
@@ -121,10 +124,10 @@ def _sample(
     if attachable(t, source, target):  # cheap per row: a longer sample, as time allows
         # (fewer rows miss the cost of the WAL's checkpoints, which a long copy pays)
         sizes = (size, min(t.rows, MAX_SAMPLE_ROWS, _share(t.rows)))
-        return _sample_attached(t, source, target, conns, sizes, seconds)
+        return _sample_attached(t, source, target, conns, sizes, seconds, keyed)
     if streams(t, upsert=False):  # as the copy streams it
-        return _sample_streamed(t, source, target, conns, (size, limit), seconds)
-    scratch = _Scratch(t, target, dst)
+        return _sample_streamed(t, source, target, conns, (size, limit), seconds, keyed)
+    scratch = _Scratch(t, target, dst, keyed)
     started = time.perf_counter()
     read = [0.0]
 
@@ -153,20 +156,23 @@ def _sample(
             rows.extend(found[: max(0, PROFILE_ROWS - len(rows))])
             yield Batch(None, len(found), False, rows=converted)
 
-    write, done, steady, first = 0.0, 0, 0.0, 0
+    write, done, steps, last = 0.0, 0, [0.0, 0.0], 0
     try:
         for batch in run_ahead(produce(), "source", source.translate):
             began = time.perf_counter()
-            if not done:  # the pipe is full from here: time the steady state, as a long
-                steady, first = began, batch.count  # copy spends almost all its time so
+            steps = [steps[0] or began, began]
+            last = batch.count
             done += batch.count
             scratch.write(batch, done)
             write += time.perf_counter() - began
         ended = time.perf_counter()
     finally:
         scratch.drop()
-    # rows per second after the first batch, over every row
-    elapsed = (ended - steady) * done / (done - first) if done > first else ended - started
+    # The pipe is full from the first batch's write on: each write, with the next batch's
+    # read beside it, is a step of a long copy, in which a copy spends almost all its time.
+    # The last write has no read beside it: the steps are timed up to its start.
+    first, final = steps
+    elapsed = (final - first) * done / (done - last) if final > first else ended - started
     if t.csv is not None and t.key:
         rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
         return Sample(rows, read[0], write, done, elapsed, read_rows=done)
@@ -193,13 +199,14 @@ def _sample_attached(
     conns: tuple[Any, Any],
     sizes: tuple[int, int],
     seconds: float,
+    keyed: bool,
 ) -> Sample:
     """As the copy does it between engines that attach (``batches.attachable``): each batch
     one INSERT ... SELECT from the attached source, committed with its checkpoint; no row
     passes through Python, so the rates are the statements'. Profiled on its first rows."""
     src, dst = conns
     size, limit = sizes
-    scratch = _Scratch(t, target, dst)
+    scratch = _Scratch(t, target, dst, keyed)
     keys = ", ".join(source.quote(k) for k in t.key)
     names = ", ".join(target.quote(c) for c in t.target_columns)
     table = f"{SAMPLED}.{t.source_from}"
@@ -248,13 +255,14 @@ def _sample_streamed(
     conns: tuple[Any, Any],
     sizes: tuple[int, int],
     seconds: float,
+    keyed: bool,
 ) -> Sample:
     """As the copy does it between engines that stream (``batches.RangeCopier.streams``):
     each batch the source's COPY TO piped into the target's COPY FROM, committed with its
     checkpoint; both servers work at once, so one rate for reading and writing."""
     src, dst = conns
     size, limit = sizes
-    scratch = _Scratch(t, target, dst)
+    scratch = _Scratch(t, target, dst, keyed)
     done, started = 0, time.perf_counter()
     try:
         while done < limit and time.perf_counter() - started < seconds:
@@ -348,15 +356,16 @@ def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size:
 
 
 class _Scratch:
-    """A table with the target's columns, and a checkpoint table, dropped after."""
+    """A table with the target's columns, and its primary key where the copy writes rows
+    into a table that has one; a checkpoint table; both dropped after."""
 
-    def __init__(self, t: TablePlan, target: Connector, conn: Any) -> None:
+    def __init__(self, t: TablePlan, target: Connector, conn: Any, keyed: bool) -> None:
         self.t, self.target, self.conn = t, target, conn
         self.name = f"moonshift_sample_{uuid.uuid4().hex[:8]}"
         self.table, self.book = target.quote(self.name), target.quote(f"{self.name}_at")
         columns = ", ".join(f"{target.quote(c.target)} {c.target_spelled}" for c in t.written)
         key = ", ".join(target.quote(k) for k in t.target_key)
-        primary = f", PRIMARY KEY ({key})" if key else ""
+        primary = f", PRIMARY KEY ({key})" if key and keyed else ""
         self._run(
             f"CREATE TABLE {self.table} ({columns}{primary})",
             f"CREATE TABLE {self.book} (id INTEGER PRIMARY KEY, done INTEGER)",
