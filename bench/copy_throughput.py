@@ -17,6 +17,9 @@ SQLite's reference is the ``sqlite3`` shell (``apt-get install sqlite3``; the Ma
 bench target installs it), in a process of its own as moonshift is; without it, the same
 statements in this process.
 
+Before each command that writes into PostgreSQL, the last command's target is dropped and
+PostgreSQL checkpoints, so that no command pays for what the one before it left behind.
+
 Each pair is a function returning ``Pair``; add a pair by adding one to ``PAIRS``.
 """
 
@@ -104,6 +107,19 @@ def pg_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
             with psycopg.connect(f"{PG}/{name}", autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE big")
     return f"{PG}/{name}"
+
+
+def fresh_pg(name: str, tag: str, *, ddl: bool = False) -> str:
+    """A new target database, once the last command's targets are gone and PostgreSQL has
+    written out what they left (a checkpoint): no command pays for the one before it, in
+    a checkpoint or an autovacuum of the table it loaded."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+        for side in ("ref", "ours"):
+            admin.execute(f"DROP DATABASE IF EXISTS msb_{side}_{tag} WITH (FORCE)")
+        admin.execute("CHECKPOINT")
+    return pg_db(name, ddl=ddl)
 
 
 def my_db(name: str, *, fill: int = 0, ddl: bool = False) -> str:
@@ -236,11 +252,11 @@ def into_pg(
     shell command for a target), pgloader when installed, then moonshift."""
     label, pipe = reference
     for _ in range(repeat):
-        target = pg_db(f"msb_ref_{tag}", ddl=True)
+        target = fresh_pg(f"msb_ref_{tag}", tag, ddl=True)
         pair.references.setdefault(label, []).append(timed(pipe(target)))
         if has("pgloader"):
-            pgloader(pair, source, pg_db(f"msb_ref_{tag}"))
-        took, peak = moonshift(source, pg_db(f"msb_ours_{tag}"))
+            pgloader(pair, source, fresh_pg(f"msb_ref_{tag}", tag))
+        took, peak = moonshift(source, fresh_pg(f"msb_ours_{tag}", tag))
         pair.ours.append(took)
         pair.peak_mb = max(pair.peak_mb, peak)
     return pair
