@@ -229,9 +229,10 @@ def pgloader(pair: Pair, source: str, target: str) -> None:
         found = conn.execute(
             "SELECT table_schema FROM information_schema.tables WHERE table_name = 'big'"
         ).fetchone()
-        copied = (
-            conn.execute(f'SELECT count(*) FROM "{found[0]}".big').fetchone()[0] if found else 0
+        counted = (
+            conn.execute(f'SELECT count(*) FROM "{found[0]}".big').fetchone() if found else None
         )
+        copied = counted[0] if counted else 0
     if copied == pair.rows:
         pair.references.setdefault("pgloader", []).append(took)
     else:

@@ -65,10 +65,16 @@ class RecordingLauncher:
                 self.store.transition_run(run_id, state, actor="bench", now=now, lease_owner=None)
         return 0
 
+    def launch_helper(self, run_id: int, owner: str) -> int:
+        return 0
+
     def running(self) -> set[int]:
         return set()
 
-    def finished(self) -> list[tuple[int, int]]:
+    def end(self, run_id: int) -> bool:
+        return True  # nothing was handed to a process
+
+    def finished(self) -> list[tuple[int, int, int]]:
         return []
 
 

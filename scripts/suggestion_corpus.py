@@ -364,12 +364,12 @@ def tally(
     for (table, column), found in pair.columns.items():
         if found is not None and found[1] == column:
             continue  # the same name: nothing to suggest
-        truth = None if found is None else found[1]
+        expected = None if found is None else found[1]
         guesses = columns.get((table, column), [])
         # a guess in the wrong table is wrong whatever its column
         if found is not None and pair.tables[table] != _guessed_table(tables, table, table):
             guesses = [(f"{name}?", score) for name, score in guesses]
-        _count(into, truth, guesses)
+        _count(into, expected, guesses)
 
 
 def _guessed_table(tables: dict[str, list[Guess]], table: str, default: str) -> str:
