@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,11 +18,7 @@ import httpx
 from moonshift.app import SCOPES, Moonshift, Settings
 from moonshift.store import StateStore
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_LISTENING = re.compile(rb"running on (http://127\.0\.0\.1:\d+)")
 
 
 @dataclass
@@ -65,11 +61,12 @@ def running(
     app = Moonshift(Settings(state_url=state, home=home), environ={})
     keys = {scope: app.keys.create(scope, scope, actor="user:test").key for scope in SCOPES}
     app.close()
-    port = free_port()
     log = folder / "serve.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOONSHIFT_")}
     full_env.update(env or {}, MOONSHIFT_STATE=state, MOONSHIFT_HOME=str(home))
-    args = [sys.executable, "-m", "moonshift.cli", "serve", "--port", str(port)]
+    # port 0: the server binds a free port itself and logs it (no other test can take it
+    # between a probe for a free port and the server's bind)
+    args = [sys.executable, "-m", "moonshift.cli", "serve", "--port", "0"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*args, *(["--with-daemon"] if with_daemon else [])],
@@ -78,7 +75,7 @@ def running(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(f"http://127.0.0.1:{port}", home, state, log, process, keys)
+    server = Server("", home, state, log, process, keys)
     try:
         _wait_until_up(server)
         yield server
@@ -91,6 +88,11 @@ def _wait_until_up(server: Server) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"moonshift serve exited: {server.log.read_text()}")
+        if not server.url:
+            found = _LISTENING.search(server.log.read_bytes())
+            server.url = found.group(1).decode() if found else ""
+            time.sleep(0.1)
+            continue
         try:
             if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
                 return

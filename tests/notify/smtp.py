@@ -4,6 +4,7 @@ SSL_CERT_FILE, as an operator trusts a private CA."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import subprocess
@@ -96,8 +97,17 @@ def smtp_server(folder: Path, security: str) -> Iterator[Mailbox]:
     else:
         options["tls_context"] = context
         options["require_starttls"] = True
-    controller = Controller(box, hostname="127.0.0.1", port=box.port, **options)
-    controller.start()
+    for _attempt in range(5):  # another test process may take the port before it is bound
+        controller = Controller(box, hostname="127.0.0.1", port=box.port, **options)
+        try:
+            controller.start()
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            box.port = _free_port()
+    else:
+        raise RuntimeError("no free port for the SMTP server after 5 tries")
     try:
         yield box
     finally:

@@ -15,7 +15,11 @@ from moonshift.cli.logs import setup_logging
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", default=8420, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+    "--port",
+    default=8420,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port; 0: any free one (the log's first lines say which).",
 )
 @click.option(
     "--with-daemon", is_flag=True, help="Run the scheduler in this process too (a single box)."
