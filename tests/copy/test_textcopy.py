@@ -176,6 +176,45 @@ def test_not_null_and_nullable_columns_of_each_kind_travel_as_csv_exactly(
 
 
 @pytest.mark.postgres
+@pytest.mark.mariadb
+def test_zero_dates_allowed_to_become_null_travel_as_csv(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MariaDB's zero dates, allowed by allow_lossy, arrive as NULL on the CSV path; the
+    other dates as they were. A NOT NULL column whose zero dates become NULL is created
+    nullable: the NULLs were allowed."""
+    from tests.copy.helpers import execute
+
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE dated (id INT PRIMARY KEY, d DATE NOT NULL, dt DATETIME(6), ts TIMESTAMP NULL)",
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO dated VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '2026-01-02 03:04:05'),"
+        " (2, '2026-02-28', '2026-02-28 23:59:59.123456', '0000-00-00 00:00:00'),"
+        " (3, '1999-12-31', NULL, NULL)",
+    )
+    conn.close()
+    allowed = ["dated.d", "dated.dt", "dated.ts"]
+    apply(copy_app, copy_spec(mariadb_database, pg_database, batch_size=10, allow_lossy=allowed))
+    assert (
+        copy_app.copies.plan("c").tables[0].how == "CSV batches: GROUP_CONCAT into COPY FROM STDIN"
+    )
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert copy_app.copies.errors("c") == []
+    assert not [r for r in caplog.records if "rows instead" in r.getMessage()]
+    assert scalar_rows(
+        pg_database, "SELECT id, d::text, dt::text, ts::text FROM dated ORDER BY id"
+    ) == [
+        (1, None, None, "2026-01-02 03:04:05+00"),
+        (2, "2026-02-28", "2026-02-28 23:59:59.123456", None),
+        (3, "1999-12-31", None, None),
+    ]
+
+
+@pytest.mark.postgres
 def test_a_csv_batch_that_loads_fewer_lines_than_it_counted_is_refused(pg_database: str) -> None:
     """A line the source spelled as NULL would vanish from its batch: the count catches it,
     and the batch goes to the row path instead of committing short."""

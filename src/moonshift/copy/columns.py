@@ -479,7 +479,9 @@ class ColumnMapper:
         held = f"{count} rows hold {probing.probe.what}"
         allowed = self.p.spec.lossy_allowed(self.name, probing.column)
         self._lossy(probing.column, f"lossy: {held}", probing.cast, blank=probing.probe.blank)
-        return replace(plan, lossy=held, blank=probing.probe.blank and allowed)
+        blank = probing.probe.blank and allowed
+        # values written as NULL: a column the copy creates takes them, NOT NULL or not
+        return replace(plan, lossy=held, blank=blank, nullable=plan.nullable or blank)
 
     def _lossy(self, column: str, what: str, cast: bool, *, blank: bool = False) -> None:
         where = f"{self.name}.{column}"
