@@ -18,7 +18,7 @@ import httpx
 from moonshift.app import SCOPES, Moonshift, Settings
 from moonshift.store import StateStore
 
-_LISTENING = re.compile(rb"running on (http://127\.0\.0\.1:\d+)")
+_LISTENING = re.compile(rb"running on (http://127\.0\.0\.1:\d+) \(")  # a whole line
 
 
 @dataclass

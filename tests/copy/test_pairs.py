@@ -128,7 +128,11 @@ def test_a_large_tables_probes_scan_its_key_ranges_at_once_and_add_up(
     source = connector(mariadb_database)
     ranges = scans.key_ranges(source, conn, source.read_schema().tables["t"], "t", 1000, 3)
     conn.close()
-    assert ranges == ["`id` < 335", "`id` >= 335 AND `id` < 669", "`id` >= 669"]
+    assert ranges == [
+        "`id` < 335 OR `id` IS NULL",
+        "`id` >= 335 AND `id` < 669",
+        "`id` >= 669",
+    ]
     target = f"sqlite:///{tmp_path / 't.db'}"
     apply(copy_app, copy_spec(mariadb_database, target, allow_lossy=["t.a", "t.b"], parallel=3))
     warned = sorted(str(w).split(",")[0] for w in copy_app.copies.plan("c").warnings)
@@ -211,3 +215,29 @@ def test_an_expression_column_is_probed_as_a_column_is(
     assert [e.split(",")[0] for e in errors] == [
         "one.doubled: lossy: 1 rows hold numbers with more than 15 significant digits"
     ], errors
+
+
+def test_key_ranges_of_a_sqlite_key_count_its_nulls_and_leave_a_text_key_whole(
+    tmp_path: Path,
+) -> None:
+    """SQLite keeps any value under any declared type, NULL too where the key is not the
+    rowid: a NULL key is counted in the first range, and a key holding text is scanned
+    whole."""
+    from moonshift.copy import scans
+    from tests.copy.helpers import connector
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    create(url, "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
+    insert(url, "t", ["id", "v"], [(i, "x") for i in range(1, 11)] + [(None, "null key")])
+    source = connector(url)
+    conn = source.connect()
+    try:
+        table = source.read_schema().tables["t"]
+        ranges = scans.key_ranges(source, conn, table, '"t"', 1_000_000, 2)
+        assert len(ranges) == 2
+        assert scans.parallel_counts(source, conn, 'SELECT COUNT(*) FROM "t"', [], ranges) == [11]
+        conn.execute("INSERT INTO t VALUES ('abc', 'text key')")
+        conn.commit()
+        assert scans.key_ranges(source, conn, table, '"t"', 1_000_000, 2) == [None]
+    finally:
+        conn.close()

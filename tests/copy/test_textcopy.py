@@ -215,6 +215,64 @@ def test_zero_dates_allowed_to_become_null_travel_as_csv(
 
 
 @pytest.mark.postgres
+@pytest.mark.mariadb
+def test_a_zero_date_in_a_key_goes_to_the_error_queue_and_the_copy_completes(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift
+) -> None:
+    """A key column cannot take the NULL a zero date becomes: its row is set aside, and the
+    key is built on the others."""
+    from tests.copy.helpers import execute
+
+    conn = connector(mariadb_database).connect()
+    execute(
+        conn,
+        "CREATE TABLE ev (id INT, d DATE NOT NULL, v INT, PRIMARY KEY (id, d))",
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO ev VALUES (1, '0000-00-00', 1), (2, '2026-01-01', 2)",
+    )
+    conn.close()
+    apply(copy_app, copy_spec(mariadb_database, pg_database, allow_lossy=["ev.d"]))
+    run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    assert [e.row_key for e in copy_app.copies.errors("c")] == ["[1, null]"]  # as converted
+    assert scalar_rows(pg_database, "SELECT id, d::text FROM ev") == [(2, "2026-01-01")]
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_a_not_null_column_read_through_an_expression_keeps_its_nulls(
+    mariadb_database: str, pg_database: str, copy_app: Moonshift, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``expr:`` may make a NOT NULL column's value NULL: its field keeps the NULL guard, so
+    no line of a batch vanishes, and batches stay whole."""
+    create(mariadb_database, "CREATE TABLE names (id INT PRIMARY KEY, s VARCHAR(10) NOT NULL)")
+    conn = connector(mariadb_database).connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO names VALUES (%s, %s)", [(1, ""), (2, "b"), (3, "")])
+        conn.commit()
+    finally:
+        conn.close()
+    create(pg_database, "CREATE TABLE names (id INT PRIMARY KEY, s VARCHAR(10))")
+    columns = {"s": {"expr": "NULLIF(s, '')"}}
+    spec = copy_spec(mariadb_database, pg_database, overrides={"names": {"columns": columns}})
+    apply(copy_app, spec)
+    assert (
+        copy_app.copies.plan("c").tables[0].how == "CSV batches: GROUP_CONCAT into COPY FROM STDIN"
+    )
+    with caplog.at_level(logging.INFO, logger="moonshift.copy"):
+        run = run_copy(copy_app)
+    assert run.state is State.COMPLETED, run.reason
+    fallbacks = ("rows instead", "more than one read holds")
+    assert not [r for r in caplog.records if any(f in r.getMessage() for f in fallbacks)]
+    assert scalar_rows(pg_database, "SELECT id, s FROM names ORDER BY id") == [
+        (1, None),
+        (2, "b"),
+        (3, None),
+    ]
+
+
+@pytest.mark.postgres
 def test_a_csv_batch_that_loads_fewer_lines_than_it_counted_is_refused(pg_database: str) -> None:
     """A line the source spelled as NULL would vanish from its batch: the count catches it,
     and the batch goes to the row path instead of committing short."""

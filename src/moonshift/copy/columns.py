@@ -480,8 +480,10 @@ class ColumnMapper:
         allowed = self.p.spec.lossy_allowed(self.name, probing.column)
         self._lossy(probing.column, f"lossy: {held}", probing.cast, blank=probing.probe.blank)
         blank = probing.probe.blank and allowed
-        # values written as NULL: a column the copy creates takes them, NOT NULL or not
-        return replace(plan, lossy=held, blank=blank, nullable=plan.nullable or blank)
+        # values written as NULL: a column the copy creates takes them, NOT NULL or not (a
+        # key column cannot: those rows go to the error queue)
+        nullable = plan.nullable or (blank and plan.source not in self.key)
+        return replace(plan, lossy=held, blank=blank, nullable=nullable)
 
     def _lossy(self, column: str, what: str, cast: bool, *, blank: bool = False) -> None:
         where = f"{self.name}.{column}"

@@ -316,7 +316,8 @@ class Planner:
                     c.source_type,
                     c.target_type,
                     c.blank,
-                    nullable=column is None or column.nullable,
+                    # read through an expression, a NOT NULL column's value may be NULL
+                    nullable=column is None or column.nullable or not as_is,
                     charset=column.charset if as_is and column else None,
                 )
             )

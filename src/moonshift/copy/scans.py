@@ -32,12 +32,13 @@ def key_ranges(
         low, high = cursor.fetchone()
     finally:
         conn.rollback()
-    if low is None or high - low < parallel:
+    # SQLite stores any value under any declared type: a key holding text is scanned whole
+    if not isinstance(low, int) or not isinstance(high, int) or high - low < parallel:
         return [None]
-    step = (int(high) - int(low)) // parallel + 1
-    cuts = [int(low) + step * i for i in range(1, parallel)]
+    step = (high - low) // parallel + 1
+    cuts = [low + step * i for i in range(1, parallel)]
     return [
-        f"{key} < {cuts[0]}",
+        f"{key} < {cuts[0]} OR {key} IS NULL",  # SQLite's keys may hold NULL
         *(f"{key} >= {a} AND {key} < {b}" for a, b in pairwise(cuts)),
         f"{key} >= {cuts[-1]}",
     ]
