@@ -3,7 +3,11 @@ views it returns; it holds no rules of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
+import threading
 
 import click
 
@@ -35,13 +39,40 @@ __all__ = [
 
 
 def main() -> None:
+    _exit(_run())
+
+
+def _run() -> int:
+    """The command's exit code."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(BAD_INPUT)
+        return BAD_INPUT
     except click.Abort:
         o.err.print("aborted")
-        sys.exit(130)
+        return 130
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            o.err.print(exc.code, highlight=False)
+            return 1
+        return exc.code or 0
+    return 0
+
+
+def _exit(code: int) -> None:
+    """End the process once the command is done: what it wrote flushed (each command closes
+    its app), without the interpreter tearing its modules down one by one, which took a
+    tenth of a second of every command. A command that left a thread or a process of its own
+    running ends the usual way, which waits for them."""
+    others = [t for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+    processes = sys.modules.get("multiprocessing")
+    if others or (processes is not None and processes.active_children()):
+        sys.exit(code)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing reaches it
+            stream.flush()
+    os._exit(code)
