@@ -46,6 +46,9 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:  # the name http.server calls
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: nothing was delivered
+                self.close_connection = True
+                return
             me = state["receiver"]
             time.sleep(me.delay)
             with me.lock:
