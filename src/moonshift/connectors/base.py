@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moonshift.domain.secrets import without_secret
 from moonshift.errors import TerminalError, TransientError, Unavailable, first_line
 
 if TYPE_CHECKING:
@@ -522,11 +523,8 @@ def connect(connector: Connector, side: str) -> Any:
     try:
         return connector.connect()
     except Exception as exc:
-        reason = first_line(exc)
         password = getattr(getattr(connector, "url", None), "password", None)
-        if password:
-            reason = reason.replace(str(password), "***")
-        raise Unreachable(side, reason) from exc
+        raise Unreachable(side, without_secret(first_line(exc), password)) from exc
 
 
 def classified(exc: BaseException, transient: bool) -> TransientError | TerminalError:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from moonshift.connectors.registry import connector_class
 from moonshift.dburl import normalize
-from moonshift.domain.secrets import MissingVariableError, substitute
+from moonshift.domain.secrets import MissingVariableError, substitute, without_secret
 from moonshift.errors import InvalidInput
 
 
@@ -31,10 +31,8 @@ def unreachable(url: str, environ: Mapping[str, str], *, must_exist: bool = True
             conn.close()
         return None
     except Exception as exc:  # any failure to connect is an answer, not a crash
-        text = str(exc).strip()
-        message = text.splitlines()[0] if text else ""
-        if resolved.password:
-            message = message.replace(str(resolved.password), "***")
+        lines = str(exc).strip().splitlines()
+        message = without_secret(lines[0] if lines else "", resolved.password)
         return f"{type(exc).__name__}: {message}"
 
 

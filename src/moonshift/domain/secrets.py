@@ -52,6 +52,11 @@ def is_reference(text: str) -> bool:
     return bool(match and match.group(1))
 
 
+def without_secret(text: str, secret: object | None) -> str:
+    """``text`` with ``secret`` (a password a driver may quote back) shown as ***."""
+    return text.replace(str(secret), "***") if secret else text
+
+
 def redact_url(url: str) -> str:
     """Mask a literal password in ``scheme://user:password@host`` and in secret query keys."""
     masked = re.sub(r"(://[^:/@?#]*:)([^@/?#]*)(@)", _mask_password, url)
