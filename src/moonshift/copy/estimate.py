@@ -156,12 +156,11 @@ def _sample(
             rows.extend(found[: max(0, PROFILE_ROWS - len(rows))])
             yield Batch(None, len(found), False, rows=converted)
 
-    write, done, steps, last = 0.0, 0, [0.0, 0.0], 0
+    write, done, first, final, last = 0.0, 0, 0.0, 0.0, 0
     try:
         for batch in run_ahead(produce(), "source", source.translate):
             began = time.perf_counter()
-            steps = [steps[0] or began, began]
-            last = batch.count
+            first, final, last = first or began, began, batch.count
             done += batch.count
             scratch.write(batch, done)
             write += time.perf_counter() - began
@@ -171,7 +170,6 @@ def _sample(
     # The pipe is full from the first batch's write on: each write, with the next batch's
     # read beside it, is a step of a long copy, in which a copy spends almost all its time.
     # The last write has no read beside it: the steps are timed up to its start.
-    first, final = steps
     elapsed = (final - first) * done / (done - last) if final > first else ended - started
     if t.csv is not None and t.key:
         rows = _read(t, source, src, (0, None), _profiled(done)) if done else []
@@ -309,24 +307,22 @@ def _read_csv(
         if len(t.key) != 1:
             inner = _first(t, source, offset, size)
             return (*source.read_csv(conn, f"SELECT {select} FROM ({inner}) ms_s", []), None)
-        key, mark = source.quote(t.key[0]), source.placeholder
-        conditions = [f"({t.where})"] if t.where else []
-        params: list[Any] = []
-        if after is not None:
-            conditions.append(f"{key} > {mark}")
-            params.append(after)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        key = source.quote(t.key[0])
+        conditions, params = _past(t, source, after)
         cursor = conn.cursor()
         cursor.execute(
-            f"SELECT {key} FROM {t.source_from}{where} ORDER BY {key} LIMIT 1 OFFSET {size - 1}",
+            f"SELECT {key} FROM {t.source_from}{_where(conditions)} ORDER BY {key} "
+            f"LIMIT 1 OFFSET {size - 1}",
             params,
         )
         found = cursor.fetchone()
         if found is not None:
-            conditions.append(f"{key} <= {mark}")
-            params.append(found[0])
-            where = f" WHERE {' AND '.join(conditions)}"
-        text, count = source.read_csv(conn, f"SELECT {select} FROM {t.source_from}{where}", params)
+            conditions, params = (
+                [*conditions, f"{key} <= {source.placeholder}"],
+                [*params, found[0]],
+            )
+        rows = f"SELECT {select} FROM {t.source_from}{_where(conditions)}"
+        text, count = source.read_csv(conn, rows, params)
         return text, count, found[0] if found is not None else None
     finally:
         conn.rollback()
@@ -336,14 +332,10 @@ def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size:
     """The next ``size`` rows in key order: after the last key read, as the copy reads them
     (a table keyed by several columns, or none: by offset)."""
     offset, after = at
-    conditions = [f"({t.where})"] if t.where else []
-    params: list[Any] = []
-    if len(t.key) == 1 and after is not None:
-        conditions.append(f"{source.quote(t.key[0])} > {source.placeholder}")
-        params, offset = [after], 0
-    sql = f"SELECT {', '.join(t.reads)} FROM {t.source_from}"
-    if conditions:
-        sql += " WHERE " + " AND ".join(conditions)
+    conditions, params = _past(t, source, after)
+    if params:  # read past the last key, not by offset
+        offset = 0
+    sql = f"SELECT {', '.join(t.reads)} FROM {t.source_from}{_where(conditions)}"
     if t.key:
         sql += f" ORDER BY {', '.join(source.quote(k) for k in t.key)}"
     sql += f" LIMIT {int(size)}" + (f" OFFSET {int(offset)}" if offset else "")
@@ -353,6 +345,19 @@ def _read(t: TablePlan, source: Connector, conn: Any, at: tuple[int, Any], size:
         return list(cursor.fetchall())
     finally:
         conn.rollback()
+
+
+def _past(t: TablePlan, source: Connector, after: Any) -> tuple[list[str], list[Any]]:
+    """The conditions, and their parameters, of a table's rows (within its ``where``) past
+    ``after``, the last value read of its single key (None: from the first row)."""
+    conditions = [f"({t.where})"] if t.where else []
+    if len(t.key) == 1 and after is not None:
+        return [*conditions, f"{source.quote(t.key[0])} > {source.placeholder}"], [after]
+    return conditions, []
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 class _Scratch:

@@ -358,15 +358,8 @@ class Planner:
     # -- what column planning asks --------------------------------------------------------------
 
     def count(self, conn: Any, table: Table, condition: str, where: str | None) -> int:
-        """Rows of ``table`` (within ``where``) that meet ``condition``."""
-        source_from = self.source.from_sql(table.name, table.only)
-        conditions = " AND ".join(f"({c})" for c in (condition, where) if c)
-        cursor = conn.cursor()
-        try:
-            cursor.execute(f"SELECT COUNT(*) FROM {source_from} WHERE {conditions}")
-            return int(cursor.fetchone()[0])
-        finally:
-            conn.rollback()
+        """Rows of ``table`` (within ``where``) that meet ``condition``, in one query."""
+        return self.count_each(conn, table, [condition], where)[0]
 
     def count_each(
         self, conn: Any, table: Table, conditions: list[str], where: str | None, rows: int = 0
