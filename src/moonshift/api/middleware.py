@@ -156,15 +156,19 @@ class IdempotencyKeys:
         await self._first(scope, body, send, owner, key)
 
     async def _first(self, scope: Scope, body: bytes, send: Send, owner: str, key: str) -> None:
+        """Answer the first request with a key. The answer is kept before the client gets
+        it: a client that retries the moment it has its answer gets it replayed, not a
+        conflict with a request still being answered."""
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
+        messages: list[Message] = []
 
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
                 started.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            messages.append(message)
 
         try:
             await self.app(scope, _replaying(body), keep)
@@ -174,20 +178,22 @@ class IdempotencyKeys:
         status = int(started.get("status", 500))
         if status >= 500 or status in (401, 403):
             await anyio.to_thread.run_sync(self.moonshift.idempotency.release, owner, key)
-            return
-        content_type = next(
-            (v.decode() for k, v in started.get("headers", []) if k.lower() == b"content-type"),
-            None,
-        )
-        await anyio.to_thread.run_sync(
-            lambda: self.moonshift.idempotency.answer(
-                owner,
-                key,
-                status_code=status,
-                content_type=content_type,
-                body=b"".join(chunks).decode("utf-8", errors="replace"),
+        else:
+            content_type = next(
+                (v.decode() for k, v in started.get("headers", []) if k.lower() == b"content-type"),
+                None,
             )
-        )
+            await anyio.to_thread.run_sync(
+                lambda: self.moonshift.idempotency.answer(
+                    owner,
+                    key,
+                    status_code=status,
+                    content_type=content_type,
+                    body=b"".join(chunks).decode("utf-8", errors="replace"),
+                )
+            )
+        for message in messages:
+            await send(message)
 
 
 async def _problem(scope: Scope, send: Send, status: int, field: str | None, reason: str) -> None:
